@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/// Token: one musical event (a note, a chord, a rest or a tie) with its duration in grid steps,
+/// and its text form in both directions.
+///
+/// Text grammar (docs/encoding.md#tokens):
+///   token    := body [ ":" duration ]          duration: integer 1..kMaxTokenDuration
+///   body     := "rest" | "tie" | notes | classes
+///   notes    := pitch ("." pitch)*             pitch names, C4 = 60: "C4", "C4.E4.G4", "Db3"
+///   classes  := pc ("." pc)*                   pitch classes 0..11: "4.7.11" (classic encoding)
+/// Canonical form (what to_string writes): pitches ascending without repeats, sharps, and the
+/// duration suffix only when the duration is not 0. Duration 0 means "no duration" and is used
+/// by the classic pitch-only encoding. parse_token accepts pitches in any order and repeated
+/// ones, and fills in `default_duration` when the text has no ":duration".
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/music/note.hpp"
+
+namespace lstmidi::music {
+
+inline constexpr int kMaxTokenDuration = 1024;
+
+struct Token {
+  enum class Kind : std::uint8_t {
+    Notes,         // pitches = MIDI pitches sounding from this onset (one note or a chord)
+    PitchClasses,  // pitches = pitch classes 0..11 (classic chord token, no octave)
+    Rest,          // silence
+    Tie,           // the previous event's notes keep sounding
+  };
+  Kind kind = Kind::Rest;
+  std::vector<int> pitches;  // sorted ascending, unique
+  int duration = 0;          // grid steps; 0 = none (classic encoding)
+
+  static Token notes(std::vector<int> pitches, int duration) {
+    Token t;
+    t.kind = Kind::Notes;
+    t.pitches = std::move(pitches);
+    std::sort(t.pitches.begin(), t.pitches.end());
+    t.pitches.erase(std::unique(t.pitches.begin(), t.pitches.end()), t.pitches.end());
+    t.duration = duration;
+    return t;
+  }
+  static Token pitch_classes(std::vector<int> classes) {
+    Token t = notes(std::move(classes), 0);
+    t.kind = Kind::PitchClasses;
+    return t;
+  }
+  static Token rest(int duration) {
+    Token t;
+    t.kind = Kind::Rest;
+    t.duration = duration;
+    return t;
+  }
+  static Token tie(int duration) {
+    Token t;
+    t.kind = Kind::Tie;
+    t.duration = duration;
+    return t;
+  }
+
+  friend bool operator==(const Token& a, const Token& b) {
+    return a.kind == b.kind && a.duration == b.duration && a.pitches == b.pitches;
+  }
+  friend bool operator!=(const Token& a, const Token& b) { return !(a == b); }
+};
+
+/// Canonical text of a token: "C4:4", "C4.E4.G4:2", "rest:8", "tie:16", "C4", "4.7.11".
+inline std::string to_string(const Token& t) {
+  std::string s;
+  switch (t.kind) {
+    case Token::Kind::Rest: s = "rest"; break;
+    case Token::Kind::Tie: s = "tie"; break;
+    case Token::Kind::Notes:
+      require(!t.pitches.empty(), "to_string: a Notes token needs at least one pitch");
+      for (std::size_t i = 0; i < t.pitches.size(); ++i) {
+        if (i) s += '.';
+        s += pitch_name(t.pitches[i]);
+      }
+      break;
+    case Token::Kind::PitchClasses:
+      require(!t.pitches.empty(), "to_string: a PitchClasses token needs at least one class");
+      for (std::size_t i = 0; i < t.pitches.size(); ++i) {
+        require(t.pitches[i] >= 0 && t.pitches[i] < 12, "to_string: pitch class ", t.pitches[i],
+                " is outside 0..11");
+        if (i) s += '.';
+        s += std::to_string(t.pitches[i]);
+      }
+      break;
+  }
+  if (t.duration != 0) s += ":" + std::to_string(t.duration);
+  return s;
+}
+
+namespace detail {
+[[noreturn]] inline void bad_token(const std::string& text, const std::string& why) {
+  throw FormatError(concat("bad token '", text, "': ", why,
+                           " (expected e.g. C4, C4:4, C4.E4.G4:2, rest:8, tie:4 or 4.7.11)"));
+}
+inline bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 9 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace detail
+
+/// Parses one token. Text without ":duration" gets `default_duration` (0 = none). Throws
+/// lstmidi::FormatError naming the text and what is wrong.
+inline Token parse_token(const std::string& text, int default_duration = 0) {
+  require(default_duration >= 0 && default_duration <= kMaxTokenDuration,
+          "parse_token: default_duration must be in 0..", kMaxTokenDuration);
+  if (text.empty()) detail::bad_token(text, "empty");
+  const auto colon = text.find(':');
+  const std::string body = text.substr(0, colon);
+  int duration = default_duration;
+  if (colon != std::string::npos) {
+    const std::string d = text.substr(colon + 1);
+    if (!detail::all_digits(d)) detail::bad_token(text, "duration '" + d + "' is not a number");
+    duration = std::stoi(d);
+    if (duration < 1 || duration > kMaxTokenDuration)
+      detail::bad_token(text, detail::concat("duration must be 1..", kMaxTokenDuration));
+  }
+  if (body == "rest" || body == "tie") {
+    if (duration == 0) detail::bad_token(text, "a " + body + " needs a duration");
+    return body == "rest" ? Token::rest(duration) : Token::tie(duration);
+  }
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = body.find('.', start);
+    parts.push_back(body.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (parts.size() > 128) detail::bad_token(text, "more than 128 pitches");
+  const bool classes = detail::all_digits(parts.front());
+  std::vector<int> values;
+  for (const std::string& part : parts) {
+    if (part.empty()) detail::bad_token(text, "empty pitch between dots");
+    if (classes) {
+      if (!detail::all_digits(part)) detail::bad_token(text, "mixes pitch classes and note names");
+      const int pc = std::stoi(part);
+      if (pc > 11) detail::bad_token(text, "pitch class " + part + " is outside 0..11");
+      values.push_back(pc);
+    } else {
+      const int pitch = parse_pitch_name(part);
+      if (pitch < 0) detail::bad_token(text, "'" + part + "' is not a note name in C-1..G9");
+      values.push_back(pitch);
+    }
+  }
+  if (classes) {
+    if (colon != std::string::npos) detail::bad_token(text, "pitch-class chords carry no duration");
+    return Token::pitch_classes(std::move(values));
+  }
+  return Token::notes(std::move(values), duration);
+}
+
+/// Parses whitespace-separated tokens, e.g. the --primer-notes "C4 E4 G4 C4.E4.G4:8".
+inline std::vector<Token> parse_tokens(const std::string& text, int default_duration = 0) {
+  std::istringstream in(text);
+  std::vector<Token> out;
+  std::string word;
+  while (in >> word) out.push_back(parse_token(word, default_duration));
+  return out;
+}
+
+/// The token moved by `semitones`, or nothing when a pitch would leave 0..127. Pitch classes
+/// wrap around mod 12; rests and ties are unchanged.
+inline std::optional<Token> transpose(const Token& t, int semitones) {
+  if (t.kind == Token::Kind::Rest || t.kind == Token::Kind::Tie || semitones == 0) return t;
+  std::vector<int> moved;
+  moved.reserve(t.pitches.size());
+  for (int p : t.pitches) {
+    if (t.kind == Token::Kind::PitchClasses) {
+      moved.push_back(((p + semitones) % 12 + 12) % 12);
+    } else {
+      const int q = p + semitones;
+      if (q < kMinPitch || q > kMaxPitch) return std::nullopt;
+      moved.push_back(q);
+    }
+  }
+  return t.kind == Token::Kind::PitchClasses ? Token::pitch_classes(std::move(moved))
+                                             : Token::notes(std::move(moved), t.duration);
+}
+
+}  // namespace lstmidi::music

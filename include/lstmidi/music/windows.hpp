@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+/// WindowSampler: training windows and shuffled mini-batches from per-piece token sequences.
+///
+/// Each piece becomes ids  <bos> t_1 ... t_n <eos>  (add_bos_eos). A window of T steps starting
+/// at position s has inputs ids[s .. s+T-1] and next-token targets ids[s+1 .. s+T]; starts are
+/// 0, S, 2S, ... while s+T < len (stride S). A piece shorter than T+1 ids gives one window,
+/// padded at the end with <pad> inputs and target -1 (no loss). Pieces of fewer than 2 ids give
+/// none.
+///
+/// Validation split BY PIECE: the pieces are shuffled with Rng(seed) and the first
+/// round(valid_fraction * n) (at least 1 when the fraction is > 0 and n >= 2; never all)
+/// are validation pieces. No window of a validation piece is ever in a training batch.
+///
+/// Transposition (training windows only): every shift k in [-max_transpose, +max_transpose] is
+/// tried for every window; a shifted window is kept only if all its tokens stay in MIDI range
+/// and are in the vocabulary exactly. Unshifted windows map unseen tokens by the vocabulary's
+/// UnknownPolicy.
+///
+/// Batches: epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
+/// from Rng(seed, stream = e + 1), B windows per batch; the last batch of an epoch is padded
+/// (inputs <pad>, targets -1) when the count is not a multiple of B. The order depends only on
+/// (seed, epoch), so SamplerPosition {epoch, batch} is all a checkpoint needs to resume and
+/// reproduce exactly the same batches.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "lstmidi/core/batch.hpp"
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/music/token.hpp"
+#include "lstmidi/music/vocabulary.hpp"
+
+namespace lstmidi::music {
+
+struct WindowOptions {
+  Index steps = 64;             // T: tokens per window
+  Index stride = 16;            // S: distance between window starts
+  Index batch_size = 32;        // B: windows per batch
+  double valid_fraction = 0.1;  // share of pieces held out for validation, 0 <= f < 1
+  int max_transpose = 0;        // N: also train in all keys within +-N semitones
+  std::uint64_t seed = 1;
+  bool add_bos_eos = true;
+  UnknownPolicy unknown = UnknownPolicy::Nearest;
+};
+
+/// Where the sampler stands: the next batch to hand out.
+struct SamplerPosition {
+  std::uint64_t epoch = 0;
+  std::uint64_t batch = 0;
+  friend bool operator==(const SamplerPosition& a, const SamplerPosition& b) {
+    return a.epoch == b.epoch && a.batch == b.batch;
+  }
+};
+
+class WindowSampler {
+ public:
+  WindowSampler(const std::vector<std::vector<Token>>& pieces, const Vocabulary& vocab,
+                const WindowOptions& options = {})
+      : opt_(options) {
+    require(opt_.steps >= 1, "WindowOptions::steps must be >= 1, got ", opt_.steps);
+    require(opt_.stride >= 1, "WindowOptions::stride must be >= 1, got ", opt_.stride);
+    require(opt_.batch_size >= 1, "WindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
+    require(opt_.valid_fraction >= 0.0 && opt_.valid_fraction < 1.0,
+            "WindowOptions::valid_fraction must be in [0, 1), got ", opt_.valid_fraction);
+    require(opt_.max_transpose >= 0 && opt_.max_transpose <= 24,
+            "WindowOptions::max_transpose must be 0..24, got ", opt_.max_transpose);
+    require(!pieces.empty(), "WindowSampler: no pieces (the dataset is empty)");
+
+    // Split by piece.
+    const std::size_t n = pieces.size();
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    Rng split_rng(opt_.seed, 0x5eedULL);
+    split_rng.shuffle(order.begin(), order.end());
+    std::size_t n_valid = static_cast<std::size_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
+    if (opt_.valid_fraction > 0.0 && n >= 2) n_valid = std::max<std::size_t>(n_valid, 1);
+    n_valid = std::min(n_valid, n - 1);
+    is_valid_.assign(n, false);
+    for (std::size_t i = 0; i < n_valid; ++i) is_valid_[order[i]] = true;
+
+    // Id sequences per (piece, shift); -1 = not representable in that key.
+    const int N = opt_.max_transpose;
+    shifts_ = 2 * N + 1;
+    ids_.resize(n * static_cast<std::size_t>(shifts_));
+    for (std::size_t p = 0; p < n; ++p) {
+      for (int k = -N; k <= N; ++k) {
+        if (k != 0 && is_valid_[p]) continue;
+        std::vector<TokenId>& out = ids_[p * static_cast<std::size_t>(shifts_) + static_cast<std::size_t>(k + N)];
+        if (k == 0) {
+          out = vocab.encode(pieces[p], opt_.add_bos_eos, opt_.unknown);
+        } else {
+          if (opt_.add_bos_eos) out.push_back(Vocabulary::kBos);
+          for (const Token& t : pieces[p]) {
+            const auto moved = transpose(t, k);
+            const auto id = moved ? vocab.find(*moved) : std::nullopt;
+            out.push_back(id ? *id : -1);
+          }
+          if (opt_.add_bos_eos) out.push_back(Vocabulary::kEos);
+        }
+        add_windows(p, k, out);
+      }
+    }
+    require(!train_.empty(), "WindowSampler: no training windows (", n - n_valid,
+            " training pieces; each needs at least 2 ids)");
+  }
+
+  const WindowOptions& options() const { return opt_; }
+  bool is_validation_piece(std::size_t piece) const { return is_valid_.at(piece); }
+  std::size_t train_windows() const { return train_.size(); }
+  std::size_t valid_windows() const { return valid_.size(); }
+  std::size_t batches_per_epoch() const { return ceil_div(train_.size()); }
+  std::size_t valid_batches() const { return ceil_div(valid_.size()); }
+
+  SamplerPosition position() const { return pos_; }
+  /// Continue from `p` (e.g. from a checkpoint); the next batch is batch p.batch of epoch p.epoch.
+  void seek(const SamplerPosition& p) {
+    require(p.batch < batches_per_epoch(), "WindowSampler::seek: batch ", p.batch,
+            " is beyond the ", batches_per_epoch(), " batches of an epoch");
+    pos_ = p;
+  }
+
+  /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
+  void next_batch(TokenBatch& out) {
+    if (perm_epoch_ != pos_.epoch || perm_.empty()) make_permutation(pos_.epoch);
+    fill(out, train_, &perm_, pos_.batch);
+    if (++pos_.batch == batches_per_epoch()) {
+      pos_.batch = 0;
+      ++pos_.epoch;
+    }
+  }
+  TokenBatch next_batch() {
+    TokenBatch b;
+    next_batch(b);
+    return b;
+  }
+
+  /// Validation batch i (fixed order: piece, then start), 0 <= i < valid_batches().
+  void valid_batch(std::size_t i, TokenBatch& out) const {
+    require(i < valid_batches(), "WindowSampler::valid_batch: index ", i, " is beyond ", valid_batches());
+    fill(out, valid_, nullptr, i);
+  }
+
+ private:
+  struct WindowRef {
+    std::uint32_t seq;    // index into ids_
+    std::uint32_t start;  // first input position
+  };
+
+  std::size_t ceil_div(std::size_t count) const {
+    const auto b = static_cast<std::size_t>(opt_.batch_size);
+    return (count + b - 1) / b;
+  }
+
+  void add_windows(std::size_t piece, int shift, const std::vector<TokenId>& ids) {
+    const auto len = static_cast<std::int64_t>(ids.size());
+    if (len < 2) return;
+    const std::int64_t T = opt_.steps;
+    // prefix count of unusable ids, so a window is checked in O(1)
+    std::vector<std::int64_t> bad(ids.size() + 1, 0);
+    for (std::size_t i = 0; i < ids.size(); ++i) bad[i + 1] = bad[i] + (ids[i] < 0 ? 1 : 0);
+    const auto seq = static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
+                                                static_cast<std::size_t>(shift + opt_.max_transpose));
+    auto push = [&](std::int64_t s) {
+      const std::int64_t e = std::min(len, s + T + 1);
+      if (bad[static_cast<std::size_t>(e)] - bad[static_cast<std::size_t>(s)] != 0) return;
+      (is_valid_[piece] ? valid_ : train_).push_back({seq, static_cast<std::uint32_t>(s)});
+    };
+    if (len < T + 1) {
+      push(0);
+      return;
+    }
+    for (std::int64_t s = 0; s + T < len; s += opt_.stride) push(s);
+  }
+
+  void make_permutation(std::uint64_t epoch) {
+    perm_.resize(train_.size());
+    for (std::size_t i = 0; i < perm_.size(); ++i) perm_[i] = i;
+    Rng rng(opt_.seed, epoch + 1);
+    rng.shuffle(perm_.begin(), perm_.end());
+    perm_epoch_ = epoch;
+  }
+
+  void fill(TokenBatch& out, const std::vector<WindowRef>& windows, const std::vector<std::size_t>* perm,
+            std::size_t batch) const {
+    const Index T = opt_.steps, B = opt_.batch_size;
+    out = TokenBatch(T, B);
+    for (Index b = 0; b < B; ++b) {
+      const std::size_t k = batch * static_cast<std::size_t>(B) + static_cast<std::size_t>(b);
+      for (Index t = 0; t < T; ++t) out.input(t, b) = Vocabulary::kPad;
+      if (k >= windows.size()) continue;
+      const WindowRef& w = windows[perm ? (*perm)[k] : k];
+      const std::vector<TokenId>& ids = ids_[w.seq];
+      for (Index t = 0; t < T; ++t) {
+        const std::size_t i = w.start + static_cast<std::size_t>(t);
+        if (i < ids.size()) out.input(t, b) = ids[i];
+        if (i + 1 < ids.size()) out.target(t, b) = ids[i + 1];
+      }
+    }
+  }
+
+  WindowOptions opt_;
+  int shifts_ = 1;
+  std::vector<bool> is_valid_;
+  std::vector<std::vector<TokenId>> ids_;
+  std::vector<WindowRef> train_, valid_;
+  SamplerPosition pos_;
+  std::vector<std::size_t> perm_;
+  std::uint64_t perm_epoch_ = 0;
+};
+
+}  // namespace lstmidi::music
