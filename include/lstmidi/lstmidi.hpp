@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+/// lstmidi: a header-only LSTM library on Eigen. This umbrella header includes the whole math
+/// library (Eigen only). The MIDI layer, which needs libsmf, is in lstmidi/music/music.hpp.
+#pragma once
+
+#include "lstmidi/version.hpp"
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/batch.hpp"
+#include "lstmidi/core/init.hpp"
+#include "lstmidi/core/params.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/nn/dense.hpp"
+#include "lstmidi/nn/dropout.hpp"
+#include "lstmidi/nn/embedding.hpp"
+#include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/softmax_cross_entropy.hpp"
+#include "lstmidi/optim/adam.hpp"
+#include "lstmidi/optim/clip.hpp"
+#include "lstmidi/model/model.hpp"
+#include "lstmidi/model/checkpoint.hpp"
+#include "lstmidi/io/binary.hpp"
+#include "lstmidi/sample/sampling.hpp"
+#include "lstmidi/debug/grad_check.hpp"

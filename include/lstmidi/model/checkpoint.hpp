@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/// Saving and loading models, with everything needed to resume training exactly.
+///
+/// File layout (all integers little-endian; docs/file-format.md has the full table):
+///   offset 0   8 bytes   magic "LSTMIDI" 0x1A
+///          8   u32       format version (kFormatVersion)
+///         12   u32       library version that wrote the file (lstmidi::kVersion)
+///         16   u64       payload length n
+///         24   n bytes   payload
+///       24+n   u32       CRC-32 of bytes [0, 24+n)
+/// Payload: u32 scalar size (4 = float, 8 = double); model config (u64 V, u64 E, u32 L,
+/// L x u64 H, f64 dropout, u32 loss positions); u64 P and P parameters; u8 has-optimizer and,
+/// if set, Adam's config (5 x f64), i64 step count, m (P), v (P); Rng state (2 x u64);
+/// u32 count of metadata entries, each a (u32 length, bytes) key and value.
+///
+/// Every field is checked on load: a truncated, corrupted (CRC), wrong-version or
+/// inconsistent file throws FormatError naming the file and what is wrong. Saves are atomic.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/io/binary.hpp"
+#include "lstmidi/model/model.hpp"
+#include "lstmidi/optim/adam.hpp"
+#include "lstmidi/version.hpp"
+
+namespace lstmidi {
+
+inline constexpr char kCheckpointMagic[8] = {'L', 'S', 'T', 'M', 'I', 'D', 'I', 0x1A};
+inline constexpr std::uint32_t kFormatVersion = 1;
+/// Largest model file accepted (2 GiB).
+inline constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{1} << 31;
+
+/// Everything a model file holds.
+template <typename T>
+struct Checkpoint {
+  ModelConfig config;
+  Vector<T> params;  // (P)
+  bool has_optimizer = false;
+  AdamConfig adam;
+  std::int64_t adam_steps = 0;
+  Vector<T> adam_m, adam_v;  // (P) each, when has_optimizer
+  Rng::State rng;
+  std::map<std::string, std::string> meta;  // free-form: epoch, best loss, vocabulary hash...
+  std::uint32_t written_by_version = 0;    // filled in on load
+};
+
+template <typename T>
+std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
+  const ModelConfig& c = ck.config;
+  ByteWriter w;
+  w.put_bytes(kCheckpointMagic, 8);
+  w.put<std::uint32_t>(kFormatVersion);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(kVersion));
+  w.put<std::uint64_t>(0);  // payload length, patched below
+  const size_t start = w.bytes().size();
+  w.put<std::uint32_t>(sizeof(T));
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(c.vocab_size));
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(c.embedding_size));
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(c.hidden_sizes.size()));
+  for (Index h : c.hidden_sizes) w.put<std::uint64_t>(static_cast<std::uint64_t>(h));
+  w.put<double>(c.dropout);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(c.loss_positions));
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(ck.params.size()));
+  w.put_array(ck.params.data(), static_cast<size_t>(ck.params.size()));
+  w.put<std::uint8_t>(ck.has_optimizer ? 1 : 0);
+  if (ck.has_optimizer) {
+    require(ck.adam_m.size() == ck.params.size() && ck.adam_v.size() == ck.params.size(),
+            "checkpoint: optimizer state size differs from the parameters");
+    for (double x : {ck.adam.lr, ck.adam.beta1, ck.adam.beta2, ck.adam.eps, ck.adam.weight_decay})
+      w.put<double>(x);
+    w.put<std::int64_t>(ck.adam_steps);
+    w.put_array(ck.adam_m.data(), static_cast<size_t>(ck.adam_m.size()));
+    w.put_array(ck.adam_v.data(), static_cast<size_t>(ck.adam_v.size()));
+  }
+  w.put<std::uint64_t>(ck.rng.state);
+  w.put<std::uint64_t>(ck.rng.inc);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(ck.meta.size()));
+  for (const auto& [k, v] : ck.meta) {
+    w.put_string(k);
+    w.put_string(v);
+  }
+  auto& b = w.bytes();
+  const std::uint64_t n = b.size() - start;
+  for (int i = 0; i < 8; ++i) b[16 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+  w.put<std::uint32_t>(crc32(b.data(), b.size()));
+  return std::move(w.bytes());
+}
+
+template <typename T>
+Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std::string& source) {
+  ByteReader r(data, size, source);
+  if (size < 28 || std::memcmp(data, kCheckpointMagic, 8) != 0)
+    r.fail("not an lstmidi model file (bad magic)");
+  for (int i = 0; i < 8; ++i) r.get<std::uint8_t>("magic");
+  const auto version = r.get<std::uint32_t>("format version");
+  if (version != kFormatVersion)
+    r.fail(detail::concat("model file format version ", version, "; this build reads version ",
+                          kFormatVersion));
+  Checkpoint<T> ck;
+  ck.written_by_version = r.get<std::uint32_t>("library version");
+  const auto n = r.get<std::uint64_t>("payload length");
+  if (n != size - 28) r.fail(detail::concat("payload length says ", n, " bytes but the file holds ",
+                                            size - 28, " (truncated or corrupted)"));
+  std::uint32_t stored_crc;
+  std::memcpy(&stored_crc, data + size - 4, 4);
+  if (!ByteWriter::little_endian()) stored_crc = __builtin_bswap32(stored_crc);
+  if (crc32(data, size - 4) != stored_crc) r.fail("checksum mismatch (the file is corrupted)");
+
+  const auto scalar = r.get<std::uint32_t>("scalar size");
+  if (scalar != 4 && scalar != 8) r.fail(detail::concat("unknown scalar size ", scalar));
+  ModelConfig& c = ck.config;
+  const auto V = r.get<std::uint64_t>("vocabulary size");
+  const auto E = r.get<std::uint64_t>("embedding size");
+  const auto L = r.get<std::uint32_t>("layer count");
+  if (V > static_cast<std::uint64_t>(ModelConfig::kMaxVocab) ||
+      E > static_cast<std::uint64_t>(ModelConfig::kMaxWidth) ||
+      L > static_cast<std::uint32_t>(ModelConfig::kMaxLayers))
+    r.fail("model shape outside the supported limits");
+  c.vocab_size = static_cast<Index>(V);
+  c.embedding_size = static_cast<Index>(E);
+  c.hidden_sizes.clear();
+  for (std::uint32_t l = 0; l < L; ++l) {
+    const auto h = r.get<std::uint64_t>("hidden size");
+    if (h > static_cast<std::uint64_t>(ModelConfig::kMaxWidth)) r.fail("hidden size too large");
+    c.hidden_sizes.push_back(static_cast<Index>(h));
+  }
+  c.dropout = r.get<double>("dropout");
+  const auto lp = r.get<std::uint32_t>("loss positions");
+  if (lp > 1) r.fail("unknown loss-positions value");
+  c.loss_positions = static_cast<LossPositions>(lp);
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    r.fail(e.what());
+  }
+  const auto P = r.get<std::uint64_t>("parameter count");
+  if (P != static_cast<std::uint64_t>(c.num_params()))
+    r.fail(detail::concat("holds ", P, " parameters but its config needs ", c.num_params()));
+  if (P > r.remaining() / scalar) r.fail("file ends inside the parameters (truncated?)");
+  auto read_vec = [&](Vector<T>& out, const char* what) {
+    out.resize(static_cast<Index>(P));
+    if (scalar == sizeof(T)) {
+      r.get_array(out.data(), static_cast<size_t>(P), what);
+    } else if (scalar == 4) {
+      std::vector<float> tmp(static_cast<size_t>(P));
+      r.get_array(tmp.data(), tmp.size(), what);
+      for (size_t i = 0; i < tmp.size(); ++i) out[static_cast<Index>(i)] = static_cast<T>(tmp[i]);
+    } else {
+      std::vector<double> tmp(static_cast<size_t>(P));
+      r.get_array(tmp.data(), tmp.size(), what);
+      for (size_t i = 0; i < tmp.size(); ++i) out[static_cast<Index>(i)] = static_cast<T>(tmp[i]);
+    }
+    if (!out.allFinite()) r.fail(detail::concat(what, " contain NaN or infinity"));
+  };
+  read_vec(ck.params, "parameters");
+  const auto has_opt = r.get<std::uint8_t>("optimizer flag");
+  if (has_opt > 1) r.fail("bad optimizer flag");
+  ck.has_optimizer = has_opt == 1;
+  if (ck.has_optimizer) {
+    ck.adam.lr = r.get<double>("Adam config");
+    ck.adam.beta1 = r.get<double>("Adam config");
+    ck.adam.beta2 = r.get<double>("Adam config");
+    ck.adam.eps = r.get<double>("Adam config");
+    ck.adam.weight_decay = r.get<double>("Adam config");
+    try {
+      ck.adam.validate();
+    } catch (const std::invalid_argument& e) {
+      r.fail(e.what());
+    }
+    ck.adam_steps = r.get<std::int64_t>("Adam step count");
+    if (ck.adam_steps < 0) r.fail("negative Adam step count");
+    read_vec(ck.adam_m, "Adam first moments");
+    read_vec(ck.adam_v, "Adam second moments");
+  }
+  ck.rng.state = r.get<std::uint64_t>("RNG state");
+  ck.rng.inc = r.get<std::uint64_t>("RNG state");
+  const auto n_meta = r.get<std::uint32_t>("metadata count");
+  if (n_meta > 4096) r.fail("too many metadata entries");
+  for (std::uint32_t i = 0; i < n_meta; ++i) {
+    std::string k = r.get_string("metadata key", 1024);
+    ck.meta[k] = r.get_string("metadata value", 1 << 20);
+  }
+  if (r.remaining() != 4) r.fail("unexpected bytes after the metadata");
+  return ck;
+}
+
+template <typename T>
+void save_checkpoint(const std::string& path, const Checkpoint<T>& ck) {
+  write_file_atomic(path, encode_checkpoint(ck));
+}
+
+template <typename T>
+Checkpoint<T> load_checkpoint(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCheckpointBytes);
+  return decode_checkpoint<T>(bytes.data(), bytes.size(), path);
+}
+
+/// Packs a model, and optionally its optimizer and RNG, into a Checkpoint.
+template <typename T>
+Checkpoint<T> make_checkpoint(const Model<T>& model, const Adam<T>* adam = nullptr,
+                              const Rng* rng = nullptr,
+                              std::map<std::string, std::string> meta = {}) {
+  Checkpoint<T> ck;
+  ck.config = model.config();
+  ck.params = model.params().values;
+  if (adam) {
+    ck.has_optimizer = true;
+    ck.adam = adam->config();
+    ck.adam_steps = adam->steps();
+    ck.adam_m = adam->m();
+    ck.adam_v = adam->v();
+  }
+  if (rng) ck.rng = rng->state();
+  ck.meta = std::move(meta);
+  return ck;
+}
+
+template <typename T>
+void save_model(const std::string& path, const Model<T>& model) {
+  save_checkpoint(path, make_checkpoint(model));
+}
+
+/// Builds the model a checkpoint describes, with its weights.
+template <typename T>
+std::unique_ptr<Model<T>> model_from_checkpoint(const Checkpoint<T>& ck) {
+  auto m = std::make_unique<Model<T>>(ck.config);
+  m->params().values = ck.params;
+  return m;
+}
+
+template <typename T>
+std::unique_ptr<Model<T>> load_model(const std::string& path) {
+  return model_from_checkpoint(load_checkpoint<T>(path));
+}
+
+}  // namespace lstmidi

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/// Model<T>: the stacked next-token model
+///
+///   token ids -> Embedding (or one-hot) -> L x (Lstm -> Dropout) -> Dense -> softmax
+///
+/// Shapes for a window of T steps and B sequences (N = T*B columns, time-major):
+///   ids (N) -> X_0 (E, N) -> h^(l) (H_l, N) -> d^(l) = dropout(h^(l)) -> Z (V, N) logits
+/// With LossPositions::last only the final step's B columns are scored (the classic Keras
+/// setup); otherwise every position with a target is.
+///
+/// Backward runs the same chain in reverse (docs/math.md#stacking):
+///   dZ = (softmax(Z) - Y)/n -> dd^(L) = W_y^T dZ -> dh^(l) = m^(l) * dd^(l) / (1-p)
+///   -> Lstm BPTT -> dX^(l) = dd^(l-1) ... -> dE
+/// All parameters live in one ParamBuffer (params()), in the order embedding, layers, dense.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "lstmidi/core/batch.hpp"
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/params.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/nn/dense.hpp"
+#include "lstmidi/nn/dropout.hpp"
+#include "lstmidi/nn/embedding.hpp"
+#include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/softmax_cross_entropy.hpp"
+
+namespace lstmidi {
+
+enum class LossPositions : int { all = 0, last = 1 };
+
+/// The hyperparameters that fix the model's shape. Everything else (learning rate, window
+/// length...) belongs to training.
+struct ModelConfig {
+  Index vocab_size = 0;                    // V
+  Index embedding_size = 64;               // E; 0 = one-hot input (D = V)
+  std::vector<Index> hidden_sizes{256, 256};  // H per LSTM layer
+  double dropout = 0.2;                    // after each LSTM layer
+  LossPositions loss_positions = LossPositions::all;
+
+  Index num_layers() const { return static_cast<Index>(hidden_sizes.size()); }
+
+  /// Number of parameters of the model this config describes (no allocation).
+  Index num_params() const {
+    Index D = embedding_size > 0 ? embedding_size : vocab_size;
+    Index n = embedding_size > 0 ? embedding_size * vocab_size : 0;
+    for (Index H : hidden_sizes) {
+      n += 4 * H * (D + H + 1);
+      D = H;
+    }
+    return n + vocab_size * (D + 1);
+  }
+
+  /// Limits keep a corrupted or hostile config from allocating absurd amounts of memory.
+  static constexpr Index kMaxVocab = 1 << 20;
+  static constexpr Index kMaxWidth = 1 << 14;
+  static constexpr Index kMaxLayers = 16;
+
+  void validate() const {
+    require(vocab_size > 0 && vocab_size <= kMaxVocab, "model: vocabulary size must be in [1, ",
+            kMaxVocab, "], got ", vocab_size);
+    require(embedding_size >= 0 && embedding_size <= kMaxWidth,
+            "model: embedding size must be in [0, ", kMaxWidth, "], got ", embedding_size);
+    require(!hidden_sizes.empty() && num_layers() <= kMaxLayers, "model: between 1 and ",
+            kMaxLayers, " LSTM layers, got ", num_layers());
+    for (Index h : hidden_sizes)
+      require(h > 0 && h <= kMaxWidth, "model: hidden sizes must be in [1, ", kMaxWidth,
+              "], got ", h);
+    require(dropout >= 0 && dropout < 1, "model: dropout must be in [0, 1), got ", dropout);
+  }
+
+  bool operator==(const ModelConfig& o) const {
+    return vocab_size == o.vocab_size && embedding_size == o.embedding_size &&
+           hidden_sizes == o.hidden_sizes && dropout == o.dropout &&
+           loss_positions == o.loss_positions;
+  }
+};
+
+template <typename T>
+class Model {
+ public:
+  /// Carried LSTM state, one (H_l, B) pair per layer.
+  struct State {
+    std::vector<Matrix<T>> h, c;
+    Index batch() const { return h.empty() ? 0 : h[0].cols(); }
+  };
+
+  explicit Model(const ModelConfig& cfg) : cfg_(cfg) {
+    cfg_.validate();
+    ParamAllocator alloc;
+    Index D = cfg_.vocab_size;
+    if (cfg_.embedding_size > 0) {
+      embedding_ = std::make_unique<Embedding<T>>(alloc, cfg_.vocab_size, cfg_.embedding_size);
+      D = cfg_.embedding_size;
+    }
+    for (Index H : cfg_.hidden_sizes) {
+      layers_.emplace_back(alloc, D, H);
+      dropouts_.emplace_back(cfg_.dropout);
+      D = H;
+    }
+    dense_ = std::make_unique<Dense<T>>(alloc, D, cfg_.vocab_size);
+    params_.resize(alloc.size());
+    outputs_.resize(layers_.size());
+  }
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelConfig& config() const { return cfg_; }
+  ParamBuffer<T>& params() { return params_; }
+  const ParamBuffer<T>& params() const { return params_; }
+  Index num_params() const { return params_.size(); }
+  Index num_layers() const { return cfg_.num_layers(); }
+  Lstm<T>& layer(Index l) { return layers_[static_cast<size_t>(l)]; }
+  Dropout<T>& dropout(Index l) { return dropouts_[static_cast<size_t>(l)]; }
+  Dense<T>& dense() { return *dense_; }
+  Embedding<T>* embedding() { return embedding_.get(); }
+
+  /// Draws every weight from rng (Glorot/orthogonal/forget-bias-1 by default).
+  void init(Rng& rng, InitScheme scheme = InitScheme::keras) {
+    if (embedding_) embedding_->init(params_, rng);
+    for (const auto& l : layers_) l.init(params_, rng, scheme);
+    dense_->init(params_, rng);
+  }
+
+  State zero_state(Index B) const {
+    State s;
+    for (Index H : cfg_.hidden_sizes) {
+      s.h.push_back(Matrix<T>::Zero(H, B));
+      s.c.push_back(Matrix<T>::Zero(H, B));
+    }
+    return s;
+  }
+
+  /// Forward and backward over one batch: adds the gradient of the mean loss to
+  /// params().grads (call params().zero_grad() first) and moves `state` to the window's final
+  /// state (truncated BPTT: no gradient flows into the carried state). Dropout masks come from
+  /// rng when training is true.
+  LossTotals forward_backward(const TokenBatch& batch, State& state, Rng& rng, bool training = true) {
+    const LossTotals tot = forward(batch, state, rng, training, /*need_grad=*/true);
+    backward(batch);
+    return tot;
+  }
+
+  /// Forward only, dropout off; state moves to the final state.
+  LossTotals evaluate(const TokenBatch& batch, State& state) {
+    Rng unused(0);
+    return forward(batch, state, unused, /*training=*/false, /*need_grad=*/false);
+  }
+
+  /// One generation step for B sequences: ids (B) -> logits (V, B); state carried.
+  const Matrix<T>& step(const std::vector<TokenId>& ids, State& state) {
+    check_state(state, static_cast<Index>(ids.size()));
+    const size_t L = layers_.size();
+    if (embedding_) {
+      embedding_->forward(params_, ids, step_x_);
+      layers_[0].step(params_, step_x_, state.h[0], state.c[0]);
+    } else {
+      layers_[0].step_tokens(params_, ids, state.h[0], state.c[0]);
+    }
+    for (size_t l = 1; l < L; ++l) layers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
+    dense_->forward(params_, state.h[L - 1], logits_);
+    return logits_;
+  }
+
+  /// Floats kept from forward for backward in the last forward_backward (memory report).
+  Index activation_floats() const {
+    Index n = x0_.size();
+    for (const auto& l : layers_) n += l.cache_size();
+    for (const auto& d : outputs_) n += d.size();
+    for (const auto& d : dropouts_) n += d.mask().size();
+    return n + z_.size();
+  }
+
+ private:
+  void check_state(const State& s, Index B) const {
+    require(static_cast<Index>(s.h.size()) == num_layers() &&
+                static_cast<Index>(s.c.size()) == num_layers(),
+            "model state has ", s.h.size(), " layers, the model ", num_layers());
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      require_shape(s.h[l], cfg_.hidden_sizes[l], B, "model state h");
+      require_shape(s.c[l], cfg_.hidden_sizes[l], B, "model state c");
+    }
+  }
+
+  LossTotals forward(const TokenBatch& batch, State& state, Rng& rng, bool training,
+                     bool need_grad) {
+    const Index steps = batch.T, B = batch.B;
+    require(steps > 0 && B > 0 && static_cast<Index>(batch.inputs.size()) == steps * B &&
+                static_cast<Index>(batch.targets.size()) == steps * B,
+            "model: batch must hold T*B inputs and targets (T=", steps, ", B=", B, ")");
+    check_state(state, B);
+    const size_t L = layers_.size();
+    if (embedding_) {
+      embedding_->forward(params_, batch.inputs, x0_);
+      layers_[0].forward(params_, x0_, B, state.h[0], state.c[0]);
+    } else {
+      layers_[0].forward_tokens(params_, batch.inputs, B, state.h[0], state.c[0]);
+    }
+    for (size_t l = 0; l < L; ++l) {
+      if (l > 0) layers_[l].forward(params_, outputs_[l - 1], B, state.h[l], state.c[l]);
+      dropouts_[l].forward(layers_[l].output(), outputs_[l], rng, training);
+      state.h[l] = layers_[l].final_h();
+      state.c[l] = layers_[l].final_c();
+    }
+    const bool last = cfg_.loss_positions == LossPositions::last;
+    const Index first_col = last ? (steps - 1) * B : 0;
+    if (last) {
+      targets_.assign(batch.targets.end() - B, batch.targets.end());
+    } else {
+      targets_ = batch.targets;
+    }
+    dense_->forward(params_, outputs_[L - 1].rightCols(steps * B - first_col), z_);
+    return softmax_cross_entropy<T>(z_, targets_, need_grad ? &dz_ : nullptr);
+  }
+
+  void backward(const TokenBatch& batch) {
+    const Index N = batch.T * batch.B;
+    const size_t L = layers_.size();
+    const bool last = cfg_.loss_positions == LossPositions::last;
+    const Index n_scored = last ? batch.B : N;
+    dy_.setZero(cfg_.hidden_sizes[L - 1], N);
+    dense_->backward(params_, outputs_[L - 1].rightCols(n_scored), dz_, &dtop_);
+    dy_.rightCols(n_scored) = dtop_;
+    for (size_t l = L; l-- > 0;) {
+      dropouts_[l].backward(dy_, dy_);
+      if (l > 0) {
+        layers_[l].backward(params_, outputs_[l - 1], dy_, &dx_);
+        dy_.swap(dx_);
+      } else if (embedding_) {
+        layers_[0].backward(params_, x0_, dy_, &dx_);
+        embedding_->backward(params_, batch.inputs, dx_);
+      } else {
+        layers_[0].backward_tokens(params_, batch.inputs, dy_);
+      }
+    }
+  }
+
+  ModelConfig cfg_;
+  ParamBuffer<T> params_;
+  std::unique_ptr<Embedding<T>> embedding_;
+  std::vector<Lstm<T>> layers_;
+  std::vector<Dropout<T>> dropouts_;
+  std::unique_ptr<Dense<T>> dense_;
+
+  Matrix<T> x0_;                      // (E, N) embedded inputs
+  std::vector<Matrix<T>> outputs_;    // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
+  std::vector<TokenId> targets_;      // scored targets
+  Matrix<T> z_, dz_;                  // (V, n) logits and their gradient
+  Matrix<T> dtop_, dy_, dx_;          // backward buffers
+  Matrix<T> step_x_, logits_;         // generation
+};
+
+}  // namespace lstmidi

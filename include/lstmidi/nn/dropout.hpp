@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+/// Dropout<T>: inverted dropout (Srivastava et al. 2014) between stacked layers, as Zaremba et
+/// al. 2014 apply it to LSTMs (non-recurrent connections only).
+///
+///   training:   m ~ Bernoulli(1 - p) element-wise,   y = m * x / (1 - p),   dx = m * dy / (1 - p)
+///   inference:  y = x,                               dx = dy
+///
+/// The mask (values 0 or 1/(1-p)) is drawn from the caller's Rng, so a seed reproduces it; it
+/// can be frozen (gradient checks reuse one mask across many forward passes).
+#pragma once
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/rng.hpp"
+
+namespace lstmidi {
+
+template <typename T>
+class Dropout {
+ public:
+  explicit Dropout(double p = 0.0) { set_rate(p); }
+
+  void set_rate(double p) {
+    require(p >= 0.0 && p < 1.0, "Dropout: rate must be in [0, 1), got ", p);
+    p_ = p;
+  }
+  double rate() const { return p_; }
+
+  /// Keep the current mask for later forward passes instead of drawing new ones.
+  void freeze_mask(bool frozen) { frozen_ = frozen; }
+  const Matrix<T>& mask() const { return mask_; }
+
+  /// Y = X * mask in training mode (X, Y: same shape; Y may be X), Y = X otherwise.
+  void forward(const Eigen::Ref<const Matrix<T>>& X, Matrix<T>& Y, Rng& rng, bool training) {
+    active_ = training && p_ > 0.0;
+    if (!active_) {
+      if (Y.data() != X.data()) Y = X;
+      return;
+    }
+    if (!frozen_ || mask_.rows() != X.rows() || mask_.cols() != X.cols()) {
+      mask_.resize(X.rows(), X.cols());
+      const float keep = static_cast<float>(1.0 - p_);
+      const T scale = static_cast<T>(1.0 / (1.0 - p_));
+      T* m = mask_.data();
+      for (Index k = 0; k < mask_.size(); ++k) m[k] = rng.uniform_f32() < keep ? scale : T(0);
+    }
+    Y.resize(X.rows(), X.cols());
+    Y.array() = X.array() * mask_.array();
+  }
+
+  /// dX = dY * mask (dX may be dY).
+  void backward(const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>& dX) const {
+    if (!active_) {
+      if (dX.data() != dY.data()) dX = dY;
+      return;
+    }
+    require_shape(dY, mask_.rows(), mask_.cols(), "Dropout::backward dY");
+    dX.resize(dY.rows(), dY.cols());
+    dX.array() = dY.array() * mask_.array();
+  }
+
+ private:
+  double p_ = 0.0;
+  bool frozen_ = false;
+  bool active_ = false;
+  Matrix<T> mask_;
+};
+
+}  // namespace lstmidi

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+/// Lstm<T>: one LSTM layer over a whole window, with full backpropagation through time.
+/// Derivation: docs/math.md#lstm-forward and docs/math.md#bptt. Hochreiter & Schmidhuber 1997,
+/// forget gate from Gers et al. 2000; the exact form and gate order of PyTorch's nn.LSTM.
+///
+/// Parameters (one ParamBuffer, gate row blocks in the order [i; f; g; o]):
+///   W: (4H, D)  input weights        U: (4H, H)  recurrent weights        b: (4H, 1) bias
+///
+/// Forward, for t = 0..T-1 (x_t: (D, B); h_t, c_t: (H, B); h_{-1} = h0, c_{-1} = c0):
+///   a_t = W x_t + U h_{t-1} + b                     (4H, B) pre-activations
+///   i_t = sigmoid(a_t[0:H])     f_t = sigmoid(a_t[H:2H])
+///   g_t = tanh(a_t[2H:3H])      o_t = sigmoid(a_t[3H:4H])
+///   c_t = f_t * c_{t-1} + i_t * g_t
+///   h_t = o_t * tanh(c_t)
+///
+/// Formulated for speed (the cuDNN way): W x_t for all T steps is one GEMM (W X, X: (D, T*B)),
+/// or a column gather of W when the input is a token id (one-hot); each step then adds one
+/// recurrent GEMM U h_{t-1} and does the element-wise gate math in one pass over its (4H, B)
+/// block. The weight gradients are accumulated by large GEMMs after the backward sweep.
+///
+/// Cache kept for backward (the minimum, see docs/performance.md#memory): the activated gates
+/// (4H, T*B), all cell states c_{-1..T-1} (H, (T+1)*B) and hidden states h_{-1..T-1}
+/// (H, (T+1)*B). tanh(c_t) is recomputed in backward instead of stored. Backward overwrites the
+/// gate cache with the gate gradients, so one forward serves one backward.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/init.hpp"
+#include "lstmidi/core/params.hpp"
+#include "lstmidi/core/rng.hpp"
+
+namespace lstmidi {
+
+/// How the LSTM weights are initialised.
+enum class InitScheme {
+  keras,    ///< Glorot-uniform W, orthogonal U, zero bias with forget-gate bias 1 (default)
+  pytorch,  ///< every weight and bias U(-1/sqrt(H), 1/sqrt(H)), as torch.nn.LSTM
+};
+
+template <typename T>
+class Lstm {
+ public:
+  Lstm(ParamAllocator& alloc, Index input_size, Index hidden_size) : D_(input_size), H_(hidden_size) {
+    require(input_size > 0 && hidden_size > 0, "Lstm: input and hidden sizes must be positive, got D=",
+            input_size, " H=", hidden_size);
+    W_ = alloc.take(4 * H_, D_);
+    U_ = alloc.take(4 * H_, H_);
+    b_ = alloc.take(4 * H_, 1);
+  }
+
+  Index input_size() const { return D_; }
+  Index hidden_size() const { return H_; }
+  const ParamSlot& W() const { return W_; }
+  const ParamSlot& U() const { return U_; }
+  const ParamSlot& b() const { return b_; }
+
+  void init(ParamBuffer<T>& p, Rng& rng, InitScheme scheme = InitScheme::keras) const {
+    MatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), b = b_.in(p.values);
+    if (scheme == InitScheme::pytorch) {
+      const double k = 1.0 / std::sqrt(static_cast<double>(H_));
+      init_uniform(W, k, rng);
+      init_uniform(U, k, rng);
+      init_uniform(b, k, rng);
+      return;
+    }
+    init_glorot_uniform(W, rng);
+    init_orthogonal(U, rng);
+    b.setZero();
+    b.middleRows(H_, H_).setOnes();  // forget-gate bias 1 (Jozefowicz et al. 2015)
+  }
+
+  // ----------------------------------------------------------------------------------------
+  /// Forward over a window of dense inputs. X: (D, T*B), h0, c0: (H, B).
+  /// Results: output() (H, T*B), final_h(), final_c() (H, B).
+  void forward(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X, Index B,
+               const Eigen::Ref<const Matrix<T>>& h0, const Eigen::Ref<const Matrix<T>>& c0) {
+    require(B > 0 && X.cols() % B == 0 && X.cols() > 0, "Lstm::forward: X has ", X.cols(),
+            " columns, not a positive multiple of the batch size ", B);
+    require_shape(X, D_, X.cols(), "Lstm::forward X");
+    prepare(X.cols() / B, B, h0, c0);
+    // All input projections in one GEMM: A = W X + b.
+    A_.noalias() = W_.in(p.values) * X;
+    A_.colwise() += b_.in(p.values).col(0);
+    recurrence(p);
+  }
+
+  /// Forward over a window of token ids (one-hot inputs, D = vocabulary size): W x_t is the
+  /// column W[:, id], so the input projection is a gather. ids: T*B time-major.
+  void forward_tokens(const ParamBuffer<T>& p, const std::vector<TokenId>& ids, Index B,
+                      const Eigen::Ref<const Matrix<T>>& h0, const Eigen::Ref<const Matrix<T>>& c0) {
+    const Index n = static_cast<Index>(ids.size());
+    require(B > 0 && n % B == 0 && n > 0, "Lstm::forward_tokens: ", n,
+            " ids is not a positive multiple of the batch size ", B);
+    for (TokenId id : ids)
+      require(id >= 0 && id < D_, "Lstm::forward_tokens: token id ", id, " outside [0, ", D_, ")");
+    prepare(n / B, B, h0, c0);
+    ConstMatrixMap<T> W = W_.in(p.values);
+    const auto bias = b_.in(p.values).col(0);
+    for (Index j = 0; j < n; ++j) A_.col(j) = W.col(ids[static_cast<size_t>(j)]) + bias;
+    recurrence(p);
+  }
+
+  /// h_0..h_{T-1}: (H, T*B), time-major.
+  auto output() const { return Hs_.middleCols(B_, T_ * B_); }
+  auto final_h() const { return Hs_.rightCols(B_); }
+  auto final_c() const { return Cs_.rightCols(B_); }
+
+  // ----------------------------------------------------------------------------------------
+  /// Backward (BPTT over the window). dY = dL/dh_t for every step: (H, T*B). X is the input
+  /// given to forward. Adds dL/dW, dL/dU, dL/db to p.grads; if dX is not null it receives
+  /// dL/dX (D, T*B). dh0(), dc0() then hold dL/dh0, dL/dc0.
+  ///
+  ///   dh   = dY_t + dh_next                       dc = dc_next + dh * o * (1 - tanh^2(c_t))
+  ///   da_o = dh * tanh(c_t) * o * (1 - o)         da_f = dc * c_{t-1} * f * (1 - f)
+  ///   da_i = dc * g * i * (1 - i)                 da_g = dc * i * (1 - g^2)
+  ///   dc_next = dc * f                            dh_next = U^T da_t
+  /// after the sweep (dA = [da_0 .. da_{T-1}]: (4H, T*B), H_prev = [h_{-1} .. h_{T-2}]):
+  ///   dW += dA X^T     dU += dA H_prev^T     db += dA 1     dX = W^T dA
+  void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X,
+                const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>* dX) {
+    require_shape(X, D_, T_ * B_, "Lstm::backward X");
+    sweep(p, dY);
+    W_.in(p.grads).noalias() += A_ * X.transpose();
+    if (dX) dX->noalias() = W_.in(p.values).transpose() * A_;
+  }
+
+  /// Backward for forward_tokens: dW[:, id] += da for each position (scatter-add).
+  void backward_tokens(ParamBuffer<T>& p, const std::vector<TokenId>& ids,
+                       const Eigen::Ref<const Matrix<T>>& dY) {
+    require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
+    sweep(p, dY);
+    MatrixMap<T> dW = W_.in(p.grads);
+    for (Index j = 0; j < T_ * B_; ++j) dW.col(ids[static_cast<size_t>(j)]) += A_.col(j);
+  }
+
+  const Matrix<T>& dh0() const { return dh_next_; }
+  const Matrix<T>& dc0() const { return dc_next_; }
+
+  // ----------------------------------------------------------------------------------------
+  /// One step for inference with carried state: x (D, B) or token ids; h, c (H, B) in/out.
+  void step(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& x, Matrix<T>& h,
+            Matrix<T>& c) {
+    require_shape(x, D_, h.cols(), "Lstm::step x");
+    a_.noalias() = W_.in(p.values) * x;
+    a_.noalias() += U_.in(p.values) * h;
+    a_.colwise() += b_.in(p.values).col(0);
+    cell(a_, c, c, h);
+  }
+
+  void step_tokens(const ParamBuffer<T>& p, const std::vector<TokenId>& ids, Matrix<T>& h,
+                   Matrix<T>& c) {
+    const Index B = static_cast<Index>(ids.size());
+    require(h.cols() == B && c.cols() == B, "Lstm::step_tokens: state batch mismatch");
+    ConstMatrixMap<T> W = W_.in(p.values);
+    a_.resize(4 * H_, B);
+    for (Index j = 0; j < B; ++j) {
+      const TokenId id = ids[static_cast<size_t>(j)];
+      require(id >= 0 && id < D_, "Lstm::step_tokens: token id ", id, " outside [0, ", D_, ")");
+      a_.col(j) = W.col(id);
+    }
+    a_.noalias() += U_.in(p.values) * h;
+    a_.colwise() += b_.in(p.values).col(0);
+    cell(a_, c, c, h);
+  }
+
+  /// Floats kept between forward and backward (the BPTT cache), for the memory report.
+  Index cache_size() const { return A_.size() + Hs_.size() + Cs_.size(); }
+
+ private:
+  void prepare(Index steps, Index B, const Eigen::Ref<const Matrix<T>>& h0,
+               const Eigen::Ref<const Matrix<T>>& c0) {
+    require_shape(h0, H_, B, "Lstm initial h0");
+    require_shape(c0, H_, B, "Lstm initial c0");
+    T_ = steps;
+    B_ = B;
+    A_.resize(4 * H_, steps * B);
+    Hs_.resize(H_, (steps + 1) * B);
+    Cs_.resize(H_, (steps + 1) * B);
+    Hs_.leftCols(B) = h0;
+    Cs_.leftCols(B) = c0;
+  }
+
+  // Activates the gates of a (4H, B) block in place, then c_out = f*c_in + i*g, h = o*tanh(c).
+  template <typename A, typename Cin, typename Cout, typename Hout>
+  void cell(A&& a, const Cin& c_in, Cout&& c_out, Hout&& h) const {
+    const Index H = H_;
+    // sigmoid(x) = 0.5 * tanh(0.5 x) + 0.5: one vectorised tanh instead of exp + divide.
+    a.topRows(2 * H).array() = (a.topRows(2 * H).array() * T(0.5)).tanh() * T(0.5) + T(0.5);
+    a.middleRows(2 * H, H).array() = a.middleRows(2 * H, H).array().tanh();
+    a.bottomRows(H).array() = (a.bottomRows(H).array() * T(0.5)).tanh() * T(0.5) + T(0.5);
+    c_out.array() = a.middleRows(H, H).array() * c_in.array() +
+                    a.topRows(H).array() * a.middleRows(2 * H, H).array();
+    h.array() = a.bottomRows(H).array() * c_out.array().tanh();
+  }
+
+  void recurrence(const ParamBuffer<T>& p) {
+    ConstMatrixMap<T> U = U_.in(p.values);
+    for (Index t = 0; t < T_; ++t) {
+      auto a = A_.middleCols(t * B_, B_);
+      a.noalias() += U * Hs_.middleCols(t * B_, B_);
+      cell(a, Cs_.middleCols(t * B_, B_), Cs_.middleCols((t + 1) * B_, B_),
+           Hs_.middleCols((t + 1) * B_, B_));
+    }
+  }
+
+  // Reverse sweep: turns the gate cache A_ into dA in place; accumulates dU and db.
+  void sweep(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& dY) {
+    require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
+    const Index H = H_, B = B_;
+    ConstMatrixMap<T> U = U_.in(std::as_const(p.values));
+    dh_next_.setZero(H, B);
+    dc_next_.setZero(H, B);
+    dh_.resize(H, B);
+    dc_.resize(H, B);
+    tmp_.resize(H, B);
+    for (Index t = T_ - 1; t >= 0; --t) {
+      auto a = A_.middleCols(t * B, B);  // activated gates i, f, g, o; becomes da_t
+      auto i = a.topRows(H).array();
+      auto f = a.middleRows(H, H).array();
+      auto g = a.middleRows(2 * H, H).array();
+      auto o = a.bottomRows(H).array();
+      const auto c = Cs_.middleCols((t + 1) * B, B).array();
+      const auto c_prev = Cs_.middleCols(t * B, B).array();
+
+      dh_.array() = dY.middleCols(t * B, B).array() + dh_next_.array();
+      tmp_.array() = c.tanh();                                                    // tanh(c_t)
+      dc_.array() = dc_next_.array() + dh_.array() * o * (T(1) - tmp_.array().square());
+      o = dh_.array() * tmp_.array() * o * (T(1) - o);                           // da_o
+      dc_next_.array() = dc_.array() * f;                                         // to t-1
+      f = dc_.array() * c_prev * f * (T(1) - f);                                  // da_f
+      tmp_.array() = dc_.array() * g * i * (T(1) - i);                            // da_i
+      g = dc_.array() * i * (T(1) - g.square());                                  // da_g
+      i = tmp_.array();
+      dh_next_.noalias() = U.transpose() * a;                                     // to t-1
+    }
+    U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
+    b_.in(p.grads).col(0) += A_.rowwise().sum();
+  }
+
+  Index D_, H_;
+  ParamSlot W_, U_, b_;
+  Index T_ = 0, B_ = 0;
+  Matrix<T> A_;   // (4H, T*B) activated gates; gate gradients after backward
+  Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
+  Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
+  Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
+  Matrix<T> a_;                                  // (4H, B) step workspace
+};
+
+}  // namespace lstmidi

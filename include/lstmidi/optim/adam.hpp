@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/// Adam (Kingma & Ba 2015, Algorithm 1), with optional decoupled weight decay (AdamW,
+/// Loshchilov & Hutter 2019). docs/math.md#adam. Works on the flat parameter vector.
+///
+///   m_t = b1 m_{t-1} + (1 - b1) g_t            v_t = b2 v_{t-1} + (1 - b2) g_t^2
+///   mhat = m_t / (1 - b1^t)                    vhat = v_t / (1 - b2^t)
+///   theta_t = theta_{t-1} - lr * ( mhat / (sqrt(vhat) + eps) + wd * theta_{t-1} )
+///
+/// eps is added after the bias correction, as in the paper's Algorithm 1 and PyTorch (Keras's
+/// `epsilon` is the paper's "epsilon hat" of the efficient form instead; see docs/math.md).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "lstmidi/core/config.hpp"
+
+namespace lstmidi {
+
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // decoupled (AdamW); 0 = plain Adam
+
+  void validate() const {
+    require(lr > 0 && std::isfinite(lr), "Adam: learning rate must be positive, got ", lr);
+    require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam: betas must be in [0, 1)");
+    require(eps > 0, "Adam: eps must be positive");
+    require(weight_decay >= 0, "Adam: weight decay must be >= 0");
+  }
+};
+
+template <typename T>
+class Adam {
+ public:
+  explicit Adam(Index num_params = 0, AdamConfig config = {}) : cfg_(config) {
+    cfg_.validate();
+    reset(num_params);
+  }
+
+  void reset(Index num_params) {
+    m_ = Vector<T>::Zero(num_params);
+    v_ = Vector<T>::Zero(num_params);
+    t_ = 0;
+  }
+
+  /// One update of params from grads (same size as the state).
+  void step(Vector<T>& params, const Vector<T>& grads) {
+    require(params.size() == m_.size() && grads.size() == m_.size(), "Adam::step: ",
+            params.size(), " parameters and ", grads.size(), " gradients for a state of ",
+            m_.size());
+    ++t_;
+    const double c1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(t_));
+    const double c2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(t_));
+    const T b1 = static_cast<T>(cfg_.beta1), b2 = static_cast<T>(cfg_.beta2);
+    const T lr = static_cast<T>(cfg_.lr), eps = static_cast<T>(cfg_.eps);
+    const T inv_c1 = static_cast<T>(1.0 / c1), inv_c2 = static_cast<T>(1.0 / c2);
+    const T wd = static_cast<T>(cfg_.weight_decay);
+    m_.array() = b1 * m_.array() + (T(1) - b1) * grads.array();
+    v_.array() = b2 * v_.array() + (T(1) - b2) * grads.array().square();
+    params.array() -= lr * ((m_.array() * inv_c1) / ((v_.array() * inv_c2).sqrt() + eps) +
+                            wd * params.array());
+  }
+
+  const AdamConfig& config() const { return cfg_; }
+  void set_config(const AdamConfig& c) {
+    c.validate();
+    cfg_ = c;
+  }
+  void set_lr(double lr) {
+    AdamConfig c = cfg_;
+    c.lr = lr;
+    set_config(c);
+  }
+
+  const Vector<T>& m() const { return m_; }
+  const Vector<T>& v() const { return v_; }
+  std::int64_t steps() const { return t_; }
+
+  /// Restores a saved state (m, v same size; t >= 0).
+  void set_state(Vector<T> m, Vector<T> v, std::int64_t t) {
+    require(m.size() == v.size() && t >= 0, "Adam::set_state: inconsistent state");
+    m_ = std::move(m);
+    v_ = std::move(v);
+    t_ = t;
+  }
+
+ private:
+  AdamConfig cfg_;
+  Vector<T> m_, v_;  // (P) first and second moment estimates
+  std::int64_t t_ = 0;
+};
+
+}  // namespace lstmidi

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "test_helpers.hpp"
+
+using namespace lstmidi;
+namespace fs = std::filesystem;
+
+namespace {
+ModelConfig small_config() {
+  ModelConfig cfg;
+  cfg.vocab_size = 6;
+  cfg.embedding_size = 3;
+  cfg.hidden_sizes = {4, 5};
+  cfg.dropout = 0.1;
+  return cfg;
+}
+
+std::string temp_path(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+}  // namespace
+
+TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state") {
+  Model<float> model(small_config());
+  Rng rng(12);
+  model.init(rng);
+  Adam<float> adam(model.num_params(), AdamConfig{0.003});
+  model.params().grads.setConstant(0.1f);
+  adam.step(model.params().values, model.params().grads);
+  const std::string path = temp_path("m.lstmidi");
+  save_checkpoint(path, make_checkpoint(model, &adam, &rng, {{"epoch", "3"}}));
+  CHECK_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
+
+  const Checkpoint<float> ck = load_checkpoint<float>(path);
+  CHECK(ck.config == model.config());
+  CHECK(ck.has_optimizer);
+  CHECK(ck.adam_steps == 1);
+  CHECK(ck.adam.lr == doctest::Approx(0.003));
+  CHECK(ck.adam_m == adam.m());
+  CHECK(ck.rng.state == rng.state().state);
+  CHECK(ck.meta.at("epoch") == "3");
+  CHECK(ck.written_by_version == static_cast<std::uint32_t>(kVersion));
+  auto loaded = model_from_checkpoint(ck);
+  TokenBatch b(5, 2);
+  for (Index j = 0; j < 10; ++j) b.inputs[static_cast<size_t>(j)] = static_cast<TokenId>(j % 6);
+  for (Index j = 0; j < 10; ++j) b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
+  auto s1 = model.zero_state(2), s2 = loaded->zero_state(2);
+  CHECK(model.evaluate(b, s1).mean() == loaded->evaluate(b, s2).mean());
+  CHECK(s1.h[1] == s2.h[1]);
+
+  // A float file loads into a double model with the same values.
+  const auto as_double = load_model<double>(path);
+  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() == 0.0f);
+}
+
+TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and junk are rejected") {
+  Model<float> model(small_config());
+  Rng rng(1);
+  model.init(rng);
+  const std::vector<std::uint8_t> good = encode_checkpoint(make_checkpoint(model));
+  CHECK_NOTHROW(decode_checkpoint<float>(good.data(), good.size(), "good"));
+  for (size_t n = 0; n < good.size(); ++n) {
+    CHECK_THROWS_AS(decode_checkpoint<float>(good.data(), n, "cut"), FormatError);
+  }
+  for (size_t pos : {size_t{3}, size_t{30}, good.size() / 2, good.size() - 1}) {
+    auto bad = good;
+    bad[pos] ^= 0x40;
+    CHECK_THROWS_AS(decode_checkpoint<float>(bad.data(), bad.size(), "flip"), FormatError);
+  }
+  auto v2 = good;
+  v2[8] = 2;
+  CHECK_THROWS_WITH(decode_checkpoint<float>(v2.data(), v2.size(), "v2"),
+                    doctest::Contains("format version 2"));
+  std::vector<std::uint8_t> junk(1000);
+  Rng r(5);
+  for (auto& x : junk) x = static_cast<std::uint8_t>(r.below(256));
+  CHECK_THROWS_WITH(decode_checkpoint<float>(junk.data(), junk.size(), "junk.bin"),
+                    doctest::Contains("junk.bin: not an lstmidi model file"));
+  auto extra = good;
+  extra.insert(extra.end() - 4, std::uint8_t{0});
+  CHECK_THROWS_AS(decode_checkpoint<float>(extra.data(), extra.size(), "extra"), FormatError);
+}
+
+TEST_CASE("checkpoint: a consistent file whose config does not match the weights is rejected") {
+  Model<float> model(small_config());
+  Checkpoint<float> ck = make_checkpoint(model);
+  ck.config.hidden_sizes = {4, 6};  // claims a different shape than the weights stored
+  const auto bytes = encode_checkpoint(ck);  // CRC is valid: the check must be on the shape
+  CHECK_THROWS_WITH(decode_checkpoint<float>(bytes.data(), bytes.size(), "shape"),
+                    doctest::Contains("parameters but its config needs"));
+}
+
+TEST_CASE("checkpoint: missing files and unwritable paths give IoError, old file intact") {
+  CHECK_THROWS_AS(load_checkpoint<float>("/nonexistent/dir/model.lstmidi"), IoError);
+  Model<float> model(small_config());
+  CHECK_THROWS_AS(save_model("/nonexistent/dir/model.lstmidi", model), IoError);
+  const std::string path = temp_path("keep.lstmidi");
+  save_model(path, model);
+  const auto before = read_file_bytes(path, 1 << 20);
+  // A directory where the temp file should go makes the write fail; the old file must survive.
+  fs::create_directories(path + ".tmp." + std::to_string(::getpid()));
+  CHECK_THROWS_AS(save_model(path, model), IoError);
+  CHECK(read_file_bytes(path, 1 << 20) == before);
+  fs::remove(path + ".tmp." + std::to_string(::getpid()));
+}
+
+TEST_CASE("crc32: standard check value") {
+  const std::string s = "123456789";
+  CHECK(crc32(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()) == 0xCBF43926u);
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include "test_helpers.hpp"
+
+using namespace lstmidi;
+using lstmidi::test::random_ids;
+using lstmidi::test::random_matrix;
+
+namespace {
+struct LstmFixture {
+  Index D = 3, H = 4, T = 5, B = 2;
+  ParamAllocator alloc;
+  Lstm<double> lstm{alloc, D, H};
+  ParamBuffer<double> p{alloc.size()};
+  Rng rng{11};
+  Matrix<double> X, h0, c0, R, Rh, Rc;
+
+  LstmFixture() {
+    lstm.init(p, rng);
+    // Non-trivial biases, so every gate is exercised away from its initial point.
+    MatrixMap<double> b = lstm.b().in(p.values);
+    b += random_matrix<double>(4 * H, 1, rng, 0.5);
+    X = random_matrix<double>(D, T * B, rng);
+    h0 = random_matrix<double>(H, B, rng, 0.5);  // carried state
+    c0 = random_matrix<double>(H, B, rng, 0.5);
+    R = random_matrix<double>(H, T * B, rng);  // loss = <R, Y> + <Rh, h_T> + <Rc, c_T>
+    Rh = random_matrix<double>(H, B, rng);
+    Rc = random_matrix<double>(H, B, rng);
+  }
+  double loss() {
+    lstm.forward(p, X, B, h0, c0);
+    return (R.array() * lstm.output().array()).sum() +
+           (Rh.array() * lstm.final_h().array()).sum() + (Rc.array() * lstm.final_c().array()).sum();
+  }
+};
+}  // namespace
+
+TEST_CASE("lstm: weight gradients match finite differences (carried state, final-state loss)") {
+  LstmFixture f;
+  f.loss();
+  // backward takes dL/dh_t for every step: <Rh, h_T> folds into the last step's dY. A loss on
+  // c_T has no entry point (training never puts one there), so that term is switched off.
+  f.Rc.setZero();
+  f.loss();
+  Matrix<double> dY = f.R;
+  dY.rightCols(f.B) += f.Rh;
+  f.p.zero_grad();
+  Matrix<double> dX;
+  f.lstm.backward(f.p, f.X, dY, &dX);
+  const GradCheckResult r = gradient_check(f.p.values, f.p.grads, [&] { return f.loss(); });
+  INFO("worst index " << r.worst_index << " analytic " << r.analytic_at_worst << " numeric "
+                      << r.numeric_at_worst);
+  CHECK(r.max_rel_error < 1e-6);
+
+  // dX against finite differences on the inputs.
+  Vector<double> x = Eigen::Map<Vector<double>>(f.X.data(), f.X.size());
+  const Vector<double> dx = Eigen::Map<Vector<double>>(dX.data(), dX.size());
+  const GradCheckResult rx = gradient_check(x, dx, [&] {
+    f.X = Eigen::Map<Matrix<double>>(x.data(), f.D, f.T * f.B);
+    return f.loss();
+  });
+  CHECK(rx.max_rel_error < 1e-6);
+
+  // dh0 and dc0 (the gradient that truncated BPTT drops at the window start).
+  f.X = Eigen::Map<Matrix<double>>(x.data(), f.D, f.T * f.B);
+  f.loss();
+  f.lstm.backward(f.p, f.X, dY, nullptr);
+  const Matrix<double> dh0 = f.lstm.dh0(), dc0 = f.lstm.dc0();
+  Vector<double> h = Eigen::Map<Vector<double>>(f.h0.data(), f.h0.size());
+  const GradCheckResult rh = gradient_check(h, Eigen::Map<const Vector<double>>(dh0.data(), dh0.size()), [&] {
+    f.h0 = Eigen::Map<Matrix<double>>(h.data(), f.H, f.B);
+    return f.loss();
+  });
+  CHECK(rh.max_rel_error < 1e-6);
+  f.h0 = Eigen::Map<Matrix<double>>(h.data(), f.H, f.B);
+  Vector<double> c = Eigen::Map<Vector<double>>(f.c0.data(), f.c0.size());
+  const GradCheckResult rc = gradient_check(c, Eigen::Map<const Vector<double>>(dc0.data(), dc0.size()), [&] {
+    f.c0 = Eigen::Map<Matrix<double>>(c.data(), f.H, f.B);
+    return f.loss();
+  });
+  CHECK(rc.max_rel_error < 1e-6);
+}
+
+TEST_CASE("lstm: token input equals one-hot input, forward and backward") {
+  const Index V = 6, H = 3, T = 4, B = 2;
+  ParamAllocator alloc;
+  Lstm<double> lstm(alloc, V, H);
+  ParamBuffer<double> p(alloc.size());
+  Rng rng(3);
+  lstm.init(p, rng);
+  const auto ids = random_ids(T * B, V, rng);
+  Matrix<double> onehot = Matrix<double>::Zero(V, T * B);
+  for (Index j = 0; j < T * B; ++j) onehot(ids[static_cast<size_t>(j)], j) = 1.0;
+  const Matrix<double> h0 = Matrix<double>::Zero(H, B), c0 = h0;
+  const Matrix<double> dY = random_matrix<double>(H, T * B, rng);
+
+  lstm.forward(p, onehot, B, h0, c0);
+  const Matrix<double> y_dense = lstm.output();
+  p.zero_grad();
+  lstm.backward(p, onehot, dY, nullptr);
+  const Vector<double> g_dense = p.grads;
+
+  lstm.forward_tokens(p, ids, B, h0, c0);
+  CHECK((lstm.output() - y_dense).cwiseAbs().maxCoeff() < 1e-14);
+  p.zero_grad();
+  lstm.backward_tokens(p, ids, dY);
+  CHECK((p.grads - g_dense).cwiseAbs().maxCoeff() < 1e-13);
+}
+
+TEST_CASE_TEMPLATE("lstm: stepping with carried state equals the window forward", T, float, double) {
+  const Index D = 5, H = 7, Tn = 6, B = 3;
+  ParamAllocator alloc;
+  Lstm<T> lstm(alloc, D, H);
+  ParamBuffer<T> p(alloc.size());
+  Rng rng(9);
+  lstm.init(p, rng);
+  const Matrix<T> X = random_matrix<T>(D, Tn * B, rng);
+  Matrix<T> h = random_matrix<T>(H, B, rng, 0.3), c = random_matrix<T>(H, B, rng, 0.3);
+  lstm.forward(p, X, B, h, c);
+  for (Index t = 0; t < Tn; ++t) {
+    lstm.step(p, X.middleCols(t * B, B), h, c);
+    CHECK((h - lstm.output().middleCols(t * B, B)).cwiseAbs().maxCoeff() < T(1e-5));
+  }
+  CHECK((c - lstm.final_c()).cwiseAbs().maxCoeff() < T(1e-5));
+}
+
+TEST_CASE("lstm: initialisation follows the Keras scheme") {
+  const Index D = 10, H = 8;
+  ParamAllocator alloc;
+  Lstm<double> lstm(alloc, D, H);
+  ParamBuffer<double> p(alloc.size());
+  Rng rng(1);
+  lstm.init(p, rng);
+  const Matrix<double> U = lstm.U().in(p.values);
+  // Orthogonal: U^T U = I (columns orthonormal, U is 4H x H).
+  CHECK((U.transpose() * U - Matrix<double>::Identity(H, H)).cwiseAbs().maxCoeff() < 1e-12);
+  const Matrix<double> b = lstm.b().in(p.values);
+  CHECK(b.middleRows(H, H).minCoeff() == 1.0);
+  CHECK(b.topRows(H).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(b.bottomRows(2 * H).cwiseAbs().maxCoeff() == 0.0);
+  const Matrix<double> W = lstm.W().in(p.values);
+  const double limit = std::sqrt(6.0 / (4 * H + D));
+  CHECK(W.cwiseAbs().maxCoeff() <= limit);
+  CHECK(W.cwiseAbs().maxCoeff() > 0.8 * limit);
+}
+
+TEST_CASE("lstm: shape mismatches throw with a clear message") {
+  ParamAllocator alloc;
+  Lstm<float> lstm(alloc, 3, 4);
+  ParamBuffer<float> p(alloc.size());
+  const Matrix<float> X = Matrix<float>::Zero(2, 6), h0 = Matrix<float>::Zero(4, 2);
+  CHECK_THROWS_WITH_AS(lstm.forward(p, X, 2, h0, h0), doctest::Contains("expected shape (3"),
+                       std::invalid_argument);
+  const Matrix<float> X3 = Matrix<float>::Zero(3, 7);
+  CHECK_THROWS_AS(lstm.forward(p, X3, 2, h0, h0), std::invalid_argument);
+  const Matrix<float> X4 = Matrix<float>::Zero(3, 6), bad = Matrix<float>::Zero(4, 3);
+  CHECK_THROWS_AS(lstm.forward(p, X4, 2, bad, h0), std::invalid_argument);
+  CHECK_THROWS_AS(Lstm<float>(alloc, 0, 4), std::invalid_argument);
+}

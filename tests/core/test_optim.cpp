@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include "test_helpers.hpp"
+
+using namespace lstmidi;
+
+TEST_CASE("adam: three steps against values worked out by hand") {
+  // One parameter, theta0 = 1, gradients 0.5, -1, 2; lr 0.1, betas 0.9/0.999, eps 1e-8.
+  //   t=1: m = 0.05,      v = 0.00025;    mhat = 0.5,  vhat = 0.25;  theta = 1 - 0.1*0.5/0.5 = 0.9
+  //   t=2: m = -0.055,    v = 0.00124975; mhat = -0.055/0.19 = -0.289473684...
+  //        vhat = 0.00124975/0.001999 = 0.625187593...; theta = 0.9 + 0.1*0.289473684/0.790688...
+  Adam<double> adam(1, AdamConfig{0.1, 0.9, 0.999, 1e-8, 0.0});
+  Vector<double> theta(1), g(1);
+  theta << 1.0;
+  g << 0.5;
+  adam.step(theta, g);
+  const double t1 = 1.0 - 0.1 * 0.5 / (0.5 + 1e-8);
+  CHECK(theta[0] == doctest::Approx(t1).epsilon(1e-14));
+  CHECK(theta[0] == doctest::Approx(0.9).epsilon(1e-8));
+  g << -1.0;
+  adam.step(theta, g);
+  const double m2 = 0.9 * 0.05 + 0.1 * -1.0, v2 = 0.999 * 0.00025 + 0.001 * 1.0;
+  const double t2 = t1 - 0.1 * (m2 / 0.19) / (std::sqrt(v2 / (1 - 0.999 * 0.999)) + 1e-8);
+  CHECK(m2 == doctest::Approx(-0.055));
+  CHECK(theta[0] == doctest::Approx(t2).epsilon(1e-12));
+  CHECK(theta[0] == doctest::Approx(0.936610).epsilon(1e-5));
+  g << 2.0;
+  adam.step(theta, g);
+  const double m3 = 0.9 * m2 + 0.2, v3 = 0.999 * v2 + 0.004;
+  const double t3 = t2 - 0.1 * (m3 / (1 - 0.729)) / (std::sqrt(v3 / (1 - std::pow(0.999, 3))) + 1e-8);
+  CHECK(theta[0] == doctest::Approx(t3).epsilon(1e-12));
+  CHECK(adam.steps() == 3);
+  CHECK(adam.m()[0] == doctest::Approx(m3));
+}
+
+TEST_CASE("adam: decoupled weight decay shrinks weights with zero gradient") {
+  Adam<double> adam(2, AdamConfig{0.01, 0.9, 0.999, 1e-8, 0.1});
+  Vector<double> theta(2), g = Vector<double>::Zero(2);
+  theta << 2.0, -4.0;
+  adam.step(theta, g);
+  CHECK(theta[0] == doctest::Approx(2.0 - 0.01 * 0.1 * 2.0));
+  CHECK(theta[1] == doctest::Approx(-4.0 + 0.01 * 0.1 * 4.0));
+  CHECK_THROWS_AS(Adam<double>(2, AdamConfig{-1.0}), std::invalid_argument);
+  Vector<double> wrong(3);
+  CHECK_THROWS_AS(adam.step(wrong, g), std::invalid_argument);
+}
+
+TEST_CASE("clipping: global norm scales every gradient by the same factor") {
+  Vector<float> g(4);
+  g << 3, 4, 0, 0;  // norm 5
+  const double n = clip_global_norm(g, 1.0);
+  CHECK(n == doctest::Approx(5.0));
+  CHECK(global_norm(g) == doctest::Approx(1.0).epsilon(1e-5));
+  CHECK(g[0] / g[1] == doctest::Approx(0.75));
+  Vector<float> small(2);
+  small << 0.1f, 0.1f;
+  clip_global_norm(small, 1.0);
+  CHECK(small[0] == 0.1f);
+  Vector<float> bad(2);
+  bad << 1.0f, std::numeric_limits<float>::quiet_NaN();
+  CHECK(std::isnan(clip_global_norm(bad, 1.0)));
+  Vector<double> v(3);
+  v << -10, 0.5, 10;
+  clip_by_value(v, 1.0);
+  CHECK(v[0] == -1.0);
+  CHECK(v[1] == 0.5);
+  CHECK(v[2] == 1.0);
+}
