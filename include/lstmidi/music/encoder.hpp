@@ -228,7 +228,7 @@ class Encoder {
   /// each; tokens without a counterpart are dropped). Throws FormatError on bad text.
   std::vector<Token> parse(const std::string& text) const {
     std::vector<Token> out;
-    for (const Token& t : parse_tokens(text, 0))
+    for (const Token& t : parse_tokens(text, opt_.default_duration))
       if (auto n = normalize(t)) out.push_back(std::move(*n));
     return out;
   }
