@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// The ceiling: sustained float32 GEMM rate with Eigen at the shapes the LSTM uses
+// (classic model: H = 512, B = 64, T = 100, V = 358). Threads: LSTMIDI_THREADS=n.
+//   Recurrent   (4H x H)   * (H x B)       per step, forward
+//   RecurrentT  (4H x H)^T * (4H x B)      per step, backward (U^T da)
+//   InputProj   (4H x H)   * (H x T*B)     all steps of a layer at once
+//   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
+//   Output      (V x H)    * (H x T*B)     the dense layer
+#include "bench_common.hpp"
+
+using namespace lstmidi;
+
+static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a, bool transpose_b) {
+  bench::set_threads(bench::threads_from_env());
+  Rng rng(1);
+  Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
+  Matrix<float> Bm = Matrix<float>::Random(transpose_b ? n : k, transpose_b ? k : n);
+  Matrix<float> C(m, n);
+  for (auto _ : st) {
+    if (transpose_a)
+      C.noalias() = A.transpose() * Bm;
+    else if (transpose_b)
+      C.noalias() = A * Bm.transpose();
+    else
+      C.noalias() = A * Bm;
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+}
+
+BENCHMARK_CAPTURE(gemm, Recurrent/2048x512x64, 2048, 512, 64, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, RecurrentT/512x2048x64, 512, 2048, 64, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, InputProj/2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, WeightGrad/2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Output/358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Square/1024, 1024, 1024, 1024, false, false)->UseRealTime();
+
+BENCHMARK_MAIN();

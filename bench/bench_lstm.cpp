@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+// Training-step and generation benchmarks for the model shapes of the music job.
+//
+//   BM_TrainStep/<L>x<H>/T<T>/B<B>/V<V>: forward + backward + clip + Adam on one batch,
+//     every-position loss. Counters: tokens/s (items_per_second) and GFLOP/s, counting
+//     2*4H*(D+H) FLOPs per token per layer forward, twice that backward, plus 2*V*H forward and
+//     twice that backward for the output layer (D = V for the one-hot first layer).
+//   BM_GenerateStep/<L>x<H>: one new event with carried state (batch 1).
+//   BM_GenerateWindow/<L>x<H>/T100: one new event by re-running the whole 100-event window,
+//     as the classic Keras tutorial does.
+// Threads: LSTMIDI_THREADS=n (Eigen's OpenMP threads; default all cores).
+#include "bench_common.hpp"
+
+using namespace lstmidi;
+
+namespace {
+
+struct Shape {
+  Index layers, hidden, T, B, V, E;  // E = 0: one-hot input
+};
+
+double flops_per_token(const Shape& s) {
+  double f = 0;
+  double D = static_cast<double>(s.E > 0 ? s.E : s.V);
+  for (Index l = 0; l < s.layers; ++l) {
+    const double H = static_cast<double>(s.hidden);
+    f += 3 * 2 * 4 * H * (D + H);
+    D = H;
+  }
+  return f + 3 * 2 * static_cast<double>(s.V) * static_cast<double>(s.hidden);
+}
+
+ModelConfig config_of(const Shape& s) {
+  ModelConfig cfg;
+  cfg.vocab_size = s.V;
+  cfg.embedding_size = s.E;
+  cfg.hidden_sizes.assign(static_cast<size_t>(s.layers), s.hidden);
+  cfg.dropout = 0.3;
+  return cfg;
+}
+
+TokenBatch random_batch(const Shape& s, Rng& rng) {
+  TokenBatch b(s.T, s.B);
+  for (auto& x : b.inputs) x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+  for (auto& x : b.targets) x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+  return b;
+}
+
+void train_step(benchmark::State& st, Shape s) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(config_of(s));
+  Rng rng(1);
+  model.init(rng);
+  Adam<float> adam(model.num_params());
+  const TokenBatch batch = random_batch(s, rng);
+  auto state = model.zero_state(s.B);
+  for (auto _ : st) {
+    model.params().zero_grad();
+    const LossTotals tot = model.forward_backward(batch, state, rng);
+    benchmark::DoNotOptimize(tot.nll_sum);
+    clip_global_norm(model.params().grads, 5.0);
+    adam.step(model.params().values, model.params().grads);
+  }
+  const double tokens = static_cast<double>(s.T * s.B);
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * s.T * s.B);
+  st.counters["GFLOP/s"] = benchmark::Counter(flops_per_token(s) * tokens * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+  st.counters["activation_MB"] = static_cast<double>(model.activation_floats()) * 4 / 1e6;
+}
+
+void generate_step(benchmark::State& st, Shape s) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(config_of(s));
+  Rng rng(1);
+  model.init(rng);
+  auto state = model.zero_state(1);
+  std::vector<TokenId> id{0};
+  for (auto _ : st) {
+    const Matrix<float>& logits = model.step(id, state);
+    id[0] = argmax(logits.col(0));
+    benchmark::DoNotOptimize(id[0]);
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+}
+
+void generate_window(benchmark::State& st, Shape s) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(config_of(s));
+  Rng rng(1);
+  model.init(rng);
+  TokenBatch window(s.T, 1);
+  for (auto& x : window.inputs) x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+  for (auto _ : st) {
+    // The classic method: run the whole window from a zero state, keep the last prediction.
+    auto state = model.zero_state(1);
+    for (Index t = 0; t < s.T; ++t) {
+      const Matrix<float>& logits = model.step({window.inputs[static_cast<size_t>(t)]}, state);
+      if (t == s.T - 1) benchmark::DoNotOptimize(argmax(logits.col(0)));
+    }
+    std::rotate(window.inputs.begin(), window.inputs.begin() + 1, window.inputs.end());
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+}
+
+const Shape kClassic{3, 512, 100, 64, 358, 0};
+const Shape kSmall{2, 256, 64, 32, 128, 0};
+
+}  // namespace
+
+BENCHMARK_CAPTURE(train_step, 3x512/T100/B64/V358, kClassic)->Name("BM_TrainStep/3x512/T100/B64/V358")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
+BENCHMARK_CAPTURE(train_step, 2x256/T64/B32/V128, kSmall)->Name("BM_TrainStep/2x256/T64/B32/V128")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(generate_step, 3x512, kClassic)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 2x256, kSmall)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_window, 3x512/T100, kClassic)->Name("BM_GenerateWindow/3x512/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lstmidi needs to build, test and run its demo.
+# Usage: scripts/install-deps.sh [--with-bench]   (as root, or with sudo available)
+set -euo pipefail
+
+pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
+      python3-mido midicsv)
+case "${1:-}" in
+  --with-bench) pkgs+=(libbenchmark-dev python3-torch) ;;
+  --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+  "") ;;
+  *) echo "usage: $0 [--with-bench|--with-fuzz]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null; then
+  SUDO=(sudo)
+else
+  echo "error: missing packages (${missing[*]}); run this script as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
