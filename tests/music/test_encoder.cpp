@@ -110,3 +110,15 @@ TEST_CASE("encoder: tokens_to_notes applies velocity and channel") {
   CHECK(n[0].channel == 3);
   CHECK(n[1].onset_beats == 2.0);
 }
+
+TEST_CASE("encoder: the worked examples of docs/encoding.md") {
+  const Encoder enc;
+  const std::vector<Note> bar = {note(60, 0, 2), note(64, 0, 2), note(67, 0, 2), note(64, 2, 1),
+                                 note(62, 3, 0.5), note(60, 4, 4)};
+  CHECK(join(enc.encode(bar)) == "C4.E4.G4:8 E4:4 D4:2 rest:2 C4:16");
+  CHECK(quantize(enc.decode(enc.encode(bar)), 4) == quantize(bar, 4));
+  CHECK(join(enc.encode({note(60, 0, 6)})) == "C4:16 tie:8");
+  const std::vector<Note> held = {note(48, 0, 4), note(64, 0, 1), note(62, 1, 1), note(60, 2, 1), note(62, 3, 1)};
+  CHECK(join(enc.encode(held)) == "C3.E4:4 D4:4 C4:4 D4:4");
+  CHECK(enc.decode(enc.encode(held))[0].duration_beats == 1.0);
+}
