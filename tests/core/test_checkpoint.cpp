@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstdio>
+#include <sys/resource.h>
 #include <filesystem>
 
 #include "test_helpers.hpp"
@@ -35,7 +37,8 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
   adam.step(model.params().values, model.params().grads);
   const std::string path = temp_path("m.lstmidi");
   save_checkpoint(path, make_checkpoint(model, &adam, &rng, {{"epoch", "3"}}));
-  CHECK_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
+  for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
 
   const Checkpoint<float> ck = load_checkpoint<float>(path);
   CHECK(ck.config == model.config());
@@ -103,11 +106,20 @@ TEST_CASE("checkpoint: missing files and unwritable paths give IoError, old file
   const std::string path = temp_path("keep.lstmidi");
   save_model(path, model);
   const auto before = read_file_bytes(path, 1 << 20);
-  // A directory where the temp file should go makes the write fail; the old file must survive.
-  fs::create_directories(path + ".tmp." + std::to_string(::getpid()));
-  CHECK_THROWS_AS(save_model(path, model), IoError);
+  // A full disk, simulated by a file-size limit (write() fails with EFBIG): clear error, the old
+  // file is untouched and no temporary file is left behind.
+  struct rlimit old_limit;
+  ::getrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit tiny = old_limit;
+  tiny.rlim_cur = 64;
+  ::setrlimit(RLIMIT_FSIZE, &tiny);
+  CHECK_THROWS_WITH_AS(save_model(path, model), doctest::Contains("write failed"), IoError);
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, SIG_DFL);
   CHECK(read_file_bytes(path, 1 << 20) == before);
-  fs::remove(path + ".tmp." + std::to_string(::getpid()));
+  for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))
+    CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("crc32: standard check value") {

@@ -4,11 +4,13 @@
 ///
 ///   CRC-32: the reflected IEEE 802.3 polynomial 0xEDB88320, init and final xor 0xFFFFFFFF
 ///   (the zlib/PNG checksum; crc32("123456789") = 0xCBF43926).
-///   Atomic write: write "<path>.tmp.<pid>", flush and fsync it, then rename over <path>, so
+///   Atomic write: write "<path>.tmp-<pid>-<n>", flush and fsync it, then rename over <path>, so
 ///   a reader sees either the old file or the complete new one, never a torn one.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -125,27 +127,38 @@ class ByteReader {
   std::string source_;
 };
 
-/// Reads a whole file, refusing files larger than max_bytes.
+/// Reads a whole regular file. Throws IoError when it cannot be opened or read, FormatError
+/// when it is larger than `max_bytes` (checked before reading, so a huge file costs nothing).
 inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw IoError(path + ": cannot open for reading");
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw IoError(path + ": cannot determine the file size");
-  if (static_cast<std::uint64_t>(size) > max_bytes)
-    throw FormatError(detail::concat(path, ": file is ", size, " bytes, more than the limit of ",
-                                     max_bytes));
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw IoError(path + ": cannot open: file does not exist");
+  if (!std::filesystem::is_regular_file(status)) throw IoError(path + ": cannot open: not a regular file");
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw IoError(path + ": cannot read its size: " + ec.message());
+  if (size > max_bytes)
+    throw FormatError(detail::concat(path, ": file is ", size, " bytes, above the limit of ",
+                                     max_bytes, " bytes"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
   std::vector<std::uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw IoError(path + ": read error");
+  if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != std::char_traits<char>::eof())
+    throw IoError(path + ": file changed size while being read");
   return bytes;
+}
+
+/// A fresh name for a temporary file next to `target` (same directory, so rename is atomic).
+inline std::string temp_path_beside(const std::string& target) {
+  static std::atomic<unsigned> counter{0};
+  return detail::concat(target, ".tmp-", static_cast<long>(::getpid()), "-", counter.fetch_add(1));
 }
 
 /// Writes bytes to path atomically (temp file in the same directory, fsync, rename). On any
 /// failure the temp file is removed, the previous file at path is untouched, and IoError says
 /// why (e.g. "No space left on device").
 inline void write_file_atomic(const std::string& path, const std::uint8_t* data, size_t n) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temp_path_beside(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
   size_t done = 0;

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+/// A music model directory: what lstmidi-train writes and lstmidi-generate / lstmidi-eval read.
+///
+///   model.lstmidi   best weights (lowest validation loss), with the encoding settings and the
+///                   vocabulary's checksum in its metadata
+///   last.lstmidi    resume checkpoint (weights + Adam state + RNG + data position)
+///   vocab.txt       the vocabulary (music::Vocabulary's text format)
+///   primers.txt     token lines cut from the training pieces, default generation primers
+///   settings.ini    every training setting used (reload with --config to reproduce the run)
+///   history.csv, loss.svg   loss curves
+///
+/// load_music_model() checks that the pieces fit together and names the file at fault.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lstmidi/io/binary.hpp"
+#include "lstmidi/model/checkpoint.hpp"
+#include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/vocabulary.hpp"
+
+namespace lstmidi::music {
+
+inline constexpr const char* kModelFile = "model.lstmidi";
+inline constexpr const char* kVocabFile = "vocab.txt";
+inline constexpr const char* kPrimersFile = "primers.txt";
+
+inline std::string vocabulary_checksum(const Vocabulary& v) {
+  const std::string text = v.to_text();
+  return std::to_string(crc32(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+/// Metadata stored in every model file of a music run.
+inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e, const Vocabulary& v) {
+  return {{"encoding", e.encoding == Encoding::PitchOnly ? "pitch-only" : "durations"},
+          {"steps_per_beat", std::to_string(e.steps_per_beat)},
+          {"max_duration", std::to_string(e.max_duration)},
+          {"max_gap", std::to_string(e.max_gap)},
+          {"vocab_size", std::to_string(v.size())},
+          {"vocab_crc", vocabulary_checksum(v)}};
+}
+
+template <typename T>
+struct MusicModel {
+  std::unique_ptr<Model<T>> model;
+  Vocabulary vocab;
+  EncoderOptions encoder;
+  std::map<std::string, std::string> meta;
+};
+
+namespace detail {
+inline int meta_int(const std::map<std::string, std::string>& m, const std::string& key,
+                    const std::string& file) {
+  auto it = m.find(key);
+  if (it == m.end()) throw FormatError(file + ": not a music model (no '" + key + "' setting)");
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    throw FormatError(file + ": bad '" + key + "' setting '" + it->second + "'");
+  }
+}
+}  // namespace detail
+
+/// Loads model.lstmidi and vocab.txt from `dir` and checks they belong together.
+template <typename T>
+MusicModel<T> load_music_model(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw IoError(dir.string() + ": not a model directory (train one with lstmidi-train)");
+  const fs::path mfile = dir / kModelFile, vfile = dir / kVocabFile;
+  if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
+  if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
+  Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
+  MusicModel<T> mm;
+  mm.vocab = Vocabulary::load(vfile);
+  const std::string file = mfile.string();
+  auto it = ck.meta.find("vocab_crc");
+  if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no vocabulary checksum)");
+  if (mm.vocab.size() != ck.config.vocab_size || it->second != vocabulary_checksum(mm.vocab))
+    throw FormatError(vfile.string() + ": does not match " + file + " (vocabulary of " +
+                      std::to_string(mm.vocab.size()) + " tokens, model trained on " +
+                      std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");
+  auto enc = ck.meta.find("encoding");
+  if (enc == ck.meta.end() || (enc->second != "durations" && enc->second != "pitch-only"))
+    throw FormatError(file + ": unknown encoding setting");
+  mm.encoder.encoding = enc->second == "pitch-only" ? Encoding::PitchOnly : Encoding::Durations;
+  mm.encoder.steps_per_beat = detail::meta_int(ck.meta, "steps_per_beat", file);
+  mm.encoder.max_duration = detail::meta_int(ck.meta, "max_duration", file);
+  mm.encoder.max_gap = detail::meta_int(ck.meta, "max_gap", file);
+  try {
+    Encoder check(mm.encoder);
+  } catch (const std::invalid_argument& e) {
+    throw FormatError(file + ": " + e.what());
+  }
+  mm.model = model_from_checkpoint(ck);
+  mm.meta = std::move(ck.meta);
+  return mm;
+}
+
+}  // namespace lstmidi::music
