@@ -2,6 +2,7 @@
 /// Corpus: a folder of MIDI files turned into token sequences, one per file, and the vocabulary
 /// built from them — the data preparation shared by the trainer and the evaluator.
 ///
+/// With normalise_keys every piece is first transposed to C major / A minor (key.hpp).
 /// With transposition augmentation (+-N semitones) the vocabulary is built from every shifted
 /// copy of the pieces too, so a transposed training window finds its tokens (the sampler drops
 /// windows whose shifted tokens are not in the vocabulary).
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/key.hpp"
 #include "lstmidi/music/midi_reader.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
@@ -28,7 +30,7 @@ struct Corpus {
 /// Loads and encodes every MIDI file under `path`. Throws std::invalid_argument when nothing
 /// usable is found (an empty dataset is an error, not an empty model).
 inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& encoder,
-                          const ReadOptions& read = {}) {
+                          const ReadOptions& read = {}, bool normalise_keys = false) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw IoError(path.string() + ": no such file or directory");
@@ -38,6 +40,7 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
   c.skipped = ds.skipped;
   for (Song& s : ds.songs) {
     c.notes += s.notes.size();
+    if (normalise_keys) normalise_key(s.notes);
     std::vector<Token> tokens = encoder.encode(s.notes);
     if (tokens.size() < 2) {
       c.warnings.push_back(s.source + ": fewer than 2 musical events, not used");

@@ -14,6 +14,7 @@
 #include "lstmidi/music/windows.hpp"
 #include "lstmidi/music/midi_writer.hpp"
 #include "lstmidi/music/round_trip.hpp"
+#include "lstmidi/music/key.hpp"
 #include "lstmidi/music/corpus.hpp"
 #include "lstmidi/music/metrics.hpp"
 #include "lstmidi/music/model_dir.hpp"

@@ -32,10 +32,12 @@ inline std::string format_duration(double seconds) {
 
 class ProgressPrinter : public TrainObserver {
  public:
-  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive)
-      : bar_(bar_out), out_(line_out), tty_(interactive) {}
+  /// interactive: redraw the bar in place; bars = false prints only the epoch lines and notes.
+  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive, bool bars = true)
+      : bar_(bar_out), out_(line_out), tty_(interactive), bars_(bars) {}
 
   void on_batch(const BatchProgress& p) override {
+    if (!bars_) return;
     const double frac = p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 1;
     const auto now = std::chrono::steady_clock::now();
     const int decile = static_cast<int>(frac * 10);
@@ -90,6 +92,7 @@ class ProgressPrinter : public TrainObserver {
   std::ostream& bar_;
   std::ostream& out_;
   bool tty_;
+  bool bars_;
   bool drawn_ = false;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point last_draw_{};

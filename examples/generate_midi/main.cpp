@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// lstmidi-generate: write new music with a trained model.
+//
+//   lstmidi-generate --model runs/bach --out bach.mid [--length 200 --temperature 0.9 --seed 7]
+//
+// The primer (the music the model continues) is the opening of a MIDI file (--primer), a token
+// list (--primer-notes "C4 E4 G4 C4.E4.G4"), or by default one of the training openings saved
+// with the model. Writes the MIDI file and a piano-roll picture next to it (.svg).
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <lstmidi/lstmidi.hpp>
+#include <lstmidi/music/music.hpp>
+#include <lstmidi/sample/generator.hpp>
+#include <sstream>
+
+#include "cli_main.hpp"
+
+namespace fs = std::filesystem;
+using namespace lstmidi;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Generate a MIDI file with a trained lstmidi model", "lstmidi-generate"};
+  std::string model_dir, out, primer_file, primer_notes, picture;
+  int length = 200, top_k = 0, program = 0, primer_len = 32, threads = 1;
+  double temperature = 1.0, top_p = 1.0, tempo = 100;
+  std::uint64_t seed = 1;
+  app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
+  app.add_option("--out", out, "MIDI file to write")->required();
+  app.add_option("--length", length, "Events (tokens) to generate after the primer")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--temperature", temperature, "Randomness: <1 safer, 1 the model's own distribution, >1 wilder; 0 = always the most likely")->check(CLI::Range(0.0, 100.0))->capture_default_str();
+  app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")->check(CLI::Range(0, 1000000))->capture_default_str();
+  app.add_option("--top-p", top_p, "Sample only among the most likely events whose probabilities sum to P")->check(CLI::Range(0.001, 1.0))->capture_default_str();
+  app.add_option("--seed", seed, "Random seed (same seed, same file)")->capture_default_str();
+  app.add_option("--tempo", tempo, "Tempo of the written file, quarter notes per minute")->check(CLI::Range(10.0, 400.0))->capture_default_str();
+  app.add_option("--program", program, "General MIDI instrument 0-127 (0 = piano, 19 = church organ, 48 = strings)")->check(CLI::Range(0, 127))->capture_default_str();
+  auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")->check(CLI::ExistingFile);
+  app.add_option("--primer-notes", primer_notes, "Start from these events, e.g. \"C4 E4 G4 C4.E4.G4:8 rest:4\"")->excludes(pf);
+  app.add_option("--primer-length", primer_len, "Events taken from the primer file")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--picture", picture, "Piano-roll picture to write (default: the --out path with .svg)");
+  app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+
+  return cli::run(app, argc, argv, [&]() -> int {
+    cli::set_threads(threads);
+    music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
+    const music::Encoder encoder(mm.encoder);
+    using music::Vocabulary;
+
+    // The primer, as ids: <bos> followed by its events.
+    std::vector<music::Token> primer;
+    std::string primer_from;
+    if (!primer_file.empty()) {
+      music::Song song = music::read_midi(primer_file);
+      if (mm.meta.count("same_key") && mm.meta.at("same_key") == "1") music::normalise_key(song.notes);
+      primer = encoder.encode(song.notes);
+      if (primer.size() > static_cast<size_t>(primer_len)) primer.resize(static_cast<size_t>(primer_len));
+      if (primer.empty()) throw std::invalid_argument(primer_file + ": no notes to use as a primer");
+      primer_from = primer_file;
+    } else if (!primer_notes.empty()) {
+      primer = encoder.parse(primer_notes);
+      if (primer.empty()) throw std::invalid_argument("--primer-notes: no events given");
+      primer_from = "--primer-notes";
+    } else {
+      std::ifstream in(fs::path(model_dir) / music::kPrimersFile);
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(line);
+      if (lines.empty())
+        throw std::invalid_argument(model_dir + ": no saved primers; pass --primer or --primer-notes");
+      Rng pick(seed, 3);
+      primer = music::parse_tokens(lines[pick.below(static_cast<std::uint32_t>(lines.size()))]);
+      primer_from = "a training piece's opening";
+    }
+    std::vector<TokenId> ids{Vocabulary::kBos};
+    std::size_t approximated = 0;
+    for (const music::Token& t : primer) {
+      if (auto id = mm.vocab.find(t)) {
+        ids.push_back(*id);
+        continue;
+      }
+      if (!primer_file.empty()) {  // real music: use the nearest event the model knows
+        ids.push_back(mm.vocab.id(t));
+        ++approximated;
+        continue;
+      }
+      const TokenId near = mm.vocab.id(t);
+      throw std::invalid_argument("primer event '" + music::to_string(t) +
+                                  "' is not in the model's vocabulary (nearest known: '" +
+                                  music::to_string(mm.vocab.token(near)) + "')");
+    }
+    if (approximated)
+      std::cerr << "note: " << approximated << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
+
+    // Generate, one step of work per event (the LSTM state carries the context).
+    GenerateOptions go;
+    go.length = length;
+    go.sampling = SamplingConfig{temperature, top_k, top_p};
+    go.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
+    Rng rng(seed);
+    const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
+
+    // Decode primer + continuation and write the MIDI file and its picture.
+    std::vector<music::Token> all(primer);
+    for (TokenId id : gen) all.push_back(mm.vocab.token(id));
+    const std::vector<music::Note> notes = encoder.decode(all);
+    const std::vector<music::Note> primer_notes_decoded = encoder.decode(primer);
+    double split = 0;
+    for (const auto& t : primer)
+      split += (mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step : t.duration);
+    split /= mm.encoder.steps_per_beat;
+    music::write_midi(out, notes, tempo, program);
+    if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
+    write_file_atomic(picture, music::piano_roll_svg(notes, split,
+                                                     fs::path(out).filename().string() +
+                                                         " (grey: primer, blue: generated)"));
+    std::cout << "wrote " << out << " (" << gen.size() << " generated events after a primer of "
+              << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
+              << static_cast<int>(notes.empty() ? 0 : (notes.back().onset_beats + notes.back().duration_beats) * 60 / tempo)
+              << " s)\n";
+    std::cout << "wrote " << picture << '\n';
+    auto it = mm.meta.find("pc_hist");
+    if (it != mm.meta.end()) {
+      music::PitchClassHistogram corpus{};
+      std::istringstream ss(it->second);
+      std::string cell;
+      for (size_t k = 0; k < 12 && std::getline(ss, cell, ','); ++k) corpus[k] = std::stod(cell);
+      std::vector<music::Note> generated_only(notes.begin() + static_cast<long>(primer_notes_decoded.size()), notes.end());
+      std::cout << "pitch-class distance to the training corpus (total variation, 0 = same): "
+                << music::total_variation(music::pitch_class_histogram(generated_only), corpus) << '\n';
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+// lstmidi-train: learn a next-event model from a folder of MIDI files.
+//
+//   lstmidi-train --data data/jsb_chorales_16th --out runs/bach [--epochs 30 --hidden 256 ...]
+//
+// Reads and encodes the files, builds the vocabulary, trains an LSTM with BPTT and Adam, keeps
+// the best model by validation loss, and reports how it compares with n-gram baselines.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <lstmidi/lstmidi.hpp>
+#include <lstmidi/music/music.hpp>
+#include <lstmidi/train/progress.hpp>
+#include <lstmidi/train/trainer.hpp>
+
+#include "cli_main.hpp"
+
+namespace fs = std::filesystem;
+using namespace lstmidi;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
+  std::string data, out, encoding = "durations", loss = "all";
+  int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32,
+      epochs = 30, transpose = 0, threads = 0, patience = 8, steps_per_beat = 4,
+      max_duration = 16, primer_len = 32;
+  double dropout = 0.3, lr = 2e-3, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
+         weight_decay = 0, checkpoint_every = 60;
+  std::uint64_t seed = 1, min_count = 2;
+  bool resume = false, keep_drums = false, quiet = false, same_key = false;
+  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
+      ->required();
+  app.add_option("--out", out, "Model directory to write")->required();
+  app.add_option("--layers", layers, "Number of LSTM layers")->check(CLI::Range(1, 16))->capture_default_str();
+  app.add_option("--hidden", hidden, "Hidden units per LSTM layer")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")->check(CLI::Range(0, 4096))->capture_default_str();
+  app.add_option("--dropout", dropout, "Dropout after each LSTM layer")->check(CLI::Range(0.0, 0.95))->capture_default_str();
+  app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")->check(CLI::Range(2, 4096))->capture_default_str();
+  app.add_option("--stride", stride, "Tokens between window starts")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--batch", batch, "Windows per mini-batch")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--epochs", epochs, "Passes over the training windows")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  app.add_option("--patience", patience, "Stop after this many epochs without validation improvement (0 = never)")->check(CLI::Range(0, 100000))->capture_default_str();
+  app.add_option("--valid-fraction", valid_fraction, "Share of files held out for validation")->check(CLI::Range(0.0, 0.9))->capture_default_str();
+  app.add_option("--transpose", transpose, "Also train in every key within +-K semitones")->check(CLI::Range(0, 12))->capture_default_str();
+  app.add_option("--seed", seed, "Seed for initialisation, split, shuffling and dropout")->capture_default_str();
+  app.add_option("--threads", threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 256))->capture_default_str();
+  app.add_option("--time-budget", time_budget, "Stop after this many seconds of training (0 = no limit)")->check(CLI::Range(0.0, 1e9))->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "Seconds between mid-epoch checkpoints")->check(CLI::Range(1.0, 1e9))->capture_default_str();
+  app.add_option("--encoding", encoding, "Token scheme: durations (note/chord + length) or pitch-only (classic)")->check(CLI::IsMember({"durations", "pitch-only"}))->capture_default_str();
+  app.add_option("--steps-per-beat", steps_per_beat, "Quantisation grid per quarter note (4 = 16th notes)")->check(CLI::Range(1, 48))->capture_default_str();
+  app.add_option("--max-duration", max_duration, "Longest token duration in grid steps (longer notes continue with ties)")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--min-count", min_count, "Keep tokens seen at least this often (rarer ones map to the nearest kept token)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")->check(CLI::IsMember({"all", "last"}))->capture_default_str();
+  app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_flag("--keep-drums", keep_drums, "Keep MIDI channel 10 (drums)");
+  app.add_flag("--same-key", same_key, "Transpose every piece to C major / A minor before training");
+  app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
+  app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
+  app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
+
+  return cli::run(app, argc, argv, [&]() -> int {
+    cli::set_threads(threads);
+    if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
+      throw std::invalid_argument(out + " already holds a training run: pass --resume to continue it, or choose another --out");
+    if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
+      throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
+
+    // 1. Data: MIDI -> tokens -> vocabulary -> windows.
+    music::EncoderOptions eo;
+    eo.encoding = encoding == "pitch-only" ? music::Encoding::PitchOnly : music::Encoding::Durations;
+    eo.steps_per_beat = steps_per_beat;
+    eo.max_duration = max_duration;
+    const music::Encoder encoder(eo);
+    music::ReadOptions ro;
+    ro.keep_drums = keep_drums;
+    const music::Corpus corpus = music::load_corpus(data, encoder, ro, same_key);
+    for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
+    if (corpus.skipped) std::cerr << "skipped " << corpus.skipped << " unreadable file(s)\n";
+    const auto vocab = music::Vocabulary::build(
+        transpose > 0 ? music::with_transpositions(corpus.pieces, transpose) : corpus.pieces,
+        music::VocabularyOptions{min_count, 0});
+    music::WindowOptions wo;
+    wo.steps = seq_len;
+    wo.stride = stride;
+    wo.batch_size = batch;
+    wo.valid_fraction = valid_fraction;
+    wo.max_transpose = transpose;
+    wo.seed = seed;
+    music::WindowSampler sampler(corpus.pieces, vocab, wo);
+    std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.notes << " notes -> "
+              << vocab.size() << " tokens in the vocabulary; " << sampler.train_windows()
+              << " training / " << sampler.valid_windows() << " validation windows of " << seq_len
+              << ", " << sampler.batches_per_epoch() << " batches per epoch\n";
+
+    // 2. Model and the files that describe it.
+    ModelConfig mc;
+    mc.vocab_size = vocab.size();
+    mc.embedding_size = embedding;
+    mc.hidden_sizes.assign(static_cast<size_t>(layers), hidden);
+    mc.dropout = dropout;
+    mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    Model<float> model(mc);
+    Rng rng(seed);
+    model.init(rng);
+    std::cout << "model: " << layers << " x LSTM(" << hidden << "), embedding " << embedding
+              << ", dropout " << dropout << ", " << model.num_params() << " parameters, "
+              << Eigen::nbThreads() << " thread(s)\n";
+    fs::create_directories(out);
+    auto meta = music::music_metadata(eo, vocab);
+    const music::PitchClassHistogram pc = [&] {
+      std::vector<music::Note> all;
+      for (const auto& piece : corpus.pieces) {
+        auto notes = encoder.decode(piece);
+        all.insert(all.end(), notes.begin(), notes.end());
+      }
+      return music::pitch_class_histogram(all);
+    }();
+    std::string pcs;
+    for (double x : pc) pcs += (pcs.empty() ? "" : ",") + std::to_string(x);
+    meta["pc_hist"] = pcs;
+    meta["same_key"] = same_key ? "1" : "0";
+    if (!resume) {
+      vocab.save(fs::path(out) / music::kVocabFile);
+      std::string primers;
+      Rng prng(seed, 77);
+      std::vector<size_t> order(corpus.pieces.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      prng.shuffle(order.begin(), order.end());
+      for (size_t k = 0; k < std::min<size_t>(64, order.size()); ++k) {
+        if (sampler.is_validation_piece(order[k])) continue;
+        const auto& piece = corpus.pieces[order[k]];
+        std::string line;
+        for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(primer_len), piece.size()); ++i)
+          line += (i ? " " : "") + music::to_string(piece[i]);
+        primers += line + '\n';
+      }
+      write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
+      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+    } else if (!(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
+      throw std::invalid_argument(out + ": the data or settings changed since the run began (the vocabulary differs); resume with the same --data and settings");
+    }
+
+    // 3. Train.
+    TrainOptions to;
+    to.epochs = epochs;
+    to.adam.lr = lr;
+    to.adam.weight_decay = weight_decay;
+    to.clip = clip;
+    to.patience = patience;
+    to.time_budget_seconds = time_budget;
+    to.checkpoint_seconds = checkpoint_every;
+    to.out_dir = out;
+    Trainer<float, music::WindowSampler> trainer(model, sampler, to, rng, meta);
+    if (resume) {
+      trainer.resume();
+      std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
+                << sampler.position().batch << '\n';
+    }
+    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
+    const TrainResult res = trainer.run(&printer);
+
+    // 4. Report: the best model against n-gram baselines on the same validation pieces.
+    auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
+    std::vector<std::vector<TokenId>> train_ids, valid_ids;
+    for (size_t i = 0; i < corpus.pieces.size(); ++i)
+      (sampler.is_validation_piece(i) ? valid_ids : train_ids).push_back(vocab.encode(corpus.pieces[i]));
+    std::ostringstream rep;
+    rep.setf(std::ios::fixed);
+    rep.precision(3);
+    if (!valid_ids.empty()) {
+      const auto m = music::score_sequences(*best, valid_ids);
+      const auto base = music::ngram_baselines(train_ids, valid_ids, vocab.size());
+      rep << "validation, " << m.tokens << " tokens of " << valid_ids.size() << " whole pieces:\n"
+          << "  lstm     nll " << m.nll << "  perplexity " << m.perplexity() << "  accuracy "
+          << 100 * m.accuracy << "%\n"
+          << "  bigram   nll " << base.bigram.nll << "  perplexity " << base.bigram.perplexity()
+          << "  accuracy " << 100 * base.bigram.accuracy << "%\n"
+          << "  unigram  nll " << base.unigram.nll << "  perplexity " << base.unigram.perplexity()
+          << "  accuracy " << 100 * base.unigram.accuracy << "%\n";
+    }
+    rep << "best epoch " << res.best_epoch << " of " << res.history.size() << "; model: "
+        << (fs::path(out) / music::kModelFile).string() << '\n';
+    write_file_atomic((fs::path(out) / "evaluation.txt").string(), rep.str());
+    std::cout << rep.str();
+    return 0;
+  });
+}
