@@ -1,19 +1,39 @@
 #!/bin/sh
-# Builds the libFuzzer target with clang (ASan + UBSan) in build-fuzz/ and runs it for SECONDS
-# (default 60) on a copy of the seed corpus. New crashes land in build-fuzz/crashes/.
-# Usage: scripts/fuzz.sh [SECONDS]
+# Builds the libFuzzer targets with clang (ASan + UBSan + LSan) in build-fuzz/ and runs each
+# for SECONDS (default 60) on a copy of its seed corpus, one after the other.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+# Targets (default: all): midi_loader checkpoint vocabulary tokens.
+# Seeds: tests/fuzz/corpus/<target>/ (corpus/midi for midi_loader); the growing corpus: build-fuzz/corpus/<target>/; crashes,
+# leaks and timeouts: build-fuzz/crashes/<target>/. The exit status is non-zero if any target
+# found something. BUILD_DIR overrides build-fuzz; JOBS (default 2) the build parallelism.
 set -eu
 seconds="${1:-60}"
+[ $# -gt 0 ] && shift
+targets="${*:-midi_loader checkpoint vocabulary tokens}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build-fuzz"
+build="${BUILD_DIR:-$root/build-fuzz}"
 CXX="${CXX:-clang++}" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="${CXX:-clang++}" -DLSTMIDI_BUILD_FUZZERS=ON -DLSTMIDI_BUILD_EXAMPLES=OFF \
   -DLSTMIDI_OPENMP=OFF >/dev/null
-cmake --build "$build" -j2 --target fuzz_midi_loader
-mkdir -p "$build/corpus" "$build/crashes"
-cp -n "$root"/tests/fuzz/corpus/midi/* "$build/corpus/" 2>/dev/null || true
-cd "$build"
-# G_DEBUG=fatal-criticals checks that the installed glib handler keeps libsmf messages non-fatal.
-G_DEBUG=fatal-criticals ASAN_OPTIONS=detect_leaks=1 \
-  ./tests/fuzz/fuzz_midi_loader -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 \
-  -max_len=65536 -artifact_prefix="$build/crashes/" "$build/corpus"
+for t in $targets; do
+  cmake --build "$build" -j"${JOBS:-2}" --target "fuzz_$t"
+done
+status=0
+for t in $targets; do
+  corpus="$build/corpus/$t"
+  crashes="$build/crashes/$t"
+  mkdir -p "$corpus" "$crashes"
+  seeds="$root/tests/fuzz/corpus/$t"
+  [ "$t" = midi_loader ] && seeds="$root/tests/fuzz/corpus/midi"
+  cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
+  echo "== fuzz_$t for ${seconds}s"
+  # G_DEBUG=fatal-criticals checks that the installed glib handler keeps libsmf messages
+  # non-fatal; -timeout=1 turns any input slower than 1 s into a reported hang.
+  if ! G_DEBUG=fatal-criticals ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 \
+      -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus"; then
+    echo "fuzz_$t: FOUND A PROBLEM, see $crashes/" >&2
+    status=1
+  fi
+done
+exit $status
