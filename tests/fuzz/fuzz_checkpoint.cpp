@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: arbitrary bytes -> decode_checkpoint<float> (and <double>).
-// The only acceptable outcomes are a Checkpoint or lstmidi::FormatError. A decoded checkpoint
+// Inputs are tried as they are and "resealed" (length and CRC fixed up) so that the fuzzer
+// reaches the field checks behind the checksum. The only acceptable outcomes are a Checkpoint or lstmidi::FormatError. A decoded checkpoint
 // must survive encode -> decode unchanged, and the model it describes must be buildable.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "lstmidi/model/checkpoint.hpp"
 
@@ -37,5 +40,19 @@ void check_one(const std::uint8_t* data, std::size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   check_one<float>(data, size);
   check_one<double>(data, size);
+  // Almost every mutation breaks the CRC, which hides the field checks behind it. So also try
+  // the input "resealed": magic, version, payload length and CRC made right, payload as is.
+  if (size >= 28) {
+    std::vector<std::uint8_t> b(data, data + size);
+    std::memcpy(b.data(), lstmidi::kCheckpointMagic, 8);
+    const std::uint32_t version = lstmidi::kFormatVersion;
+    std::memcpy(b.data() + 8, &version, 4);
+    const std::uint64_t n = size - 28;
+    std::memcpy(b.data() + 16, &n, 8);
+    const std::uint32_t crc = lstmidi::crc32(b.data(), size - 4);
+    std::memcpy(b.data() + size - 4, &crc, 4);
+    check_one<float>(b.data(), b.size());
+    check_one<double>(b.data(), b.size());
+  }
   return 0;
 }
