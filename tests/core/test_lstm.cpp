@@ -158,3 +158,31 @@ TEST_CASE("lstm: shape mismatches throw with a clear message") {
   CHECK_THROWS_AS(lstm.forward(p, X4, 2, bad, h0), std::invalid_argument);
   CHECK_THROWS_AS(Lstm<float>(alloc, 0, 4), std::invalid_argument);
 }
+
+TEST_CASE("lstm: threads split the batch without changing results beyond rounding") {
+  const Index D = 6, H = 5, Tn = 7, B = 32;
+  ParamAllocator alloc;
+  Lstm<double> lstm(alloc, D, H);
+  ParamBuffer<double> p(alloc.size());
+  Rng rng(21);
+  lstm.init(p, rng);
+  const Matrix<double> X = random_matrix<double>(D, Tn * B, rng);
+  const Matrix<double> h0 = random_matrix<double>(H, B, rng), c0 = random_matrix<double>(H, B, rng);
+  const Matrix<double> dY = random_matrix<double>(H, Tn * B, rng);
+  auto run = [&](int threads, Matrix<double>& out, Vector<double>& grads) {
+    const int saved = Eigen::nbThreads();
+    Eigen::setNbThreads(threads);
+    lstm.forward(p, X, B, h0, c0);
+    out = lstm.output();
+    p.zero_grad();
+    lstm.backward(p, X, dY, nullptr);
+    grads = p.grads;
+    Eigen::setNbThreads(saved);
+  };
+  Matrix<double> y1, y4;
+  Vector<double> g1, g4;
+  run(1, y1, g1);
+  run(4, y4, g4);
+  CHECK((y1 - y4).cwiseAbs().maxCoeff() < 1e-13);
+  CHECK((g1 - g4).cwiseAbs().maxCoeff() < 1e-12);
+}

@@ -204,8 +204,17 @@ Checkpoint<T> load_checkpoint(const std::string& path) {
 }
 
 /// Packs a model, and optionally its optimizer and RNG, into a Checkpoint.
+namespace detail {
+template <typename X>
+struct NonDeduced {
+  using type = X;
+};
+}  // namespace detail
+
+/// (adam and rng may be nullptr; T is taken from the model alone.)
 template <typename T>
-Checkpoint<T> make_checkpoint(const Model<T>& model, const Adam<T>* adam = nullptr,
+Checkpoint<T> make_checkpoint(const Model<T>& model,
+                              const typename detail::NonDeduced<Adam<T>>::type* adam = nullptr,
                               const Rng* rng = nullptr,
                               std::map<std::string, std::string> meta = {}) {
   Checkpoint<T> ck;

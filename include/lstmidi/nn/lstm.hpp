@@ -24,6 +24,7 @@
 /// gate cache with the gate gradients, so one forward serves one backward.
 #pragma once
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -196,14 +197,34 @@ class Lstm {
     h.array() = a.bottomRows(H).array() * c_out.array().tanh();
   }
 
+  // The batch columns of a window never interact in the recurrence, so the time loops run on
+  // independent column slices, one per thread (OpenMP, when enabled), with no synchronisation
+  // inside the loop. Inside a parallel region Eigen's own GEMM runs single-threaded. The large
+  // GEMMs before and after the loops use Eigen's threads instead.
+  template <typename Body>
+  void for_each_slice(Body&& body) const {
+    const Index slices = std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
+#ifdef _OPENMP
+    if (slices > 1) {
+#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+      for (Index s = 0; s < slices; ++s) body(s * B_ / slices, (s + 1) * B_ / slices);
+      return;
+    }
+#endif
+    body(Index{0}, B_);
+  }
+
   void recurrence(const ParamBuffer<T>& p) {
     ConstMatrixMap<T> U = U_.in(p.values);
-    for (Index t = 0; t < T_; ++t) {
-      auto a = A_.middleCols(t * B_, B_);
-      a.noalias() += U * Hs_.middleCols(t * B_, B_);
-      cell(a, Cs_.middleCols(t * B_, B_), Cs_.middleCols((t + 1) * B_, B_),
-           Hs_.middleCols((t + 1) * B_, B_));
-    }
+    for_each_slice([&](Index b0, Index b1) {
+      const Index n = b1 - b0;
+      for (Index t = 0; t < T_; ++t) {
+        auto a = A_.middleCols(t * B_ + b0, n);
+        a.noalias() += U * Hs_.middleCols(t * B_ + b0, n);
+        cell(a, Cs_.middleCols(t * B_ + b0, n), Cs_.middleCols((t + 1) * B_ + b0, n),
+             Hs_.middleCols((t + 1) * B_ + b0, n));
+      }
+    });
   }
 
   // Reverse sweep: turns the gate cache A_ into dA in place; accumulates dU and db.
@@ -216,29 +237,38 @@ class Lstm {
     dh_.resize(H, B);
     dc_.resize(H, B);
     tmp_.resize(H, B);
-    for (Index t = T_ - 1; t >= 0; --t) {
-      auto a = A_.middleCols(t * B, B);  // activated gates i, f, g, o; becomes da_t
-      auto i = a.topRows(H).array();
-      auto f = a.middleRows(H, H).array();
-      auto g = a.middleRows(2 * H, H).array();
-      auto o = a.bottomRows(H).array();
-      const auto c = Cs_.middleCols((t + 1) * B, B).array();
-      const auto c_prev = Cs_.middleCols(t * B, B).array();
+    for_each_slice([&](Index b0, Index b1) {
+      const Index n = b1 - b0;
+      auto dh = dh_.middleCols(b0, n).array();
+      auto dc = dc_.middleCols(b0, n).array();
+      auto tmp = tmp_.middleCols(b0, n).array();
+      auto dc_next = dc_next_.middleCols(b0, n).array();
+      for (Index t = T_ - 1; t >= 0; --t) {
+        auto a = A_.middleCols(t * B + b0, n);  // activated gates i, f, g, o; becomes da_t
+        auto i = a.topRows(H).array();
+        auto f = a.middleRows(H, H).array();
+        auto g = a.middleRows(2 * H, H).array();
+        auto o = a.bottomRows(H).array();
+        const auto c = Cs_.middleCols((t + 1) * B + b0, n).array();
+        const auto c_prev = Cs_.middleCols(t * B + b0, n).array();
 
-      dh_.array() = dY.middleCols(t * B, B).array() + dh_next_.array();
-      tmp_.array() = c.tanh();                                                    // tanh(c_t)
-      dc_.array() = dc_next_.array() + dh_.array() * o * (T(1) - tmp_.array().square());
-      o = dh_.array() * tmp_.array() * o * (T(1) - o);                           // da_o
-      dc_next_.array() = dc_.array() * f;                                         // to t-1
-      f = dc_.array() * c_prev * f * (T(1) - f);                                  // da_f
-      tmp_.array() = dc_.array() * g * i * (T(1) - i);                            // da_i
-      g = dc_.array() * i * (T(1) - g.square());                                  // da_g
-      i = tmp_.array();
-      dh_next_.noalias() = U.transpose() * a;                                     // to t-1
-    }
+        dh = dY.middleCols(t * B + b0, n).array() + dh_next_.middleCols(b0, n).array();
+        tmp = c.tanh();                                           // tanh(c_t)
+        dc = dc_next + dh * o * (T(1) - tmp.square());
+        o = dh * tmp * o * (T(1) - o);                            // da_o
+        dc_next = dc * f;                                         // to t-1
+        f = dc * c_prev * f * (T(1) - f);                         // da_f
+        tmp = dc * g * i * (T(1) - i);                            // da_i
+        g = dc * i * (T(1) - g.square());                         // da_g
+        i = tmp;
+        dh_next_.middleCols(b0, n).noalias() = U.transpose() * a;  // to t-1
+      }
+    });
     U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
     b_.in(p.grads).col(0) += A_.rowwise().sum();
   }
+
+  static constexpr Index kMinSliceColumns = 8;  // narrower slices make GEMMs inefficient
 
   Index D_, H_;
   ParamSlot W_, U_, b_;

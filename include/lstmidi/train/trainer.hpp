@@ -215,7 +215,7 @@ class Trainer {
           if (!fs::exists(best_path())) {  // no finished epoch yet: keep what there is
             std::map<std::string, std::string> m = meta_;
             m["epoch"] = detail::concat(epoch - 1, " + ", run_batches_, "/", per_epoch, " batches");
-            save_checkpoint(best_path().string(), make_checkpoint<T>(model_, nullptr, nullptr, m));
+            save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
           }
           obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
                                      " s reached in epoch ", epoch, "; stopping (resume with --resume)"));
@@ -262,7 +262,7 @@ class Trainer {
         std::map<std::string, std::string> m = meta_;
         m["epoch"] = std::to_string(epoch);
         m["valid_loss"] = detail::fmt_double(es.valid_loss);
-        save_checkpoint(best_path().string(), make_checkpoint<T>(model_, nullptr, nullptr, m));
+        save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
       }
       save_last();
       last_save = Clock::now();
