@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
       cli::set_threads(sample_threads);
       text::CharModel<float> cm = text::load_char_model<float>(model_dir);
       if (prime.empty()) throw std::invalid_argument("--prime: give at least one character");
+      if (sample_cmd->count("--prime") == 0 && !cm.vocab.contains(prime[0]))
+        prime = std::string(1, cm.vocab.byte(0));  // a text without newlines: its first character
       const std::vector<TokenId> primer = cm.vocab.encode(prime);
       GenerateOptions go;
       go.length = length;
