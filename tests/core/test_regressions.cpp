@@ -4,6 +4,7 @@
 // load, but never crash).
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -31,7 +32,7 @@ std::vector<std::uint8_t> tiny_checkpoint(std::map<std::string, std::string> met
   Model<float> m(c);
   Rng rng(1);
   m.init(rng);
-  return encode_checkpoint(make_checkpoint(m, nullptr, nullptr, std::move(meta)));
+  return encode_checkpoint(make_checkpoint<float>(m, nullptr, nullptr, std::move(meta)));
 }
 
 // Re-seals a payload edit: fixes the CRC so that only the field checks can reject the file.
