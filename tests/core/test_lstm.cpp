@@ -186,3 +186,23 @@ TEST_CASE("lstm: threads split the batch without changing results beyond roundin
   CHECK((y1 - y4).cwiseAbs().maxCoeff() < 1e-13);
   CHECK((g1 - g4).cwiseAbs().maxCoeff() < 1e-12);
 }
+
+TEST_CASE("lstm: generation steps split over threads equal the window forward") {
+  const Index D = 9, H = 160, Tn = 5;
+  for (Index B : {Index{1}, Index{3}}) {
+    ParamAllocator alloc;
+    Lstm<double> lstm(alloc, D, H);
+    ParamBuffer<double> p(alloc.size());
+    Rng rng(31);
+    lstm.init(p, rng);
+    const Matrix<double> X = random_matrix<double>(D, Tn * B, rng);
+    lstm.forward(p, X, B, Matrix<double>::Zero(H, B), Matrix<double>::Zero(H, B));
+    const int saved = Eigen::nbThreads();
+    Eigen::setNbThreads(2);
+    Matrix<double> h = Matrix<double>::Zero(H, B), c = h;
+    for (Index t = 0; t < Tn; ++t) lstm.step(p, X.middleCols(t * B, B), h, c);
+    Eigen::setNbThreads(saved);
+    CHECK((h - lstm.final_h()).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((c - lstm.final_c()).cwiseAbs().maxCoeff() < 1e-12);
+  }
+}

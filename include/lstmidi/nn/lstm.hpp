@@ -141,30 +141,30 @@ class Lstm {
   const Matrix<T>& dc0() const { return dc_next_; }
 
   // ----------------------------------------------------------------------------------------
-  /// One step for inference with carried state: x (D, B) or token ids; h, c (H, B) in/out.
+  /// One step for inference with carried state: x (D, B); h, c (H, B) in/out.
+  /// Generation runs at B = 1, where each step is a matrix-vector product bound by memory
+  /// bandwidth; the hidden units are split across threads (each thread reads its rows of W and
+  /// U and updates its units' c and h), which Eigen does not do for products with one column.
   void step(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& x, Matrix<T>& h,
             Matrix<T>& c) {
     require_shape(x, D_, h.cols(), "Lstm::step x");
-    a_.noalias() = W_.in(p.values) * x;
-    a_.noalias() += U_.in(p.values) * h;
-    a_.colwise() += b_.in(p.values).col(0);
-    cell(a_, c, c, h);
+    require_shape(c, H_, h.cols(), "Lstm::step c");
+    ConstMatrixMap<T> W = W_.in(p.values);
+    step_impl(p, h, c, [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
   }
 
+  /// One step from token ids (one-hot input): W x is the column W[:, id].
   void step_tokens(const ParamBuffer<T>& p, const std::vector<TokenId>& ids, Matrix<T>& h,
                    Matrix<T>& c) {
     const Index B = static_cast<Index>(ids.size());
-    require(h.cols() == B && c.cols() == B, "Lstm::step_tokens: state batch mismatch");
-    ConstMatrixMap<T> W = W_.in(p.values);
-    a_.resize(4 * H_, B);
-    for (Index j = 0; j < B; ++j) {
-      const TokenId id = ids[static_cast<size_t>(j)];
+    require(h.rows() == H_ && c.rows() == H_ && h.cols() == B && c.cols() == B,
+            "Lstm::step_tokens: state shape mismatch");
+    for (TokenId id : ids)
       require(id >= 0 && id < D_, "Lstm::step_tokens: token id ", id, " outside [0, ", D_, ")");
-      a_.col(j) = W.col(id);
-    }
-    a_.noalias() += U_.in(p.values) * h;
-    a_.colwise() += b_.in(p.values).col(0);
-    cell(a_, c, c, h);
+    ConstMatrixMap<T> W = W_.in(p.values);
+    step_impl(p, h, c, [&](Index row, Index n, auto&& a) {
+      for (Index j = 0; j < B; ++j) a.col(j) = W.block(row, ids[static_cast<size_t>(j)], n, 1);
+    });
   }
 
   /// Floats kept between forward and backward (the BPTT cache), for the memory report.
@@ -196,6 +196,48 @@ class Lstm {
                     a.topRows(H).array() * a.middleRows(2 * H, H).array();
     h.array() = a.bottomRows(H).array() * c_out.array().tanh();
   }
+
+  // a = (W x) + U h + b for the gate rows of units [k0, k1), then the cell update of those
+  // units; input(row, n, a) writes the W x part of n gate rows starting at `row`.
+  template <typename Input>
+  void step_impl(const ParamBuffer<T>& p, Matrix<T>& h, Matrix<T>& c, Input&& input) {
+    const Index H = H_, B = h.cols();
+    ConstMatrixMap<T> U = U_.in(p.values), bias = b_.in(p.values);
+    a_.resize(4 * H, B);
+    h_next_.resize(H, B);
+    auto units = [&](Index k0, Index k1) {
+      const Index n = k1 - k0;
+      for (Index g = 0; g < 4; ++g) {
+        auto a = a_.middleRows(g * H + k0, n);
+        input(g * H + k0, n, a);
+        a.noalias() += U.middleRows(g * H + k0, n) * h;
+        a.colwise() += bias.col(0).segment(g * H + k0, n);
+      }
+      auto i = a_.middleRows(k0, n).array(), f = a_.middleRows(H + k0, n).array();
+      auto g = a_.middleRows(2 * H + k0, n).array(), o = a_.middleRows(3 * H + k0, n).array();
+      i = (i * T(0.5)).tanh() * T(0.5) + T(0.5);
+      f = (f * T(0.5)).tanh() * T(0.5) + T(0.5);
+      g = g.tanh();
+      o = (o * T(0.5)).tanh() * T(0.5) + T(0.5);
+      auto cs = c.middleRows(k0, n).array();
+      cs = f * cs + i * g;
+      h_next_.middleRows(k0, n).array() = o * cs.tanh();
+    };
+    const Index slices = std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
+#ifdef _OPENMP
+    if (slices > 1) {
+#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+      for (Index s = 0; s < slices; ++s) units(s * H / slices, (s + 1) * H / slices);
+    } else {
+      units(0, H);
+    }
+#else
+    units(0, H);
+#endif
+    h.swap(h_next_);
+  }
+
+  static constexpr Index kMinSliceUnits = 64;  // fewer units per thread: forking costs more than it saves
 
   // The batch columns of a window never interact in the recurrence, so the time loops run on
   // independent column slices, one per thread (OpenMP, when enabled), with no synchronisation
@@ -277,7 +319,7 @@ class Lstm {
   Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
   Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
-  Matrix<T> a_;                                  // (4H, B) step workspace
+  Matrix<T> a_, h_next_;                         // (4H, B), (H, B) step workspace
 };
 
 }  // namespace lstmidi
