@@ -5,16 +5,22 @@
 ///   by value:     g <- clamp(g, -c, c)   (changes the direction; offered as an option only)
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "lstmidi/core/config.hpp"
 
 namespace lstmidi {
 
-/// ||g||_2, accumulated in double.
+/// ||g||_2: squares summed in blocks of 4096 in T, the block sums accumulated in double
+/// (accurate for millions of parameters, and no temporary copy of the gradient).
 template <typename T>
 double global_norm(const Vector<T>& g) {
-  return std::sqrt(g.template cast<double>().squaredNorm());
+  constexpr Index kBlock = 4096;
+  double sum = 0;
+  for (Index k = 0; k < g.size(); k += kBlock)
+    sum += static_cast<double>(g.segment(k, std::min(kBlock, g.size() - k)).squaredNorm());
+  return std::sqrt(sum);
 }
 
 /// Scales g so its norm is at most max_norm; returns the norm before clipping (NaN or inf
