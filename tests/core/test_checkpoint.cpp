@@ -76,10 +76,14 @@ TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and jun
     bad[pos] ^= 0x40;
     CHECK_THROWS_AS(decode_checkpoint<float>(bad.data(), bad.size(), "flip"), FormatError);
   }
-  auto v2 = good;
-  v2[8] = 2;
-  CHECK_THROWS_WITH(decode_checkpoint<float>(v2.data(), v2.size(), "v2"),
-                    doctest::Contains("format version 2"));
+  auto future = good;
+  future[8] = static_cast<std::uint8_t>(kFormatVersion + 1);
+  CHECK_THROWS_WITH(decode_checkpoint<float>(future.data(), future.size(), "future"),
+                    doctest::Contains("format version 3"));
+  static_assert(kFormatVersion == 2, "update the future-version check above");
+  auto zero = good;
+  zero[8] = 0;
+  CHECK_THROWS_AS(decode_checkpoint<float>(zero.data(), zero.size(), "v0"), FormatError);
   std::vector<std::uint8_t> junk(1000);
   Rng r(5);
   for (auto& x : junk) x = static_cast<std::uint8_t>(r.below(256));
@@ -88,6 +92,55 @@ TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and jun
   auto extra = good;
   extra.insert(extra.end() - 4, std::uint8_t{0});
   CHECK_THROWS_AS(decode_checkpoint<float>(extra.data(), extra.size(), "extra"), FormatError);
+}
+
+TEST_CASE("checkpoint: a format-version-1 file (no mode field) loads as a tokens model") {
+  // Written by the format-1 code: V=5, E=3, H={4}, dropout 0.1, Rng(7) init.
+  const std::string path = std::string(LSTMIDI_TEST_DATA_DIR) + "/checkpoint_v1.lstmidi";
+  const Checkpoint<float> ck = load_checkpoint<float>(path);
+  CHECK(ck.config.mode == ModelMode::tokens);
+  CHECK(ck.config.vocab_size == 5);
+  CHECK(ck.config.embedding_size == 3);
+  CHECK(ck.config.hidden_sizes == std::vector<Index>{4});
+  CHECK(ck.meta.at("note") == "format version 1 fixture");
+  auto model = model_from_checkpoint(ck);
+  TokenBatch b(3, 1);
+  b.inputs = {0, 1, 2};
+  b.targets = {1, 2, 3};
+  auto s = model->zero_state(1);
+  CHECK(model->evaluate(b, s).nll_sum == doctest::Approx(4.83347881).epsilon(1e-6));
+  // Re-saved, it becomes a current-version file with the same config.
+  const std::vector<std::uint8_t> bytes = encode_checkpoint(ck);
+  CHECK(bytes[8] == kFormatVersion);
+  CHECK(decode_checkpoint<float>(bytes.data(), bytes.size(), "resaved").config == ck.config);
+  // Every truncation of the old file is still rejected.
+  const std::vector<std::uint8_t> old = read_file_bytes(path, kMaxCheckpointBytes);
+  for (size_t n = 0; n < old.size(); ++n)
+    CHECK_THROWS_AS(decode_checkpoint<float>(old.data(), n, "cut"), FormatError);
+}
+
+TEST_CASE("checkpoint: the pianoroll mode is saved and checked") {
+  ModelConfig cfg;
+  cfg.vocab_size = 88;
+  cfg.embedding_size = 0;
+  cfg.hidden_sizes = {6};
+  cfg.mode = ModelMode::pianoroll;
+  Model<float> model(cfg);
+  Rng rng(3);
+  model.init(rng);
+  const auto bytes = encode_checkpoint(make_checkpoint(model));
+  const Checkpoint<float> ck = decode_checkpoint<float>(bytes.data(), bytes.size(), "roll");
+  CHECK(ck.config.mode == ModelMode::pianoroll);
+  CHECK(ck.config == cfg);
+  Checkpoint<float> bad = make_checkpoint(model);
+  bad.config.mode = static_cast<ModelMode>(2);
+  const auto bad_bytes = encode_checkpoint(bad);
+  CHECK_THROWS_WITH(decode_checkpoint<float>(bad_bytes.data(), bad_bytes.size(), "mode"),
+                    doctest::Contains("unknown model mode"));
+  Checkpoint<float> emb = make_checkpoint(model);
+  emb.config.embedding_size = 4;  // pianoroll takes dense frames: rejected by validate()
+  const auto emb_bytes = encode_checkpoint(emb);
+  CHECK_THROWS_AS(decode_checkpoint<float>(emb_bytes.data(), emb_bytes.size(), "emb"), FormatError);
 }
 
 TEST_CASE("checkpoint: a consistent file whose config does not match the weights is rejected") {

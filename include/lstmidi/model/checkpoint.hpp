@@ -9,7 +9,8 @@
 ///         24   n bytes   payload
 ///       24+n   u32       CRC-32 of bytes [0, 24+n)
 /// Payload: u32 scalar size (4 = float, 8 = double); model config (u64 V, u64 E, u32 L,
-/// L x u64 H, f64 dropout, u32 loss positions); u64 P and P parameters; u8 has-optimizer and,
+/// L x u64 H, f64 dropout, u32 loss positions, u32 mode (0 tokens, 1 pianoroll; since format
+/// version 2: version-1 files have no mode field and load as tokens models); u64 P and P parameters; u8 has-optimizer and,
 /// if set, Adam's config (5 x f64), i64 step count, m (P), v (P); Rng state (2 x u64);
 /// u32 count of metadata entries, each a (u32 length, bytes) key and value.
 ///
@@ -34,7 +35,9 @@
 namespace lstmidi {
 
 inline constexpr char kCheckpointMagic[8] = {'L', 'S', 'T', 'M', 'I', 'D', 'I', 0x1A};
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;
+/// Oldest format version this build still reads.
+inline constexpr std::uint32_t kOldestFormatVersion = 1;
 /// Largest model file accepted (2 GiB).
 inline constexpr std::uint64_t kMaxCheckpointBytes = std::uint64_t{1} << 31;
 
@@ -68,6 +71,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
   for (Index h : c.hidden_sizes) w.put<std::uint64_t>(static_cast<std::uint64_t>(h));
   w.put<double>(c.dropout);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(c.loss_positions));
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(c.mode));
   w.put<std::uint64_t>(static_cast<std::uint64_t>(ck.params.size()));
   w.put_array(ck.params.data(), static_cast<size_t>(ck.params.size()));
   w.put<std::uint8_t>(ck.has_optimizer ? 1 : 0);
@@ -101,9 +105,9 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
     r.fail("not an lstmidi model file (bad magic)");
   for (int i = 0; i < 8; ++i) r.get<std::uint8_t>("magic");
   const auto version = r.get<std::uint32_t>("format version");
-  if (version != kFormatVersion)
-    r.fail(detail::concat("model file format version ", version, "; this build reads version ",
-                          kFormatVersion));
+  if (version < kOldestFormatVersion || version > kFormatVersion)
+    r.fail(detail::concat("model file format version ", version, "; this build reads versions ",
+                          kOldestFormatVersion, " to ", kFormatVersion));
   Checkpoint<T> ck;
   ck.written_by_version = r.get<std::uint32_t>("library version");
   const auto n = r.get<std::uint64_t>("payload length");
@@ -136,6 +140,12 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
   const auto lp = r.get<std::uint32_t>("loss positions");
   if (lp > 1) r.fail("unknown loss-positions value");
   c.loss_positions = static_cast<LossPositions>(lp);
+  c.mode = ModelMode::tokens;
+  if (version >= 2) {
+    const auto mode = r.get<std::uint32_t>("model mode");
+    if (mode > 1) r.fail("unknown model mode");
+    c.mode = static_cast<ModelMode>(mode);
+  }
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {

@@ -12,12 +12,21 @@
 ///   dZ = (softmax(Z) - Y)/n -> dd^(L) = W_y^T dZ -> dh^(l) = m^(l) * dd^(l) / (1-p)
 ///   -> Lstm BPTT -> dX^(l) = dd^(l-1) ... -> dE
 /// All parameters live in one ParamBuffer (params()), in the order embedding, layers, dense.
+///
+/// Piano-roll mode (ModelMode::pianoroll, Boulanger-Lewandowski et al. 2012's task): each step
+/// is a multi-hot frame of K = vocab_size keys instead of a token, and every key of the next
+/// frame is an independent Bernoulli variable:
+///   frames X_0 (K, N) -> h^(l) -> d^(l) -> Z (K, N) logits -> sigmoid BCE (nn/sigmoid_bce.hpp)
+///   dZ = (sigmoid(Z) - Y)/n, then the same chain down to the first layer (no dX_0 needed).
+/// Batches are FrameBatch (core/frame_batch.hpp); generation steps take a (K, B) frame.
 #pragma once
 
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "lstmidi/core/batch.hpp"
+#include "lstmidi/core/frame_batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
@@ -25,20 +34,25 @@
 #include "lstmidi/nn/dropout.hpp"
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/sigmoid_bce.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 
 namespace lstmidi {
 
 enum class LossPositions : int { all = 0, last = 1 };
 
+/// What one step is: a token (softmax over V) or a piano-roll frame (K independent sigmoids).
+enum class ModelMode : int { tokens = 0, pianoroll = 1 };
+
 /// The hyperparameters that fix the model's shape. Everything else (learning rate, window
 /// length...) belongs to training.
 struct ModelConfig {
-  Index vocab_size = 0;                    // V
-  Index embedding_size = 64;               // E; 0 = one-hot input (D = V)
+  Index vocab_size = 0;                    // V; in pianoroll mode the number of keys K
+  Index embedding_size = 64;               // E; 0 = one-hot input (D = V); 0 in pianoroll mode
   std::vector<Index> hidden_sizes{256, 256};  // H per LSTM layer
   double dropout = 0.2;                    // after each LSTM layer
   LossPositions loss_positions = LossPositions::all;
+  ModelMode mode = ModelMode::tokens;
 
   Index num_layers() const { return static_cast<Index>(hidden_sizes.size()); }
 
@@ -69,12 +83,16 @@ struct ModelConfig {
       require(h > 0 && h <= kMaxWidth, "model: hidden sizes must be in [1, ", kMaxWidth,
               "], got ", h);
     require(dropout >= 0 && dropout < 1, "model: dropout must be in [0, 1), got ", dropout);
+    require(mode == ModelMode::tokens || mode == ModelMode::pianoroll, "model: unknown mode");
+    require(mode != ModelMode::pianoroll || embedding_size == 0,
+            "model: pianoroll mode takes dense frames; the embedding size must be 0, got ",
+            embedding_size);
   }
 
   bool operator==(const ModelConfig& o) const {
     return vocab_size == o.vocab_size && embedding_size == o.embedding_size &&
            hidden_sizes == o.hidden_sizes && dropout == o.dropout &&
-           loss_positions == o.loss_positions;
+           loss_positions == o.loss_positions && mode == o.mode;
   }
 };
 
@@ -144,14 +162,28 @@ class Model {
     return tot;
   }
 
+  /// The same for a batch of piano-roll frames (pianoroll mode).
+  LossTotals forward_backward(const FrameBatch& batch, State& state, Rng& rng, bool training = true) {
+    const LossTotals tot = forward(batch, state, rng, training, /*need_grad=*/true);
+    backward(batch);
+    return tot;
+  }
+
   /// Forward only, dropout off; state moves to the final state.
   LossTotals evaluate(const TokenBatch& batch, State& state) {
     Rng unused(0);
     return forward(batch, state, unused, /*training=*/false, /*need_grad=*/false);
   }
 
+  /// Forward only over piano-roll frames (pianoroll mode), dropout off; state moves on.
+  LossTotals evaluate(const FrameBatch& batch, State& state) {
+    Rng unused(0);
+    return forward(batch, state, unused, /*training=*/false, /*need_grad=*/false);
+  }
+
   /// One generation step for B sequences: ids (B) -> logits (V, B); state carried.
   const Matrix<T>& step(const std::vector<TokenId>& ids, State& state) {
+    require_mode(ModelMode::tokens);
     check_state(state, static_cast<Index>(ids.size()));
     const size_t L = layers_.size();
     if (embedding_) {
@@ -160,6 +192,20 @@ class Model {
     } else {
       layers_[0].step_tokens(params_, ids, state.h[0], state.c[0]);
     }
+    for (size_t l = 1; l < L; ++l) layers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
+    dense_->forward(params_, state.h[L - 1], logits_);
+    return logits_;
+  }
+
+  /// One generation step in pianoroll mode: frames (K, B) of 0/1 -> logits (K, B), state
+  /// carried; p(key on) = sigmoid(logit).
+  const Matrix<T>& step_frame(const Eigen::Ref<const Matrix<T>>& frames, State& state) {
+    require_mode(ModelMode::pianoroll);
+    require(frames.rows() == cfg_.vocab_size, "model: frame has ", frames.rows(), " keys, the model ",
+            cfg_.vocab_size);
+    check_state(state, frames.cols());
+    const size_t L = layers_.size();
+    layers_[0].step(params_, frames, state.h[0], state.c[0]);
     for (size_t l = 1; l < L; ++l) layers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
     dense_->forward(params_, state.h[L - 1], logits_);
     return logits_;
@@ -185,8 +231,55 @@ class Model {
     }
   }
 
+  void require_mode(ModelMode m) const {
+    require(cfg_.mode == m, "model: this ",
+            cfg_.mode == ModelMode::pianoroll ? "pianoroll" : "tokens", " model was given ",
+            m == ModelMode::pianoroll ? "piano-roll frames" : "token ids");
+  }
+
+  /// Layers above the first, dropout and the carried state (the first layer has run).
+  void forward_stack(Index B, State& state, Rng& rng, bool training) {
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      if (l > 0) layers_[l].forward(params_, outputs_[l - 1], B, state.h[l], state.c[l]);
+      dropouts_[l].forward(layers_[l].output(), outputs_[l], rng, training);
+      state.h[l] = layers_[l].final_h();
+      state.c[l] = layers_[l].final_c();
+    }
+  }
+
+  /// The frames as Matrix<T>: the batch's own storage for float, a converted copy otherwise.
+  const Matrix<T>& frame_inputs(const FrameBatch& batch) {
+    if constexpr (std::is_same_v<T, float>) {
+      return batch.inputs;
+    } else {
+      x0_ = batch.inputs.template cast<T>();
+      return x0_;
+    }
+  }
+
+  LossTotals forward(const FrameBatch& batch, State& state, Rng& rng, bool training,
+                     bool need_grad) {
+    require_mode(ModelMode::pianoroll);
+    const Index steps = batch.T, B = batch.B, K = cfg_.vocab_size;
+    require(steps > 0 && B > 0 && batch.inputs.rows() == K && batch.inputs.cols() == steps * B &&
+                batch.targets.rows() == K && batch.targets.cols() == steps * B &&
+                static_cast<Index>(batch.mask.size()) == steps * B,
+            "model: frame batch must hold (K, T*B) inputs and targets and T*B mask entries (K=",
+            K, ", T=", steps, ", B=", B, ")");
+    check_state(state, B);
+    layers_[0].forward(params_, frame_inputs(batch), B, state.h[0], state.c[0]);
+    forward_stack(B, state, rng, training);
+    const bool last = cfg_.loss_positions == LossPositions::last;
+    const Index first_col = last ? (steps - 1) * B : 0;
+    const Index n = steps * B - first_col;
+    mask_.assign(batch.mask.begin() + first_col, batch.mask.end());
+    dense_->forward(params_, outputs_.back().rightCols(n), z_);
+    return sigmoid_bce<T>(z_, batch.targets.rightCols(n), mask_, need_grad ? &dz_ : nullptr);
+  }
+
   LossTotals forward(const TokenBatch& batch, State& state, Rng& rng, bool training,
                      bool need_grad) {
+    require_mode(ModelMode::tokens);
     const Index steps = batch.T, B = batch.B;
     require(steps > 0 && B > 0 && static_cast<Index>(batch.inputs.size()) == steps * B &&
                 static_cast<Index>(batch.targets.size()) == steps * B,
@@ -199,12 +292,7 @@ class Model {
     } else {
       layers_[0].forward_tokens(params_, batch.inputs, B, state.h[0], state.c[0]);
     }
-    for (size_t l = 0; l < L; ++l) {
-      if (l > 0) layers_[l].forward(params_, outputs_[l - 1], B, state.h[l], state.c[l]);
-      dropouts_[l].forward(layers_[l].output(), outputs_[l], rng, training);
-      state.h[l] = layers_[l].final_h();
-      state.c[l] = layers_[l].final_c();
-    }
+    forward_stack(B, state, rng, training);
     const bool last = cfg_.loss_positions == LossPositions::last;
     const Index first_col = last ? (steps - 1) * B : 0;
     if (last) {
@@ -216,25 +304,35 @@ class Model {
     return softmax_cross_entropy<T>(z_, targets_, need_grad ? &dz_ : nullptr);
   }
 
-  void backward(const TokenBatch& batch) {
-    const Index N = batch.T * batch.B;
+  /// Dense and layers L-1..1 backward; leaves dL/d(output of layer 0) in dy_.
+  void backward_stack(Index steps, Index B) {
+    const Index N = steps * B;
     const size_t L = layers_.size();
     const bool last = cfg_.loss_positions == LossPositions::last;
-    const Index n_scored = last ? batch.B : N;
+    const Index n_scored = last ? B : N;
     dy_.setZero(cfg_.hidden_sizes[L - 1], N);
     dense_->backward(params_, outputs_[L - 1].rightCols(n_scored), dz_, &dtop_);
     dy_.rightCols(n_scored) = dtop_;
-    for (size_t l = L; l-- > 0;) {
+    for (size_t l = L; l-- > 1;) {
       dropouts_[l].backward(dy_, dy_);
-      if (l > 0) {
-        layers_[l].backward(params_, outputs_[l - 1], dy_, &dx_);
-        dy_.swap(dx_);
-      } else if (embedding_) {
-        layers_[0].backward(params_, x0_, dy_, &dx_);
-        embedding_->backward(params_, batch.inputs, dx_);
-      } else {
-        layers_[0].backward_tokens(params_, batch.inputs, dy_);
-      }
+      layers_[l].backward(params_, outputs_[l - 1], dy_, &dx_);
+      dy_.swap(dx_);
+    }
+    dropouts_[0].backward(dy_, dy_);
+  }
+
+  void backward(const FrameBatch& batch) {
+    backward_stack(batch.T, batch.B);
+    layers_[0].backward(params_, frame_inputs(batch), dy_, nullptr);
+  }
+
+  void backward(const TokenBatch& batch) {
+    backward_stack(batch.T, batch.B);
+    if (embedding_) {
+      layers_[0].backward(params_, x0_, dy_, &dx_);
+      embedding_->backward(params_, batch.inputs, dx_);
+    } else {
+      layers_[0].backward_tokens(params_, batch.inputs, dy_);
     }
   }
 
@@ -248,6 +346,7 @@ class Model {
   Matrix<T> x0_;                      // (E, N) embedded inputs
   std::vector<Matrix<T>> outputs_;    // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
   std::vector<TokenId> targets_;      // scored targets
+  std::vector<std::uint8_t> mask_;    // scored frame columns (pianoroll mode)
   Matrix<T> z_, dz_;                  // (V, n) logits and their gradient
   Matrix<T> dtop_, dy_, dx_;          // backward buffers
   Matrix<T> step_x_, logits_;         // generation
