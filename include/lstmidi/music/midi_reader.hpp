@@ -11,7 +11,8 @@
 ///     ignored; a note still sounding at End-of-Track ends at the End-of-Track tick; notes of
 ///     zero length are dropped. Each of these repairs is counted in Song::warnings;
 ///   - times become beats (quarter notes): beat = tick / PPQN, whatever the tempo. Tempo
-///     changes are still reported in Song::tempos;
+///     changes are still reported in Song::tempos; Song::length_beats is the time of the last
+///     event of any track (normally its End-of-Track), so trailing rests are known;
 ///   - channel 10 (index 9, General MIDI drums) is left out unless ReadOptions::keep_drums.
 /// Every failure throws lstmidi::FormatError or lstmidi::IoError whose message starts with the
 /// file name. libsmf's glib messages are routed to a silent, non-fatal handler (installed once).
@@ -150,6 +151,7 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
       ++orphan_offs;
     }
   }
+  song.length_beats = static_cast<double>(last_tick) / ppqn;  // End-of-Track of the longest track
   for (auto& [key, a] : active) {  // tracks whose End-of-Track was not seen (should not happen)
     ++unterminated;
     close(key, a, last_tick);

@@ -52,6 +52,7 @@ struct Song {
   std::vector<Note> notes;            // sorted by onset, then pitch, then channel
   std::vector<TempoChange> tempos;    // in file order; empty = the SMF default 120 bpm
   std::vector<std::string> warnings;  // things that were repaired or dropped, one line each
+  double length_beats = 0.0;          // time of the file's last event (End-of-Track), in beats
 };
 
 namespace detail {

@@ -9,9 +9,11 @@
 ///             validation set); the resume checkpoint <out>/last.lstmidi, history.csv and
 ///             loss.svg are rewritten.
 ///
-/// Source supplies batches; music::WindowSampler is one. It must offer next_batch(TokenBatch&),
-/// position() -> {epoch, batch}, seek(position), batches_per_epoch(), valid_batches() and
-/// valid_batch(i, TokenBatch&), and its batch order must depend only on (seed, epoch, batch).
+/// Source supplies batches; music::WindowSampler (TokenBatch) and music::FrameSampler
+/// (FrameBatch, pianoroll models) are two. It must offer next_batch(Batch&), position() ->
+/// {epoch, batch}, seek(position), batches_per_epoch(), valid_batches() and valid_batch(i,
+/// Batch&), and its batch order must depend only on (seed, epoch, batch). The batch type is the
+/// return type of the source's next_batch() when it has one, TokenBatch otherwise.
 ///
 /// Exact resume: last.lstmidi holds the weights, Adam's moments and step count, the Rng state
 /// (dropout masks), the sampler position and the epoch's running totals. Every window starts from
@@ -26,8 +28,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "lstmidi/core/batch.hpp"
+#include "lstmidi/core/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"
@@ -94,9 +99,24 @@ class TrainObserver {
   virtual void on_note(const std::string&) {}
 };
 
+namespace detail {
+/// The batch type a Source hands out: decltype(source.next_batch()), or TokenBatch when the
+/// source only has next_batch(TokenBatch&).
+template <typename Source, typename = void>
+struct SourceBatch {
+  using type = TokenBatch;
+};
+template <typename Source>
+struct SourceBatch<Source, std::void_t<decltype(std::declval<Source&>().next_batch())>> {
+  using type = std::decay_t<decltype(std::declval<Source&>().next_batch())>;
+};
+}  // namespace detail
+
 template <typename T, typename Source>
 class Trainer {
  public:
+  using Batch = typename detail::SourceBatch<Source>::type;
+
   static constexpr const char* kBestFile = "model.lstmidi";
   static constexpr const char* kLastFile = "last.lstmidi";
 
@@ -168,7 +188,7 @@ class Trainer {
       return std::chrono::duration<double>(Clock::now() - t).count();
     };
     TrainResult result;
-    TokenBatch batch;
+    Batch batch;
     while (static_cast<int>(data_.position().epoch) < opt_.epochs) {
       const int epoch = static_cast<int>(data_.position().epoch) + 1;
       auto epoch_start = Clock::now();

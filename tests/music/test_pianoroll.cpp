@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <set>
+#include <unistd.h>
+
+#include "lstmidi/music/midi_reader.hpp"
+#include "lstmidi/music/midi_writer.hpp"
+#include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/train/trainer.hpp"
+
+using namespace lstmidi;
+using namespace lstmidi::music;
+namespace fs = std::filesystem;
+
+namespace {
+Note note(int pitch, double onset, double dur) {
+  Note n;
+  n.pitch = pitch;
+  n.onset_beats = onset;
+  n.duration_beats = dur;
+  return n;
+}
+
+// Piece i: n frames, frame t holds keys {(t + i) % 40 + 20, 60}; every 7th frame a rest.
+std::vector<std::vector<Frame>> roll_pieces(int count, int n) {
+  std::vector<std::vector<Frame>> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<Frame> p;
+    for (int t = 0; t < n + i; ++t) {
+      if (t % 7 == 6) {
+        p.push_back({});
+        continue;
+      }
+      Frame f{static_cast<std::uint8_t>((t + i) % 40 + 20), 60};
+      std::sort(f.begin(), f.end());
+      f.erase(std::unique(f.begin(), f.end()), f.end());
+      p.push_back(f);
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+bool same(const FrameBatch& a, const FrameBatch& b) {
+  return a.T == b.T && a.B == b.B && a.inputs == b.inputs && a.targets == b.targets && a.mask == b.mask;
+}
+
+fs::path shared_data() {
+  for (const char* d : {"/work/shared/data", "../shared/data", "../../shared/data"})
+    if (fs::is_directory(d)) return d;
+  return {};
+}
+}  // namespace
+
+TEST_CASE("pianoroll: onsets and midpoints on the grid, trailing rests from the length") {
+  RollOptions o;  // 1 beat per frame, keys 21..108
+  const std::vector<Note> notes{note(60, 0, 1), note(64, 0.25, 0.5),  // starts in frame 0
+                                note(67, 1.6, 1.0),   // starts in frame 1, sounds at 2.5
+                                note(72, 2.9, 0.1),   // starts in frame 2 only
+                                note(10, 0, 1)};      // below the keys: dropped
+  std::size_t dropped = 0;
+  const auto frames = notes_to_frames(notes, 6.0, o, &dropped);
+  CHECK(dropped == 1);
+  REQUIRE(frames.size() == 6);  // End-of-Track at beat 6: frames 3..5 are rests
+  CHECK(frames[0] == Frame{39, 43});
+  CHECK(frames[1] == Frame{46});
+  CHECK(frames[2] == Frame{46, 51});
+  CHECK(frames[3].empty());
+  CHECK(frames[5].empty());
+  // A note that ends on a frame boundary does not reach the next frame.
+  CHECK(notes_to_frames({note(60, 0, 2)}, 0, o).size() == 2);
+  // Half-beat frames (Nottingham grid).
+  RollOptions half;
+  half.frame_beats = 0.5;
+  const auto f2 = notes_to_frames({note(60, 0.5, 1.0)}, 2.0, half);
+  REQUIRE(f2.size() == 4);
+  CHECK(f2[0].empty());
+  CHECK(f2[1] == Frame{39});
+  CHECK(f2[2] == Frame{39});
+  CHECK(f2[3].empty());
+}
+
+TEST_CASE("pianoroll: frames back to notes, held or re-attacked; text round trip") {
+  RollOptions o;
+  const std::vector<Frame> frames{{39}, {39, 43}, {43}, {}, {39}};
+  const auto held = frames_to_notes(frames, o);
+  REQUIRE(held.size() == 3);
+  CHECK(held[0] == note(60, 0, 2));
+  CHECK(held[1] == note(64, 1, 2));
+  CHECK(held[2] == note(60, 4, 1));
+  const auto re = frames_to_notes(frames, o, /*reattack=*/true);
+  CHECK(re.size() == 5);
+  // held notes read back to the same frames
+  CHECK(notes_to_frames(held, 5, o) == frames);
+  CHECK(notes_to_frames(re, 5, o) == frames);
+  const std::string line = frames_to_line(frames, o);
+  CHECK(line == "C4 C4.E4 E4 rest C4");
+  CHECK(parse_frame_line(line, o) == frames);
+  CHECK_THROWS_AS(parse_frame("C4.X9", o), std::invalid_argument);
+  CHECK_THROWS_AS(parse_frame("C0", o), std::invalid_argument);  // below A0
+}
+
+TEST_CASE("pianoroll: a written file reads back with its trailing rest") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_roll_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  RollOptions o;
+  const std::vector<Frame> frames{{39, 43}, {39, 43}, {46}};
+  write_midi(dir / "a.mid", frames_to_notes(frames, o, true));
+  const Song s = read_midi(dir / "a.mid");
+  CHECK(s.length_beats == doctest::Approx(3.0));
+  CHECK(song_to_frames(s, o) == frames);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("frame sampler: targets are the next frame, the first predicted from zeros") {
+  FrameWindowOptions o;
+  o.steps = 4;
+  o.stride = 4;
+  o.batch_size = 1;
+  o.valid_fraction = 0;
+  const auto data = roll_pieces(1, 10);  // 10 frames -> starts 0, 4, and the tail window at 6
+  FrameSampler s(data, o);
+  CHECK(s.train_windows() == 3);
+  std::set<Index> starts;
+  std::vector<int> seen(10, 0);
+  for (int i = 0; i < 3; ++i) {
+    const FrameBatch b = s.next_batch();
+    // find the window's start from its first target
+    Index start = -1;
+    for (Index t0 = 0; t0 < 10; ++t0) {
+      bool match = true;
+      for (Index k = 0; k < 88; ++k)
+        match = match && ((b.targets(k, 0) == 1) ==
+                          (std::count(data[0][t0].begin(), data[0][t0].end(), k) > 0));
+      if (match) {
+        start = t0;
+        break;
+      }
+    }
+    REQUIRE(start >= 0);
+    starts.insert(start);
+    for (Index t = 0; t < 4; ++t) {
+      CHECK(b.mask[static_cast<size_t>(t)] == 1);
+      ++seen[static_cast<size_t>(start + t)];
+      if (start + t == 0) CHECK(b.inputs.col(0).sum() == 0);
+      else
+        for (std::uint8_t k : data[0][static_cast<size_t>(start + t - 1)]) CHECK(b.inputs(k, t) == 1);
+    }
+  }
+  CHECK(starts == std::set<Index>{0, 4, 6});
+  for (int c : seen) CHECK(c >= 1);
+  CHECK(s.position().epoch == 1);
+}
+
+TEST_CASE("frame sampler: piece split, separate validation pieces count every frame once") {
+  FrameWindowOptions o;
+  o.steps = 8;
+  o.stride = 2;
+  o.batch_size = 3;
+  o.valid_fraction = 0.25;
+  const auto data = roll_pieces(8, 30);
+  FrameSampler s(data, o);
+  int n_valid = 0;
+  std::size_t valid_frames = 0;
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (s.is_validation_piece(i)) ++n_valid, valid_frames += data[i].size();
+  CHECK(n_valid == 2);
+  Index counted = 0;
+  FrameBatch b;
+  for (std::size_t i = 0; i < s.valid_batches(); ++i) {
+    s.valid_batch(i, b);
+    for (auto m : b.mask) counted += m;
+  }
+  CHECK(counted == static_cast<Index>(valid_frames));
+  // Separate validation pieces: all given pieces train.
+  const auto extra = roll_pieces(3, 17);
+  FrameSampler sep(data, o, extra);
+  for (std::size_t i = 0; i < data.size(); ++i) CHECK_FALSE(sep.is_validation_piece(i));
+  counted = 0;
+  for (std::size_t i = 0; i < sep.valid_batches(); ++i) {
+    sep.valid_batch(i, b);
+    for (auto m : b.mask) counted += m;
+  }
+  CHECK(counted == 17 + 18 + 19);
+  CHECK(sep.pieces(true).size() == 3);
+  CHECK(sep.checksum() != s.checksum());
+}
+
+TEST_CASE("frame sampler: same seed same batches; resumes exactly; transposition stays in range") {
+  FrameWindowOptions o;
+  o.steps = 6;
+  o.stride = 3;
+  o.batch_size = 4;
+  o.max_transpose = 3;
+  o.seed = 9;
+  const auto data = roll_pieces(6, 25);
+  FrameSampler a(data, o), b(data, o);
+  std::vector<FrameBatch> run;
+  const std::size_t total = 2 * a.batches_per_epoch() + 3;
+  for (std::size_t i = 0; i < total; ++i) {
+    run.push_back(a.next_batch());
+    CHECK(same(run.back(), b.next_batch()));
+  }
+  FrameSampler c(data, o);
+  CHECK(c.train_windows() > FrameSampler(data, [&] { auto p = o; p.max_transpose = 0; return p; }()).train_windows());
+  const std::size_t k = a.batches_per_epoch() + 1;
+  FrameSampler resumed(data, o);
+  resumed.seek({k / resumed.batches_per_epoch(), k % resumed.batches_per_epoch()});
+  for (std::size_t i = k; i < total; ++i) CHECK(same(run[i], resumed.next_batch()));
+  CHECK_THROWS_AS(resumed.seek({0, 100000}), std::invalid_argument);
+  // The epoch order differs between epochs.
+  bool differs = false;
+  for (std::size_t i = 0; i < a.batches_per_epoch(); ++i)
+    differs = differs || !same(run[i], run[i + a.batches_per_epoch()]);
+  CHECK(differs);
+}
+
+TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_rolltrain_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  FrameWindowOptions wo;
+  wo.steps = 8;
+  wo.stride = 4;
+  wo.batch_size = 4;
+  wo.keys = 88;
+  const auto data = roll_pieces(6, 30);
+  ModelConfig mc;
+  mc.mode = ModelMode::pianoroll;
+  mc.vocab_size = 88;
+  mc.embedding_size = 0;
+  mc.hidden_sizes = {12};
+  mc.dropout = 0.2;
+  TrainOptions to;
+  to.epochs = 3;
+  to.adam.lr = 0.01;
+  auto train = [&](const fs::path& out, int epochs, bool resume) {
+    FrameSampler s(data, wo);
+    Model<float> m(mc);
+    Rng rng(4);
+    m.init(rng);
+    TrainOptions t = to;
+    t.epochs = epochs;
+    t.out_dir = out.string();
+    Trainer<float, FrameSampler> tr(m, s, t, rng);
+    static_assert(std::is_same_v<Trainer<float, FrameSampler>::Batch, FrameBatch>);
+    if (resume) tr.resume();
+    const TrainResult r = tr.run();
+    return std::make_pair(Vector<float>(m.params().values), r);
+  };
+  const auto straight = train(dir / "a", 3, false);
+  CHECK(straight.second.history.size() == 3);
+  CHECK(straight.second.history.back().valid_loss < straight.second.history.front().valid_loss);
+  train(dir / "b", 1, false);
+  const auto resumed = train(dir / "b", 3, true);
+  CHECK(resumed.first == straight.first);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("pianoroll: benchmark frame counts match the published tables") {
+  const fs::path root = shared_data();
+  if (root.empty()) {
+    MESSAGE("skipped: the benchmark folders (shared/data) are not present");
+    return;
+  }
+  struct Case {
+    const char* dir;
+    double frame_beats;
+    std::size_t files, frames;
+  };
+  for (const Case& c : {Case{"jsb_chorales/train", 1.0, 229, 13807}, Case{"jsb_chorales/valid", 1.0, 76, 4602},
+                        Case{"nottingham/train", 0.5, 694, 176561}, Case{"nottingham/valid", 0.5, 173, 45513}}) {
+    if (!fs::is_directory(root / c.dir)) continue;
+    RollOptions o;
+    o.frame_beats = c.frame_beats;
+    const RollCorpus rc = load_roll_corpus(root / c.dir, o);
+    INFO(c.dir);
+    CHECK(rc.skipped == 0);
+    CHECK(rc.dropped_notes == 0);
+    CHECK(rc.pieces.size() == c.files);
+    CHECK(rc.frames == c.frames);
+    // Repeated frames are re-attacks, so one chord per non-empty frame: frames with notes ==
+    // distinct onset frames.
+    std::size_t empty = 0;
+    for (const auto& p : rc.pieces)
+      for (const Frame& f : p) empty += f.empty();
+    if (std::string(c.dir) == "jsb_chorales/train") CHECK(empty == 18);
+    if (std::string(c.dir) == "nottingham/train") CHECK(empty == 487);
+  }
+}
