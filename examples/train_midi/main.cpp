@@ -2,9 +2,14 @@
 // lstmidi-train: learn a next-event model from a folder of MIDI files.
 //
 //   lstmidi-train --data data/jsb_chorales_16th --out runs/bach [--epochs 30 --hidden 256 ...]
+//   lstmidi-train --mode pianoroll --frame-beats 1 --data jsb_chorales/train
+//                 --valid-data jsb_chorales/valid --out runs/jsb
 //
-// Reads and encodes the files, builds the vocabulary, trains an LSTM with BPTT and Adam, keeps
-// the best model by validation loss, and reports how it compares with n-gram baselines.
+// Tokens mode reads and encodes the files, builds the vocabulary, trains an LSTM with BPTT and
+// Adam, keeps the best model by validation loss, and reports how it compares with n-gram
+// baselines. Pianoroll mode turns the files into 88-key frames (music/pianoroll.hpp) and
+// learns every key of the next frame (sigmoid outputs); it reports the NLL per frame of whole
+// validation pieces against the unigram (key frequency) baseline.
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +18,7 @@
 #include <sstream>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
+#include <lstmidi/music/pianoroll.hpp>
 #include <lstmidi/train/progress.hpp>
 #include <lstmidi/train/trainer.hpp>
 
@@ -23,17 +29,20 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
-  std::string data, out, encoding = "durations", loss = "all";
+  std::string data, out, encoding = "durations", loss = "all", mode = "tokens", valid_data;
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32,
       epochs = 30, transpose = 0, threads = 0, patience = 8, steps_per_beat = 4,
       max_duration = 16, primer_len = 32;
   double dropout = 0.3, lr = 2e-3, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
-         weight_decay = 0, checkpoint_every = 60;
+         weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0;
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false;
   app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
       ->required();
   app.add_option("--out", out, "Model directory to write")->required();
+  app.add_option("--mode", mode, "What a step is: tokens (note/chord events) or pianoroll (88-key frames, every key predicted)")->check(CLI::IsMember({"tokens", "pianoroll"}))->capture_default_str();
+  app.add_option("--frame-beats", frame_beats, "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")->check(CLI::Range(1.0 / 64, 64.0))->capture_default_str();
+  app.add_option("--valid-data", valid_data, "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
   app.add_option("--layers", layers, "Number of LSTM layers")->check(CLI::Range(1, 16))->capture_default_str();
   app.add_option("--hidden", hidden, "Hidden units per LSTM layer")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")->check(CLI::Range(0, 4096))->capture_default_str();
@@ -64,12 +73,117 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
   app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
 
+  // Pianoroll mode: frames, FrameSampler, sigmoid outputs; the same Trainer.
+  auto train_pianoroll = [&]() -> int {
+    music::RollOptions ro;
+    ro.frame_beats = frame_beats;
+    music::ReadOptions rd;
+    rd.keep_drums = keep_drums;
+    const music::RollCorpus corpus = music::load_roll_corpus(data, ro, rd);
+    for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
+    std::vector<std::vector<music::Frame>> valid_pieces;
+    if (!valid_data.empty()) {
+      music::RollCorpus vc = music::load_roll_corpus(valid_data, ro, rd);
+      for (const auto& w : vc.warnings) std::cerr << "warning: " << w << '\n';
+      valid_pieces = std::move(vc.pieces);
+    }
+    music::FrameWindowOptions wo;
+    wo.steps = seq_len;
+    wo.stride = stride;
+    wo.batch_size = batch;
+    wo.keys = ro.keys;
+    wo.valid_fraction = valid_data.empty() ? valid_fraction : 0.0;
+    wo.max_transpose = transpose;
+    wo.seed = seed;
+    music::FrameSampler sampler(corpus.pieces, wo, valid_pieces);
+    const auto train_pieces = sampler.pieces(false), held_out = sampler.pieces(true);
+    std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.frames << " frames of "
+              << frame_beats << " beat(s); " << sampler.train_windows() << " training / "
+              << sampler.valid_windows() << " validation windows of " << seq_len << " ("
+              << held_out.size() << " validation pieces"
+              << (valid_data.empty() ? " held out" : " from " + valid_data) << "), "
+              << sampler.batches_per_epoch() << " batches per epoch\n";
+
+    ModelConfig mc;
+    mc.mode = ModelMode::pianoroll;
+    mc.vocab_size = ro.keys;
+    mc.embedding_size = 0;
+    mc.hidden_sizes.assign(static_cast<size_t>(layers), hidden);
+    mc.dropout = dropout;
+    mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    Model<float> model(mc);
+    Rng rng(seed);
+    model.init(rng);
+    std::cout << "model: pianoroll, " << ro.keys << " keys, " << layers << " x LSTM(" << hidden
+              << "), dropout " << dropout << ", " << model.num_params() << " parameters, "
+              << Eigen::nbThreads() << " thread(s)\n";
+    fs::create_directories(out);
+    const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
+    auto meta = music::pianoroll_metadata(ro, key_probs);
+    meta["data_crc"] = std::to_string(sampler.checksum());
+    if (!resume) {
+      std::string primers;
+      Rng prng(seed, 77);
+      std::vector<size_t> order(train_pieces.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      prng.shuffle(order.begin(), order.end());
+      for (size_t k = 0; k < std::min<size_t>(64, order.size()); ++k) {
+        const auto& piece = train_pieces[order[k]];
+        const std::vector<music::Frame> opening(
+            piece.begin(), piece.begin() + static_cast<long>(std::min<size_t>(static_cast<size_t>(primer_len), piece.size())));
+        primers += music::frames_to_line(opening, ro) + '\n';
+      }
+      write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
+      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+    }
+
+    TrainOptions to;
+    to.epochs = epochs;
+    to.adam.lr = lr;
+    to.adam.weight_decay = weight_decay;
+    to.clip = clip;
+    to.patience = patience;
+    to.time_budget_seconds = time_budget;
+    to.checkpoint_seconds = checkpoint_every;
+    to.out_dir = out;
+    Trainer<float, music::FrameSampler> trainer(model, sampler, to, rng, meta);
+    if (resume) {
+      trainer.resume();
+      std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
+                << sampler.position().batch << '\n';
+    }
+    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
+    const TrainResult res = trainer.run(&printer);
+
+    // Report: whole validation pieces, state carried, every frame predicted.
+    auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
+    std::ostringstream rep;
+    rep.setf(std::ios::fixed);
+    rep.precision(3);
+    if (!held_out.empty()) {
+      const LossTotals m = music::score_frames(*best, held_out);
+      const LossTotals u = music::unigram_frame_nll(key_probs, held_out);
+      rep << "validation, " << m.count << " frames of " << held_out.size() << " whole pieces (nats per frame):\n"
+          << "  lstm     nll " << m.mean() << "  exact frames " << 100 * m.accuracy() << "%\n"
+          << "  unigram  nll " << u.mean() << "  (each key from its training frequency)\n";
+    }
+    rep << "best epoch " << res.best_epoch << " of " << res.history.size() << "; model: "
+        << (fs::path(out) / music::kModelFile).string() << '\n';
+    write_file_atomic((fs::path(out) / "evaluation.txt").string(), rep.str());
+    std::cout << rep.str();
+    return 0;
+  };
+
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
     if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
       throw std::invalid_argument(out + " already holds a training run: pass --resume to continue it, or choose another --out");
     if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
       throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
+
+    if (mode == "pianoroll") return train_pianoroll();
+    if (!valid_data.empty())
+      throw std::invalid_argument("--valid-data is for --mode pianoroll; tokens mode holds out --valid-fraction of --data");
 
     // 1. Data: MIDI -> tokens -> vocabulary -> windows.
     music::EncoderOptions eo;
@@ -136,8 +250,10 @@ int main(int argc, char** argv) {
         if (sampler.is_validation_piece(order[k])) continue;
         const auto& piece = corpus.pieces[order[k]];
         std::string line;
-        for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(primer_len), piece.size()); ++i)
-          line += (i ? " " : "") + music::to_string(piece[i]);
+        // Through the vocabulary, so a primer holds only events the model knows.
+        const std::vector<TokenId> ids = vocab.encode(piece, /*add_bos_eos=*/false);
+        for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(primer_len), ids.size()); ++i)
+          line += (i ? " " : "") + music::to_string(vocab.token(ids[i]));
         primers += line + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);

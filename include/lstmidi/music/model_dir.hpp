@@ -4,10 +4,15 @@
 ///   model.lstmidi   best weights (lowest validation loss), with the encoding settings and the
 ///                   vocabulary's checksum in its metadata
 ///   last.lstmidi    resume checkpoint (weights + Adam state + RNG + data position)
-///   vocab.txt       the vocabulary (music::Vocabulary's text format)
+///   vocab.txt       the vocabulary (music::Vocabulary's text format); tokens mode only
 ///   primers.txt     token lines cut from the training pieces, default generation primers
+///                   (pianoroll mode: frame lines, "C4.E4.G4 rest ...", see pianoroll.hpp)
 ///   settings.ini    every training setting used (reload with --config to reproduce the run)
 ///   history.csv, loss.svg   loss curves
+///
+/// A pianoroll model (ModelConfig::mode, pianoroll.hpp) has no vocabulary: its metadata holds
+/// the frame grid (frame_beats, low_pitch, keys) and the training key probabilities of the
+/// unigram baseline (key_probs).
 ///
 /// load_music_model() checks that the pieces fit together and names the file at fault.
 #pragma once
@@ -15,11 +20,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/train/history.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
 namespace lstmidi::music {
@@ -43,11 +51,27 @@ inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e
           {"vocab_crc", vocabulary_checksum(v)}};
 }
 
+/// Metadata stored in every model file of a pianoroll run; `key_probs` (may be empty) are the
+/// unigram baseline's probabilities (unigram_key_probabilities).
+inline std::map<std::string, std::string> pianoroll_metadata(const RollOptions& r,
+                                                             const std::vector<double>& key_probs = {}) {
+  std::string probs;
+  for (double p : key_probs) probs += (probs.empty() ? "" : ",") + lstmidi::detail::fmt_double(p);
+  return {{"mode", "pianoroll"},
+          {"frame_beats", lstmidi::detail::fmt_double(r.frame_beats)},
+          {"low_pitch", std::to_string(r.low_pitch)},
+          {"keys", std::to_string(r.keys)},
+          {"key_probs", probs}};
+}
+
 template <typename T>
 struct MusicModel {
   std::unique_ptr<Model<T>> model;
-  Vocabulary vocab;
-  EncoderOptions encoder;
+  ModelMode mode = ModelMode::tokens;
+  Vocabulary vocab;         // tokens mode
+  EncoderOptions encoder;   // tokens mode
+  RollOptions roll;         // pianoroll mode
+  std::vector<double> key_probs;  // pianoroll mode: unigram baseline (empty if not saved)
   std::map<std::string, std::string> meta;
 };
 
@@ -64,7 +88,55 @@ inline int meta_int(const std::map<std::string, std::string>& m, const std::stri
 }
 }  // namespace detail
 
-/// Loads model.lstmidi and vocab.txt from `dir` and checks they belong together.
+namespace detail {
+template <typename T>
+MusicModel<T> load_pianoroll_model(const std::filesystem::path& mfile) {
+  Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
+  const std::string file = mfile.string();
+  MusicModel<T> mm;
+  mm.mode = ModelMode::pianoroll;
+  auto it = ck.meta.find("frame_beats");
+  if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no 'frame_beats' setting)");
+  try {
+    mm.roll.frame_beats = std::stod(it->second);
+  } catch (const std::exception&) {
+    throw FormatError(file + ": bad 'frame_beats' setting '" + it->second + "'");
+  }
+  mm.roll.low_pitch = meta_int(ck.meta, "low_pitch", file);
+  mm.roll.keys = meta_int(ck.meta, "keys", file);
+  try {
+    mm.roll.validate();
+  } catch (const std::invalid_argument& e) {
+    throw FormatError(file + ": " + e.what());
+  }
+  if (mm.roll.keys != ck.config.vocab_size)
+    throw FormatError(file + ": the model has " + std::to_string(ck.config.vocab_size) +
+                      " outputs but its settings say " + std::to_string(mm.roll.keys) + " keys");
+  auto kp = ck.meta.find("key_probs");
+  if (kp != ck.meta.end() && !kp->second.empty()) {
+    std::stringstream ss(kp->second);
+    for (std::string cell; std::getline(ss, cell, ',');) {
+      double p = 0;
+      try {
+        p = std::stod(cell);
+      } catch (const std::exception&) {
+        throw FormatError(file + ": bad 'key_probs' setting");
+      }
+      if (!(p > 0 && p < 1)) throw FormatError(file + ": bad 'key_probs' setting");
+      mm.key_probs.push_back(p);
+    }
+    if (static_cast<int>(mm.key_probs.size()) != mm.roll.keys)
+      throw FormatError(file + ": 'key_probs' has " + std::to_string(mm.key_probs.size()) +
+                        " entries for " + std::to_string(mm.roll.keys) + " keys");
+  }
+  mm.model = model_from_checkpoint(ck);
+  mm.meta = std::move(ck.meta);
+  return mm;
+}
+}  // namespace detail
+
+/// Loads a model directory: model.lstmidi and, for a tokens model, vocab.txt, and checks they
+/// belong together. Loads model.lstmidi and vocab.txt from `dir` and checks they belong together.
 template <typename T>
 MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
@@ -73,6 +145,8 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
     throw IoError(dir.string() + ": not a model directory (train one with lstmidi-train)");
   const fs::path mfile = dir / kModelFile, vfile = dir / kVocabFile;
   if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
+  if (load_checkpoint<T>(mfile.string()).config.mode == ModelMode::pianoroll)
+    return detail::load_pianoroll_model<T>(mfile);
   if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
   Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
   MusicModel<T> mm;

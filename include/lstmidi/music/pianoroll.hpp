@@ -223,23 +223,9 @@ inline RollCorpus load_roll_corpus(const std::filesystem::path& path, const Roll
   return c;
 }
 
-/// Share of frames in which each key is on.
-inline std::vector<double> key_frequencies(const std::vector<std::vector<Frame>>& pieces, int keys) {
-  std::vector<double> count(static_cast<size_t>(keys), 0.0);
-  double n = 0;
-  for (const auto& p : pieces)
-    for (const Frame& f : p) {
-      n += 1;
-      for (std::uint8_t k : f) count[k] += 1;
-    }
-  for (double& c : count) c = n > 0 ? c / n : 0.0;
-  return count;
-}
-
-/// The frame NLL of the unigram baseline: every key independently on with probability
-/// p_k = (count_k + 1) / (n + 2) (add-one smoothed training frequency), per predicted frame.
-inline LossTotals unigram_frame_nll(const std::vector<std::vector<Frame>>& train,
-                                    const std::vector<std::vector<Frame>>& test, int keys) {
+/// The unigram baseline's key probabilities: p_k = (count_k + 1) / (n + 2), the add-one
+/// smoothed share of the n training frames in which key k is on.
+inline std::vector<double> unigram_key_probabilities(const std::vector<std::vector<Frame>>& train, int keys) {
   std::vector<double> count(static_cast<size_t>(keys), 0.0);
   double n = 0;
   for (const auto& p : train)
@@ -247,23 +233,40 @@ inline LossTotals unigram_frame_nll(const std::vector<std::vector<Frame>>& train
       n += 1;
       for (std::uint8_t k : f) count[k] += 1;
     }
-  std::vector<double> log_on(count.size()), log_off(count.size());
+  for (double& c : count) c = (c + 1) / (n + 2);
+  return count;
+}
+
+/// The frame NLL of the unigram baseline: every key independently on with probability p_k,
+/// -log p(frame) = -sum_k [y_k log p_k + (1 - y_k) log(1 - p_k)], over every frame of `test`.
+inline LossTotals unigram_frame_nll(const std::vector<double>& p_on,
+                                    const std::vector<std::vector<Frame>>& test) {
+  std::vector<double> log_on(p_on.size()), log_off(p_on.size());
   double all_off = 0;
-  for (size_t k = 0; k < count.size(); ++k) {
-    const double p = (count[k] + 1) / (n + 2);
-    log_on[k] = std::log(p);
-    log_off[k] = std::log1p(-p);
+  for (size_t k = 0; k < p_on.size(); ++k) {
+    require(p_on[k] > 0 && p_on[k] < 1, "unigram_frame_nll: probability ", p_on[k], " of key ", k,
+            " is not in (0, 1)");
+    log_on[k] = std::log(p_on[k]);
+    log_off[k] = std::log1p(-p_on[k]);
     all_off += log_off[k];
   }
   LossTotals tot;
   for (const auto& p : test)
     for (const Frame& f : p) {
       double lp = all_off;
-      for (std::uint8_t k : f) lp += log_on[k] - log_off[k];
+      for (std::uint8_t k : f) {
+        require(k < p_on.size(), "unigram_frame_nll: key ", int(k), " outside the model's keys");
+        lp += log_on[k] - log_off[k];
+      }
       tot.nll_sum -= lp;
       ++tot.count;
     }
   return tot;
+}
+
+inline LossTotals unigram_frame_nll(const std::vector<std::vector<Frame>>& train,
+                                    const std::vector<std::vector<Frame>>& test, int keys) {
+  return unigram_frame_nll(unigram_key_probabilities(train, keys), test);
 }
 
 /// Scores every frame of every piece with the model run over the whole piece from its start
