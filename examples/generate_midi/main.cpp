@@ -6,6 +6,11 @@
 // The primer (the music the model continues) is the opening of a MIDI file (--primer), a token
 // list (--primer-notes "C4 E4 G4 C4.E4.G4"), or by default one of the training openings saved
 // with the model. Writes the MIDI file and a piano-roll picture next to it (.svg).
+//
+// Pianoroll models generate --length frames; every key of a frame is drawn on its own with
+// p = sigmoid(z / temperature) (temperature 0: on when p > 1/2). The primer is frames
+// (--primer-notes "C4.E4.G4 rest G3.B3.D4"), the opening frames of a MIDI file, or a saved
+// training opening. Keys on in consecutive frames become held notes unless --reattack.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,7 +32,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
   app.add_option("--out", out, "MIDI file to write")->required();
-  app.add_option("--length", length, "Events (tokens) to generate after the primer")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--length", length, "Events (tokens), or frames for a pianoroll model, to generate after the primer")->check(CLI::Range(1, 4000))->capture_default_str();
   app.add_option("--temperature", temperature, "Randomness: <1 safer, 1 the model's own distribution, >1 wilder; 0 = always the most likely")->check(CLI::Range(0.0, 100.0))->capture_default_str();
   app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")->check(CLI::Range(0, 1000000))->capture_default_str();
   app.add_option("--top-p", top_p, "Sample only among the most likely events whose probabilities sum to P")->check(CLI::Range(0.001, 1.0))->capture_default_str();
@@ -39,10 +44,75 @@ int main(int argc, char** argv) {
   app.add_option("--primer-length", primer_len, "Events taken from the primer file")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--picture", picture, "Piano-roll picture to write (default: the --out path with .svg)");
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+  bool reattack = false;
+  app.add_flag("--reattack", reattack, "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
+    if (mm.mode == ModelMode::pianoroll) {
+      const music::RollOptions& ro = mm.roll;
+      std::vector<music::Frame> primer;
+      std::string primer_from;
+      if (!primer_file.empty()) {
+        primer = music::song_to_frames(music::read_midi(primer_file), ro);
+        if (primer.size() > static_cast<size_t>(primer_len)) primer.resize(static_cast<size_t>(primer_len));
+        if (primer.empty()) throw std::invalid_argument(primer_file + ": no frames to use as a primer");
+        primer_from = primer_file;
+      } else if (!primer_notes.empty()) {
+        primer = music::parse_frame_line(primer_notes, ro);
+        if (primer.empty()) throw std::invalid_argument("--primer-notes: no frames given");
+        primer_from = "--primer-notes";
+      } else {
+        std::ifstream in(fs::path(model_dir) / music::kPrimersFile);
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);)
+          if (!line.empty()) lines.push_back(line);
+        if (lines.empty())
+          throw std::invalid_argument(model_dir + ": no saved primers; pass --primer or --primer-notes");
+        Rng pick(seed, 3);
+        primer = music::parse_frame_line(lines[pick.below(static_cast<std::uint32_t>(lines.size()))], ro);
+        primer_from = "a training piece's opening";
+      }
+      // Feed the primer after the zero frame, then sample frame by frame.
+      Rng rng(seed);
+      Model<float>& model = *mm.model;
+      auto state = model.zero_state(1);
+      Matrix<float> x = Matrix<float>::Zero(ro.keys, 1);
+      auto set_frame = [&](const music::Frame& f) {
+        x.setZero();
+        for (std::uint8_t k : f) x(k, 0) = 1;
+      };
+      for (const music::Frame& f : primer) {
+        model.step_frame(x, state);
+        set_frame(f);
+      }
+      std::vector<music::Frame> all(primer);
+      for (int i = 0; i < length; ++i) {
+        const Matrix<float>& z = model.step_frame(x, state);
+        music::Frame f;
+        for (int k = 0; k < ro.keys; ++k) {
+          const float zk = z(k, 0);
+          const bool on = temperature == 0 ? zk > 0
+                                           : rng.uniform() < stable_sigmoid(static_cast<double>(zk) / temperature);
+          if (on) f.push_back(static_cast<std::uint8_t>(k));
+        }
+        all.push_back(f);
+        set_frame(f);
+      }
+      const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
+      music::write_midi(out, notes, tempo, program);
+      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
+      const double split = static_cast<double>(primer.size()) * ro.frame_beats;
+      write_file_atomic(picture, music::piano_roll_svg(notes, split,
+                                                       fs::path(out).filename().string() +
+                                                           " (grey: primer, blue: generated)"));
+      std::cout << "wrote " << out << " (" << length << " generated frames after a primer of "
+                << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
+                << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo) << " s)\n";
+      std::cout << "wrote " << picture << '\n';
+      return 0;
+    }
     const music::Encoder encoder(mm.encoder);
     using music::Vocabulary;
 
@@ -78,7 +148,7 @@ int main(int argc, char** argv) {
         ids.push_back(*id);
         continue;
       }
-      if (!primer_file.empty()) {  // real music: use the nearest event the model knows
+      if (primer_notes.empty()) {  // real music: use the nearest event the model knows
         ids.push_back(mm.vocab.id(t));
         ++approximated;
         continue;
