@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <lstmidi/core/config.hpp>
@@ -13,6 +14,9 @@ namespace lstmidi::cli {
 /// Exit codes: 0 success, 1 runtime failure (files, data, divergence), 2 bad usage.
 template <typename Body>
 int run(CLI::App& app, int argc, char** argv, Body&& body) {
+  // A file-size limit (ulimit -f) or a full quota must become a write error with a message,
+  // not a silent death by SIGXFSZ; the atomic saves then leave the previous file intact.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -149,10 +150,25 @@ class Trainer {
     adam_.set_config(ck.adam);
     adam_.set_state(std::move(m), std::move(v), ck.adam_steps);
     rng_.set_state(ck.rng);
-    auto num = [&](const char* k) { return std::stod(ck.meta.at(k)); };
+    auto num = [&](const char* k) {
+      const std::string& text = ck.meta.at(k);
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size())
+        throw FormatError(last_path().string() + ": bad value '" + text + "' for '" + k + "'");
+      return v;
+    };
+    auto count = [&](const char* k) {
+      const double v = num(k);
+      if (!(v >= 0 && v < 9e15 && v == std::floor(v)))
+        throw FormatError(last_path().string() + ": bad value for '" + k + "'");
+      return static_cast<std::uint64_t>(v);
+    };
     auto pos = data_.position();
-    pos.epoch = std::stoull(ck.meta.at("epoch"));
-    pos.batch = std::stoull(ck.meta.at("batch"));
+    pos.epoch = count("epoch");
+    pos.batch = count("batch");
+    if (pos.batch >= data_.batches_per_epoch())
+      throw FormatError(last_path().string() + ": its data position is beyond this data set");
     data_.seek(pos);
     best_valid_ = num("best_valid");
     best_epoch_ = static_cast<int>(num("best_epoch"));
@@ -160,10 +176,10 @@ class Trainer {
     elapsed_ = num("elapsed");
     history_ = parse_history_csv(ck.meta.at("history"));
     run_.nll_sum = num("run_nll");
-    run_.count = static_cast<Index>(num("run_count"));
-    run_.correct = static_cast<Index>(num("run_correct"));
+    run_.count = static_cast<Index>(count("run_count"));
+    run_.correct = static_cast<Index>(count("run_correct"));
     run_norm_ = num("run_norm");
-    run_batches_ = static_cast<std::size_t>(num("run_batches"));
+    run_batches_ = static_cast<std::size_t>(count("run_batches"));
     run_seconds_ = num("run_seconds");
     for (const auto& [k, v2] : meta_) {
       auto it = ck.meta.find(k);
