@@ -252,8 +252,10 @@ int main(int argc, char** argv) {
         std::string line;
         // Through the vocabulary, so a primer holds only events the model knows.
         const std::vector<TokenId> ids = vocab.encode(piece, /*add_bos_eos=*/false);
-        for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(primer_len), ids.size()); ++i)
-          line += (i ? " " : "") + music::to_string(vocab.token(ids[i]));
+        for (size_t i = 0, n = 0; i < ids.size() && n < static_cast<size_t>(primer_len); ++i) {
+          if (ids[i] < music::Vocabulary::kReserved) continue;  // <unk>: no event to write
+          line += (n++ ? " " : "") + music::to_string(vocab.token(ids[i]));
+        }
         primers += line + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);

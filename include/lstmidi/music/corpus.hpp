@@ -49,14 +49,11 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
     c.files.push_back(s.source);
     c.pieces.push_back(std::move(tokens));
   }
-  if (c.pieces.empty()) {
-    std::string why;
-    for (size_t i = 0; i < c.warnings.size() && i < 5; ++i) why += "\n  " + c.warnings[i];
-    if (c.warnings.size() > 5) why += detail::concat("\n  ... and ", c.warnings.size() - 5, " more");
+  if (c.pieces.empty())
     throw std::invalid_argument(detail::concat(
         path.string(), ": no usable MIDI files (", c.skipped,
-        " skipped as unreadable); the data folder needs .mid/.midi files with notes", why));
-  }
+        " skipped as unreadable); the data folder needs .mid/.midi files with notes",
+        c.warnings.empty() ? std::string() : " (first problem: " + c.warnings.front() + ")"));
   return c;
 }
 
