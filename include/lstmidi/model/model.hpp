@@ -274,7 +274,7 @@ class Model {
     const Index n = steps * B - first_col;
     mask_.assign(batch.mask.begin() + first_col, batch.mask.end());
     dense_->forward(params_, outputs_.back().rightCols(n), z_);
-    return sigmoid_bce<T>(z_, batch.targets.rightCols(n), mask_, need_grad ? &dz_ : nullptr);
+    return sigmoid_bce<T>(z_, batch.targets.rightCols(n), mask_, need_grad ? &z_ : nullptr);
   }
 
   LossTotals forward(const TokenBatch& batch, State& state, Rng& rng, bool training,
@@ -301,7 +301,7 @@ class Model {
       targets_ = batch.targets;
     }
     dense_->forward(params_, outputs_[L - 1].rightCols(steps * B - first_col), z_);
-    return softmax_cross_entropy<T>(z_, targets_, need_grad ? &dz_ : nullptr);
+    return softmax_cross_entropy<T>(z_, targets_, need_grad ? &z_ : nullptr);
   }
 
   /// Dense and layers L-1..1 backward; leaves dL/d(output of layer 0) in dy_.
@@ -311,7 +311,7 @@ class Model {
     const bool last = cfg_.loss_positions == LossPositions::last;
     const Index n_scored = last ? B : N;
     dy_.setZero(cfg_.hidden_sizes[L - 1], N);
-    dense_->backward(params_, outputs_[L - 1].rightCols(n_scored), dz_, &dtop_);
+    dense_->backward(params_, outputs_[L - 1].rightCols(n_scored), z_, &dtop_);  // z_ holds dZ
     dy_.rightCols(n_scored) = dtop_;
     for (size_t l = L; l-- > 1;) {
       dropouts_[l].backward(dy_, dy_);
@@ -347,7 +347,7 @@ class Model {
   std::vector<Matrix<T>> outputs_;    // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
   std::vector<TokenId> targets_;      // scored targets
   std::vector<std::uint8_t> mask_;    // scored frame columns (pianoroll mode)
-  Matrix<T> z_, dz_;                  // (V, n) logits and their gradient
+  Matrix<T> z_;                       // (V, n) logits; the loss overwrites them with dL/dZ
   Matrix<T> dtop_, dy_, dx_;          // backward buffers
   Matrix<T> step_x_, logits_;         // generation
 };

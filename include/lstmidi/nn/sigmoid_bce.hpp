@@ -42,6 +42,7 @@ inline T stable_sigmoid(T z) {
 /// Computes the frame loss of logits Z against 0/1 targets Y (same shape); mask has one entry
 /// per column (nonzero = counted) or is empty (every column counted). When dZ is not null it
 /// receives dL/dZ (K, N) for the mean loss L = totals.mean().
+/// dZ may be the logits matrix itself: each column is read before it is overwritten.
 template <typename T, typename TargetDerived>
 LossTotals sigmoid_bce(const Eigen::Ref<const Matrix<T>>& Z, const Eigen::MatrixBase<TargetDerived>& Y,
                        const std::vector<std::uint8_t>& mask, Matrix<T>* dZ) {

@@ -35,6 +35,7 @@ struct LossTotals {
 
 /// Computes the loss of logits Z against targets; when dZ is not null it receives
 /// dL/dZ (V, N) for the mean loss L = totals.mean(). Targets outside [-1, V) throw.
+/// dZ may be the logits matrix itself: each column is read before it is overwritten.
 template <typename T>
 LossTotals softmax_cross_entropy(const Eigen::Ref<const Matrix<T>>& Z,
                                  const std::vector<TokenId>& targets, Matrix<T>* dZ) {
