@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON -DLSTMIDI_BUILD_EXAMPLES=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON -DLSTMIDI_BUILD_EXAMPLES=ON \
+  "-DLSTMIDI_ARCH=$(scripts/arch-flags.sh)" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
