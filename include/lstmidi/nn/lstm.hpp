@@ -223,7 +223,8 @@ class Lstm {
       cs = f * cs + i * g;
       h_next_.middleRows(k0, n).array() = o * cs.tanh();
     };
-    const Index slices = std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
+    [[maybe_unused]] const Index slices =
+        std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
 #ifdef _OPENMP
     if (slices > 1) {
 #pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
@@ -245,7 +246,8 @@ class Lstm {
   // GEMMs before and after the loops use Eigen's threads instead.
   template <typename Body>
   void for_each_slice(Body&& body) const {
-    const Index slices = std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
+    [[maybe_unused]] const Index slices =
+        std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
 #ifdef _OPENMP
     if (slices > 1) {
 #pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
