@@ -81,10 +81,13 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (intra-op)")
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per shape")
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--only", default="", help="run only shapes whose name contains this")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, intra-op threads {torch.get_num_threads()}")
     for name, (L, H, T, B, V) in SHAPES.items():
+        if args.only and args.only not in name:
+            continue
         med, tok, gf = bench_train(L, H, T, B, V, args.steps, args.warmup)
         print(f"TrainStep/{name}: {med * 1e3:.1f} ms/step  {tok:.0f} tokens/s  {gf:.1f} GFLOP/s")
     g = bench_generate(3, 512, 358, 300)

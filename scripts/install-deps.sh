@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
       python3-mido midicsv)
 case "${1:-}" in
-  --with-bench) pkgs+=(libbenchmark-dev python3-torch) ;;
+  --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   "") ;;
   *) echo "usage: $0 [--with-bench|--with-fuzz]" >&2; exit 2 ;;
