@@ -6,6 +6,9 @@
 //   InputProj   (4H x H)   * (H x T*B)     all steps of a layer at once
 //   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
 //   Output      (V x H)    * (H x T*B)     the dense layer
+//   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
+//               U h, W x and their transposes in the time loops; run with LSTMIDI_THREADS=1
+//               for the one-core rate each of the two threads gets.
 #include "bench_common.hpp"
 
 using namespace lstmidi;
@@ -35,6 +38,8 @@ BENCHMARK_CAPTURE(gemm, RecurrentT/512x2048x64, 512, 2048, 64, true, false)->Use
 BENCHMARK_CAPTURE(gemm, InputProj/2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, WeightGrad/2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Output/358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Slice/2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, SliceT/512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Square/1024, 1024, 1024, 1024, false, false)->UseRealTime();
 
 BENCHMARK_MAIN();

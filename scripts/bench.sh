@@ -12,5 +12,14 @@ echo "== lstmidi, $threads thread(s)"
 LSTMIDI_THREADS=$threads build-bench/bench/bench_lstm --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true --benchmark_min_time=1
 LSTMIDI_THREADS=$threads build-bench/bench/bench_gemm --benchmark_min_time=0.5
-echo "== PyTorch (its fastest setting here: 1 intra-op thread, OpenBLAS on $threads)"
-OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 bench/pytorch_lstm.py --threads 1
+echo "== lstmidi with glibc's default allocator settings (LSTMIDI_KEEP_FREED_MEMORY=0)"
+LSTMIDI_KEEP_FREED_MEMORY=0 LSTMIDI_THREADS=$threads build-bench/bench/bench_lstm --benchmark_repetitions=3 \
+  --benchmark_report_aggregates_only=true --benchmark_filter=TrainStep
+# PyTorch at its fastest settings here: 1 intra-op thread with OpenBLAS on $threads threads, and
+# the same allocator settings as lstmidi (glibc tunables), which save it even more time.
+pytorch() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$threads" "$@" \
+  /usr/bin/python3 bench/pytorch_lstm.py --threads 1; }
+echo "== PyTorch, default allocator"
+pytorch
+echo "== PyTorch, MALLOC_MMAP_THRESHOLD_=MALLOC_TRIM_THRESHOLD_=1 GiB (as lstmidi's programs)"
+pytorch MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824

@@ -8,6 +8,7 @@
 #include <exception>
 #include <iostream>
 #include <lstmidi/core/config.hpp>
+#include <lstmidi/core/memory.hpp>
 
 namespace lstmidi::cli {
 
@@ -17,6 +18,8 @@ int run(CLI::App& app, int argc, char** argv, Body&& body) {
   // A file-size limit (ulimit -f) or a full quota must become a write error with a message,
   // not a silent death by SIGXFSZ; the atomic saves then leave the previous file intact.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Training and generation allocate and free the same buffers every step: keep them mapped.
+  keep_freed_memory();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,6 +7,7 @@
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/init.hpp"
+#include "lstmidi/core/memory.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/nn/dense.hpp"
