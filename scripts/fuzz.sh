@@ -5,7 +5,9 @@
 # Targets (default: all): midi_loader checkpoint vocabulary tokens.
 # Seeds: tests/fuzz/corpus/<target>/ (corpus/midi for midi_loader); the growing corpus: build-fuzz/corpus/<target>/; crashes,
 # leaks and timeouts: build-fuzz/crashes/<target>/. The exit status is non-zero if any target
-# found something. BUILD_DIR overrides build-fuzz; JOBS (default 2) the build parallelism.
+# found something. BUILD_DIR overrides build-fuzz; JOBS (default 2) the build parallelism;
+# TIMEOUT (default 1) the seconds after which one input counts as a hang (raise it only when
+# several fuzzers share a core, and re-run any reported input alone to see if it is slow).
 set -eu
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
@@ -28,9 +30,9 @@ for t in $targets; do
   cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
   echo "== fuzz_$t for ${seconds}s"
   # G_DEBUG=fatal-criticals checks that the installed glib handler keeps libsmf messages
-  # non-fatal; -timeout=1 turns any input slower than 1 s into a reported hang.
+  # non-fatal; -timeout turns any input slower than that into a reported hang.
   if ! G_DEBUG=fatal-criticals ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 \
+      "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout="${TIMEOUT:-1}" -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus"; then
     echo "fuzz_$t: FOUND A PROBLEM, see $crashes/" >&2
     status=1

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <type_traits>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
@@ -72,6 +73,27 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
   app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
+
+  // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
+  auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
+    TrainOptions to;
+    to.epochs = epochs;
+    to.adam.lr = lr;
+    to.adam.weight_decay = weight_decay;
+    to.clip = clip;
+    to.patience = patience;
+    to.time_budget_seconds = time_budget;
+    to.checkpoint_seconds = checkpoint_every;
+    to.out_dir = out;
+    Trainer<float, std::decay_t<decltype(sampler)>> trainer(model, sampler, to, rng, meta);
+    if (resume) {
+      trainer.resume();
+      std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
+                << sampler.position().batch << '\n';
+    }
+    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
+    return trainer.run(&printer);
+  };
 
   // Pianoroll mode: frames, FrameSampler, sigmoid outputs; the same Trainer.
   auto train_pianoroll = [&]() -> int {
@@ -137,23 +159,7 @@ int main(int argc, char** argv) {
       write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
     }
 
-    TrainOptions to;
-    to.epochs = epochs;
-    to.adam.lr = lr;
-    to.adam.weight_decay = weight_decay;
-    to.clip = clip;
-    to.patience = patience;
-    to.time_budget_seconds = time_budget;
-    to.checkpoint_seconds = checkpoint_every;
-    to.out_dir = out;
-    Trainer<float, music::FrameSampler> trainer(model, sampler, to, rng, meta);
-    if (resume) {
-      trainer.resume();
-      std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
-                << sampler.position().batch << '\n';
-    }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
-    const TrainResult res = trainer.run(&printer);
+    const TrainResult res = run_training(model, sampler, rng, meta);
 
     // Report: whole validation pieces, state carried, every frame predicted.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -265,23 +271,7 @@ int main(int argc, char** argv) {
     }
 
     // 3. Train.
-    TrainOptions to;
-    to.epochs = epochs;
-    to.adam.lr = lr;
-    to.adam.weight_decay = weight_decay;
-    to.clip = clip;
-    to.patience = patience;
-    to.time_budget_seconds = time_budget;
-    to.checkpoint_seconds = checkpoint_every;
-    to.out_dir = out;
-    Trainer<float, music::WindowSampler> trainer(model, sampler, to, rng, meta);
-    if (resume) {
-      trainer.resume();
-      std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
-                << sampler.position().batch << '\n';
-    }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
-    const TrainResult res = trainer.run(&printer);
+    const TrainResult res = run_training(model, sampler, rng, meta);
 
     // 4. Report: the best model against n-gram baselines on the same validation pieces.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
