@@ -12,10 +12,12 @@ cmake --build build -j"$jobs" --target lstmidi-train lstmidi-generate
 rm -rf out/demo-model
 mkdir -p out
 # Settings for a small corpus (229 chorales, about 27,000 events): every piece in C major or
-# A minor, rare events merged into their nearest frequent neighbour, strong dropout, early stopping.
+# A minor, rare events merged into their nearest frequent neighbour, a small model (one layer
+# of 128, 32-wide embeddings) with strong dropout, early stopping. Bigger models over-fit this
+# corpus before they beat a bigram model (docs/tutorial.md, "Tuning").
 build/bin/lstmidi-train --data data/jsb_chorales_16th/train --out out/demo-model \
-  --same-key --min-count 8 --hidden 256 --embedding 64 --dropout 0.5 \
-  --seq-len 32 --stride 8 --batch 16 --lr 2e-3 --epochs 40 --patience 4 --time-budget 240 "$@"
+  --same-key --min-count 8 --layers 1 --hidden 128 --embedding 32 --dropout 0.5 \
+  --seq-len 32 --stride 8 --batch 16 --lr 3e-3 --epochs 40 --patience 4 --time-budget 240 "$@"
 build/bin/lstmidi-generate --model out/demo-model --out out/demo.mid --length 120 \
   --temperature 0.8 --seed 7 --tempo 90 --program 19
 echo
