@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32,
       epochs = 30, transpose = 0, threads = 0, patience = 8, steps_per_beat = 4,
       max_duration = 16, primer_len = 32;
-  double dropout = 0.3, lr = 2e-3, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
+  double dropout = 0.3, lr = 2e-3, lr_decay = 1.0, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
          weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0;
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false;
@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--stride", stride, "Tokens between window starts")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--batch", batch, "Windows per mini-batch")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
+  app.add_option("--lr-decay", lr_decay, "Multiply the learning rate by this after each epoch without validation improvement (1 = never)")->check(CLI::Range(1e-3, 1.0))->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--epochs", epochs, "Passes over the training windows")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
     to.adam.weight_decay = weight_decay;
     to.clip = clip;
     to.patience = patience;
+    to.lr_decay = lr_decay;
     to.time_budget_seconds = time_budget;
     to.checkpoint_seconds = checkpoint_every;
     to.out_dir = out;

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <tuple>
 #include <set>
 #include <unistd.h>
 
@@ -255,6 +258,55 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
   train(dir / "b", 1, false);
   const auto resumed = train(dir / "b", 3, true);
   CHECK(resumed.first == straight.first);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_lrdecay_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  FrameWindowOptions wo;
+  wo.steps = 8;
+  wo.stride = 4;
+  wo.batch_size = 4;
+  wo.keys = 88;
+  const auto data = roll_pieces(6, 30);
+  ModelConfig mc;
+  mc.mode = ModelMode::pianoroll;
+  mc.vocab_size = 88;
+  mc.embedding_size = 0;
+  mc.hidden_sizes = {12};
+  mc.dropout = 0.2;
+  auto train = [&](const fs::path& out, int epochs, bool resume) {
+    FrameSampler s(data, wo);
+    Model<float> m(mc);
+    Rng rng(4);
+    m.init(rng);
+    TrainOptions t;
+    t.epochs = epochs;
+    t.adam.lr = 3.0;  // far too large on purpose: the validation loss goes up now and then
+    t.lr_decay = 0.5;
+    t.out_dir = out.string();
+    Trainer<float, FrameSampler> tr(m, s, t, rng);
+    if (resume) tr.resume();
+    const TrainResult r = tr.run();
+    return std::make_tuple(Vector<float>(m.params().values), r, tr.optimizer().config().lr);
+  };
+  const auto [w, result, lr] = train(dir / "a", 8, false);
+  REQUIRE(result.history.size() == 8);
+  int plateaus = 0;
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& e : result.history) {
+    if (e.valid_loss < best)
+      best = e.valid_loss;
+    else
+      ++plateaus;
+  }
+  CHECK(plateaus > 0);
+  CHECK(lr == doctest::Approx(3.0 * std::pow(0.5, plateaus)).epsilon(1e-12));
+  train(dir / "b", 4, false);
+  const auto [w2, result2, lr2] = train(dir / "b", 8, true);
+  CHECK(lr2 == lr);
+  CHECK(w2 == w);
   fs::remove_all(dir);
 }
 

@@ -56,6 +56,8 @@ struct TrainOptions {
   AdamConfig adam;             // learning rate, betas, eps, weight decay
   double clip = 5.0;           // global-norm clipping threshold; <= 0 disables
   int patience = 0;            // stop after this many epochs without validation improvement; 0 = never
+  double lr_decay = 1.0;       // multiply the learning rate by this after each epoch without
+                               // validation improvement (0.5 halves it); 1 = never
   double time_budget_seconds = 0;   // stop (after saving) once this much training time is spent; 0 = none
   double checkpoint_seconds = 60;   // mid-epoch checkpoint interval
   std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go
@@ -65,6 +67,7 @@ struct TrainOptions {
     adam.validate();
     require(std::isfinite(clip), "clip must be a number");
     require(patience >= 0, "patience must be >= 0");
+    require(lr_decay > 0 && lr_decay <= 1, "lr_decay must be in (0, 1], got ", lr_decay);
     require(time_budget_seconds >= 0, "time budget must be >= 0");
     require(checkpoint_seconds > 0, "checkpoint interval must be > 0");
     require(!out_dir.empty(), "an output directory is required");
@@ -288,6 +291,9 @@ class Trainer {
         bad_epochs_ = 0;
       } else {
         ++bad_epochs_;
+        // Learning-rate decay on a plateau. Before save_last(): the checkpoint keeps the
+        // lowered rate (in its Adam settings), so a resumed run goes on with it.
+        if (opt_.lr_decay < 1.0) adam_.set_lr(adam_.config().lr * opt_.lr_decay);
       }
       history_.push_back(es);
       run_ = LossTotals{};
@@ -305,6 +311,8 @@ class Trainer {
       write_file_atomic((fs::path(opt_.out_dir) / "history.csv").string(), history_csv(history_));
       write_file_atomic((fs::path(opt_.out_dir) / "loss.svg").string(), loss_curve_svg(history_));
       obs.on_epoch(es, improved);
+      if (!improved && opt_.lr_decay < 1.0)
+        obs.on_note(detail::concat("learning rate lowered to ", adam_.config().lr));
       if (opt_.patience > 0 && bad_epochs_ >= opt_.patience) {
         obs.on_note(detail::concat("early stopping: no validation improvement for ", bad_epochs_,
                                    " epochs; best was epoch ", best_epoch_));
