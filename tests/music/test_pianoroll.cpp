@@ -220,21 +220,32 @@ TEST_CASE("frame sampler: same seed same batches; resumes exactly; transposition
   CHECK(differs);
 }
 
-TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
-  const fs::path dir = fs::temp_directory_path() / ("lstmidi_rolltrain_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+// A small pianoroll training set-up for the trainer tests: windows of 8 frames, 12 units.
+static FrameWindowOptions tiny_windows() {
   FrameWindowOptions wo;
   wo.steps = 8;
   wo.stride = 4;
   wo.batch_size = 4;
   wo.keys = 88;
-  const auto data = roll_pieces(6, 30);
+  return wo;
+}
+
+static ModelConfig tiny_roll_model() {
   ModelConfig mc;
   mc.mode = ModelMode::pianoroll;
   mc.vocab_size = 88;
   mc.embedding_size = 0;
   mc.hidden_sizes = {12};
   mc.dropout = 0.2;
+  return mc;
+}
+
+TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_rolltrain_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const FrameWindowOptions wo = tiny_windows();
+  const auto data = roll_pieces(6, 30);
+  const ModelConfig mc = tiny_roll_model();
   TrainOptions to;
   to.epochs = 3;
   to.adam.lr = 0.01;
@@ -264,18 +275,9 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
 TEST_CASE("trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
   const fs::path dir = fs::temp_directory_path() / ("lstmidi_lrdecay_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  FrameWindowOptions wo;
-  wo.steps = 8;
-  wo.stride = 4;
-  wo.batch_size = 4;
-  wo.keys = 88;
+  const FrameWindowOptions wo = tiny_windows();
   const auto data = roll_pieces(6, 30);
-  ModelConfig mc;
-  mc.mode = ModelMode::pianoroll;
-  mc.vocab_size = 88;
-  mc.embedding_size = 0;
-  mc.hidden_sizes = {12};
-  mc.dropout = 0.2;
+  const ModelConfig mc = tiny_roll_model();
   auto train = [&](const fs::path& out, int epochs, bool resume) {
     FrameSampler s(data, wo);
     Model<float> m(mc);
