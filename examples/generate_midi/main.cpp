@@ -12,7 +12,6 @@
 // (--primer-notes "C4.E4.G4 rest G3.B3.D4"), the opening frames of a MIDI file, or a saved
 // training opening. Keys on in consecutive frames become held notes unless --reattack.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
@@ -64,14 +63,7 @@ int main(int argc, char** argv) {
         if (primer.empty()) throw std::invalid_argument("--primer-notes: no frames given");
         primer_from = "--primer-notes";
       } else {
-        std::ifstream in(fs::path(model_dir) / music::kPrimersFile);
-        std::vector<std::string> lines;
-        for (std::string line; std::getline(in, line);)
-          if (!line.empty()) lines.push_back(line);
-        if (lines.empty())
-          throw std::invalid_argument(model_dir + ": no saved primers; pass --primer or --primer-notes");
-        Rng pick(seed, 3);
-        primer = music::parse_frame_line(lines[pick.below(static_cast<std::uint32_t>(lines.size()))], ro);
+        primer = music::parse_frame_line(music::pick_saved_primer(model_dir, seed), ro);
         primer_from = "a training piece's opening";
       }
       // Feed the primer after the zero frame, then sample frame by frame.
@@ -131,14 +123,7 @@ int main(int argc, char** argv) {
       if (primer.empty()) throw std::invalid_argument("--primer-notes: no events given");
       primer_from = "--primer-notes";
     } else {
-      std::ifstream in(fs::path(model_dir) / music::kPrimersFile);
-      std::vector<std::string> lines;
-      for (std::string line; std::getline(in, line);)
-        if (!line.empty()) lines.push_back(line);
-      if (lines.empty())
-        throw std::invalid_argument(model_dir + ": no saved primers; pass --primer or --primer-notes");
-      Rng pick(seed, 3);
-      primer = music::parse_tokens(lines[pick.below(static_cast<std::uint32_t>(lines.size()))]);
+      primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed));
       primer_from = "a training piece's opening";
     }
     std::vector<TokenId> ids{Vocabulary::kBos};

@@ -17,13 +17,18 @@
 /// load_music_model() checks that the pieces fit together and names the file at fault.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lstmidi/io/binary.hpp"
+#include "lstmidi/core/rng.hpp"
 #include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/pianoroll.hpp"
@@ -90,9 +95,7 @@ inline int meta_int(const std::map<std::string, std::string>& m, const std::stri
 
 namespace detail {
 template <typename T>
-MusicModel<T> load_pianoroll_model(const std::filesystem::path& mfile) {
-  Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
-  const std::string file = mfile.string();
+MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
   MusicModel<T> mm;
   mm.mode = ModelMode::pianoroll;
   auto it = ck.meta.find("frame_beats");
@@ -136,7 +139,7 @@ MusicModel<T> load_pianoroll_model(const std::filesystem::path& mfile) {
 }  // namespace detail
 
 /// Loads a model directory: model.lstmidi and, for a tokens model, vocab.txt, and checks they
-/// belong together. Loads model.lstmidi and vocab.txt from `dir` and checks they belong together.
+/// belong together.
 template <typename T>
 MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
@@ -145,13 +148,12 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
     throw IoError(dir.string() + ": not a model directory (train one with lstmidi-train)");
   const fs::path mfile = dir / kModelFile, vfile = dir / kVocabFile;
   if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
-  if (load_checkpoint<T>(mfile.string()).config.mode == ModelMode::pianoroll)
-    return detail::load_pianoroll_model<T>(mfile);
+  const std::string file = mfile.string();
+  Checkpoint<T> ck = load_checkpoint<T>(file);
+  if (ck.config.mode == ModelMode::pianoroll) return detail::load_pianoroll_model<T>(std::move(ck), file);
   if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
-  Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
   MusicModel<T> mm;
   mm.vocab = Vocabulary::load(vfile);
-  const std::string file = mfile.string();
   auto it = ck.meta.find("vocab_crc");
   if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no vocabulary checksum)");
   if (mm.vocab.size() != ck.config.vocab_size || it->second != vocabulary_checksum(mm.vocab))
@@ -173,6 +175,20 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   mm.model = model_from_checkpoint(ck);
   mm.meta = std::move(ck.meta);
   return mm;
+}
+
+/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line):
+/// the default primer of lstmidi-generate. Token lines in tokens mode, frame lines in
+/// pianoroll mode. Throws std::invalid_argument if the file is missing or has no lines.
+inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed) {
+  std::ifstream in(dir / kPrimersFile);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  if (lines.empty())
+    throw std::invalid_argument(dir.string() + ": no saved primers; pass --primer or --primer-notes");
+  Rng pick(seed, 3);
+  return lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
 }
 
 }  // namespace lstmidi::music
