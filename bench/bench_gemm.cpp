@@ -9,11 +9,14 @@
 //   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
 //               U h, W x and their transposes in the time loops; run with LSTMIDI_THREADS=1
 //               for the one-core rate each of the two threads gets.
+//   Packed      the same slice products the way the LSTM runs them: U (or U^T) packed once
+//               (core/packed_gemm.hpp, packing not timed), one thread.
 #include "bench_common.hpp"
 
 using namespace lstmidi;
 
-static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a, bool transpose_b) {
+static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a,
+                 bool transpose_b) {
   bench::set_threads(bench::threads_from_env());
   Rng rng(1);
   Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
@@ -33,13 +36,33 @@ static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose
   st.counters["threads"] = Eigen::nbThreads();
 }
 
-BENCHMARK_CAPTURE(gemm, Recurrent/2048x512x64, 2048, 512, 64, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, RecurrentT/512x2048x64, 512, 2048, 64, true, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, InputProj/2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, WeightGrad/2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, Output/358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, Slice/2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, SliceT/512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, Square/1024, 1024, 1024, 1024, false, false)->UseRealTime();
+// One thread's per-step product with the packed recurrent weights: C = U X or U^T X.
+static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpose) {
+  Matrix<float> U = Matrix<float>::Random(transpose ? k : m, transpose ? m : k);
+  Matrix<float> X = Matrix<float>::Random(k, n), C(m, n);
+  PackedMatrix<float> P;
+  if (transpose)
+    P.pack_transpose(U);
+  else
+    P.pack(U);
+  for (auto _ : st) {
+    P.multiply(X, C, false);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["register_kernel"] = PackedMatrix<float>::kernel_active();
+}
+
+BENCHMARK_CAPTURE(gemm, Recurrent / 2048x512x64, 2048, 512, 64, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, RecurrentT / 512x2048x64, 512, 2048, 64, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
+BENCHMARK_CAPTURE(packed, PackedT / 512x2048x32, 512, 2048, 32, true)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -12,7 +12,8 @@ jobs="${JOBS:-2}"
 "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLSTMIDI_SANITIZE=ON \
-  -DLSTMIDI_BUILD_TESTS=ON -DLSTMIDI_BUILD_EXAMPLES=ON -DLSTMIDI_OPENMP=OFF >/dev/null
+  -DLSTMIDI_BUILD_TESTS=ON -DLSTMIDI_BUILD_EXAMPLES=ON -DLSTMIDI_OPENMP=OFF \
+  "-DLSTMIDI_ARCH=$("$root/scripts/arch-flags.sh")" >/dev/null
 # doctest_discover_tests runs each test binary at build time: the sanitizer options below must
 # already hold then.
 LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"

@@ -8,6 +8,7 @@
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/memory.hpp"
+#include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/nn/dense.hpp"

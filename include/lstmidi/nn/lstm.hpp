@@ -30,6 +30,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/init.hpp"
+#include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 
@@ -44,9 +45,11 @@ enum class InitScheme {
 template <typename T>
 class Lstm {
  public:
-  Lstm(ParamAllocator& alloc, Index input_size, Index hidden_size) : D_(input_size), H_(hidden_size) {
-    require(input_size > 0 && hidden_size > 0, "Lstm: input and hidden sizes must be positive, got D=",
-            input_size, " H=", hidden_size);
+  Lstm(ParamAllocator& alloc, Index input_size, Index hidden_size)
+      : D_(input_size), H_(hidden_size) {
+    require(input_size > 0 && hidden_size > 0,
+            "Lstm: input and hidden sizes must be positive, got D=", input_size,
+            " H=", hidden_size);
     W_ = alloc.take(4 * H_, D_);
     U_ = alloc.take(4 * H_, H_);
     b_ = alloc.take(4 * H_, 1);
@@ -91,7 +94,8 @@ class Lstm {
   /// Forward over a window of token ids (one-hot inputs, D = vocabulary size): W x_t is the
   /// column W[:, id], so the input projection is a gather. ids: T*B time-major.
   void forward_tokens(const ParamBuffer<T>& p, const std::vector<TokenId>& ids, Index B,
-                      const Eigen::Ref<const Matrix<T>>& h0, const Eigen::Ref<const Matrix<T>>& c0) {
+                      const Eigen::Ref<const Matrix<T>>& h0,
+                      const Eigen::Ref<const Matrix<T>>& c0) {
     const Index n = static_cast<Index>(ids.size());
     require(B > 0 && n % B == 0 && n > 0, "Lstm::forward_tokens: ", n,
             " ids is not a positive multiple of the batch size ", B);
@@ -150,7 +154,8 @@ class Lstm {
     require_shape(x, D_, h.cols(), "Lstm::step x");
     require_shape(c, H_, h.cols(), "Lstm::step c");
     ConstMatrixMap<T> W = W_.in(p.values);
-    step_impl(p, h, c, [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
+    step_impl(p, h, c,
+              [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
   }
 
   /// One step from token ids (one-hot input): W x is the column W[:, id].
@@ -227,7 +232,7 @@ class Lstm {
         std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
 #ifdef _OPENMP
     if (slices > 1) {
-#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
       for (Index s = 0; s < slices; ++s) units(s * H / slices, (s + 1) * H / slices);
     } else {
       units(0, H);
@@ -238,7 +243,8 @@ class Lstm {
     h.swap(h_next_);
   }
 
-  static constexpr Index kMinSliceUnits = 64;  // fewer units per thread: forking costs more than it saves
+  static constexpr Index kMinSliceUnits =
+      64;  // fewer units per thread: forking costs more than it saves
 
   // The batch columns of a window never interact in the recurrence, so the time loops run on
   // independent column slices, one per thread (OpenMP, when enabled), with no synchronisation
@@ -250,7 +256,7 @@ class Lstm {
         std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
 #ifdef _OPENMP
     if (slices > 1) {
-#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
       for (Index s = 0; s < slices; ++s) body(s * B_ / slices, (s + 1) * B_ / slices);
       return;
     }
@@ -258,13 +264,14 @@ class Lstm {
     body(Index{0}, B_);
   }
 
+  // U is packed once for the window's T steps (core/packed_gemm.hpp).
   void recurrence(const ParamBuffer<T>& p) {
-    ConstMatrixMap<T> U = U_.in(p.values);
+    U_packed_.pack(U_.in(p.values));
     for_each_slice([&](Index b0, Index b1) {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
         auto a = A_.middleCols(t * B_ + b0, n);
-        a.noalias() += U * Hs_.middleCols(t * B_ + b0, n);
+        U_packed_.multiply(Hs_.middleCols(t * B_ + b0, n), a, /*accumulate=*/true);
         cell(a, Cs_.middleCols(t * B_ + b0, n), Cs_.middleCols((t + 1) * B_ + b0, n),
              Hs_.middleCols((t + 1) * B_ + b0, n));
       }
@@ -275,7 +282,7 @@ class Lstm {
   void sweep(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& dY) {
     require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
     const Index H = H_, B = B_;
-    ConstMatrixMap<T> U = U_.in(std::as_const(p.values));
+    U_packed_.pack_transpose(U_.in(std::as_const(p.values)));
     dh_next_.setZero(H, B);
     dc_next_.setZero(H, B);
     dh_.resize(H, B);
@@ -297,15 +304,16 @@ class Lstm {
         const auto c_prev = Cs_.middleCols(t * B + b0, n).array();
 
         dh = dY.middleCols(t * B + b0, n).array() + dh_next_.middleCols(b0, n).array();
-        tmp = c.tanh();                                           // tanh(c_t)
+        tmp = c.tanh();  // tanh(c_t)
         dc = dc_next + dh * o * (T(1) - tmp.square());
-        o = dh * tmp * o * (T(1) - o);                            // da_o
-        dc_next = dc * f;                                         // to t-1
-        f = dc * c_prev * f * (T(1) - f);                         // da_f
-        tmp = dc * g * i * (T(1) - i);                            // da_i
-        g = dc * i * (T(1) - g.square());                         // da_g
+        o = dh * tmp * o * (T(1) - o);     // da_o
+        dc_next = dc * f;                  // to t-1
+        f = dc * c_prev * f * (T(1) - f);  // da_f
+        tmp = dc * g * i * (T(1) - i);     // da_i
+        g = dc * i * (T(1) - g.square());  // da_g
         i = tmp;
-        dh_next_.middleCols(b0, n).noalias() = U.transpose() * a;  // to t-1
+        U_packed_.multiply(a, dh_next_.middleCols(b0, n),
+                           /*accumulate=*/false);  // U^T da_t, to t-1
       }
     });
     U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
@@ -322,6 +330,7 @@ class Lstm {
   Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
   Matrix<T> a_, h_next_;                         // (4H, B), (H, B) step workspace
+  PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward
 };
 
 }  // namespace lstmidi
