@@ -31,20 +31,47 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
   app.add_option("--out", out, "MIDI file to write")->required();
-  app.add_option("--length", length, "Events (tokens), or frames for a pianoroll model, to generate after the primer")->check(CLI::Range(1, 4000))->capture_default_str();
-  app.add_option("--temperature", temperature, "Randomness: <1 safer, 1 the model's own distribution, >1 wilder; 0 = always the most likely")->check(CLI::Range(0.0, 100.0))->capture_default_str();
-  app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")->check(CLI::Range(0, 1000000))->capture_default_str();
-  app.add_option("--top-p", top_p, "Sample only among the most likely events whose probabilities sum to P")->check(CLI::Range(0.001, 1.0))->capture_default_str();
+  app.add_option("--length", length,
+                 "Events (tokens), or frames for a pianoroll model, to generate after the primer")
+      ->check(CLI::Range(1, 4000))
+      ->capture_default_str();
+  app.add_option("--temperature", temperature,
+                 "Randomness: <1 safer, 1 the model's own distribution, >1 wilder; 0 = always the "
+                 "most likely")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  app.add_option("--top-p", top_p,
+                 "Sample only among the most likely events whose probabilities sum to P")
+      ->check(CLI::Range(0.001, 1.0))
+      ->capture_default_str();
   app.add_option("--seed", seed, "Random seed (same seed, same file)")->capture_default_str();
-  app.add_option("--tempo", tempo, "Tempo of the written file, quarter notes per minute")->check(CLI::Range(10.0, 400.0))->capture_default_str();
-  app.add_option("--program", program, "General MIDI instrument 0-127 (0 = piano, 19 = church organ, 48 = strings)")->check(CLI::Range(0, 127))->capture_default_str();
-  auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")->check(CLI::ExistingFile);
-  app.add_option("--primer-notes", primer_notes, "Start from these events, e.g. \"C4 E4 G4 C4.E4.G4:8 rest:4\"")->excludes(pf);
-  app.add_option("--primer-length", primer_len, "Events taken from the primer file")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--picture", picture, "Piano-roll picture to write (default: the --out path with .svg)");
-  app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+  app.add_option("--tempo", tempo, "Tempo of the written file, quarter notes per minute")
+      ->check(CLI::Range(10.0, 400.0))
+      ->capture_default_str();
+  app.add_option("--program", program,
+                 "General MIDI instrument 0-127 (0 = piano, 19 = church organ, 48 = strings)")
+      ->check(CLI::Range(0, 127))
+      ->capture_default_str();
+  auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
+                 ->check(CLI::ExistingFile);
+  app.add_option("--primer-notes", primer_notes,
+                 "Start from these events, e.g. \"C4 E4 G4 C4.E4.G4:8 rest:4\"")
+      ->excludes(pf);
+  app.add_option("--primer-length", primer_len, "Events taken from the primer file")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--picture", picture,
+                 "Piano-roll picture to write (default: the --out path with .svg)");
+  app.add_option("--threads", threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   bool reattack = false;
-  app.add_flag("--reattack", reattack, "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
+  app.add_flag(
+      "--reattack", reattack,
+      "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
@@ -55,8 +82,10 @@ int main(int argc, char** argv) {
       std::string primer_from;
       if (!primer_file.empty()) {
         primer = music::song_to_frames(music::read_midi(primer_file), ro);
-        if (primer.size() > static_cast<size_t>(primer_len)) primer.resize(static_cast<size_t>(primer_len));
-        if (primer.empty()) throw std::invalid_argument(primer_file + ": no frames to use as a primer");
+        if (primer.size() > static_cast<size_t>(primer_len))
+          primer.resize(static_cast<size_t>(primer_len));
+        if (primer.empty())
+          throw std::invalid_argument(primer_file + ": no frames to use as a primer");
         primer_from = primer_file;
       } else if (!primer_notes.empty()) {
         primer = music::parse_frame_line(primer_notes, ro);
@@ -66,32 +95,10 @@ int main(int argc, char** argv) {
         primer = music::parse_frame_line(music::pick_saved_primer(model_dir, seed), ro);
         primer_from = "a training piece's opening";
       }
-      // Feed the primer after the zero frame, then sample frame by frame.
       Rng rng(seed);
-      Model<float>& model = *mm.model;
-      auto state = model.zero_state(1);
-      Matrix<float> x = Matrix<float>::Zero(ro.keys, 1);
-      auto set_frame = [&](const music::Frame& f) {
-        x.setZero();
-        for (std::uint8_t k : f) x(k, 0) = 1;
-      };
-      for (const music::Frame& f : primer) {
-        model.step_frame(x, state);
-        set_frame(f);
-      }
       std::vector<music::Frame> all(primer);
-      for (int i = 0; i < length; ++i) {
-        const Matrix<float>& z = model.step_frame(x, state);
-        music::Frame f;
-        for (int k = 0; k < ro.keys; ++k) {
-          const float zk = z(k, 0);
-          const bool on = temperature == 0 ? zk > 0
-                                           : rng.uniform() < stable_sigmoid(static_cast<double>(zk) / temperature);
-          if (on) f.push_back(static_cast<std::uint8_t>(k));
-        }
-        all.push_back(f);
-        set_frame(f);
-      }
+      for (music::Frame& f : music::generate_frames(*mm.model, primer, length, temperature, rng))
+        all.push_back(std::move(f));
       const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
       music::write_midi(out, notes, tempo, program);
       if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
@@ -101,7 +108,8 @@ int main(int argc, char** argv) {
                                                            " (grey: primer, blue: generated)"));
       std::cout << "wrote " << out << " (" << length << " generated frames after a primer of "
                 << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
-                << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo) << " s)\n";
+                << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo)
+                << " s)\n";
       std::cout << "wrote " << picture << '\n';
       return 0;
     }
@@ -113,10 +121,13 @@ int main(int argc, char** argv) {
     std::string primer_from;
     if (!primer_file.empty()) {
       music::Song song = music::read_midi(primer_file);
-      if (mm.meta.count("same_key") && mm.meta.at("same_key") == "1") music::normalise_key(song.notes);
+      if (mm.meta.count("same_key") && mm.meta.at("same_key") == "1")
+        music::normalise_key(song.notes);
       primer = encoder.encode(song.notes);
-      if (primer.size() > static_cast<size_t>(primer_len)) primer.resize(static_cast<size_t>(primer_len));
-      if (primer.empty()) throw std::invalid_argument(primer_file + ": no notes to use as a primer");
+      if (primer.size() > static_cast<size_t>(primer_len))
+        primer.resize(static_cast<size_t>(primer_len));
+      if (primer.empty())
+        throw std::invalid_argument(primer_file + ": no notes to use as a primer");
       primer_from = primer_file;
     } else if (!primer_notes.empty()) {
       primer = encoder.parse(primer_notes);
@@ -144,7 +155,9 @@ int main(int argc, char** argv) {
                                   music::to_string(mm.vocab.token(near)) + "')");
     }
     if (approximated)
-      std::cerr << "note: " << approximated << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
+      std::cerr
+          << "note: " << approximated
+          << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
 
     // Generate, one step of work per event (the LSTM state carries the context).
     GenerateOptions go;
@@ -161,7 +174,8 @@ int main(int argc, char** argv) {
     const std::vector<music::Note> primer_notes_decoded = encoder.decode(primer);
     double split = 0;
     for (const auto& t : primer)
-      split += (mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step : t.duration);
+      split += (mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
+                                                                  : t.duration);
     split /= mm.encoder.steps_per_beat;
     music::write_midi(out, notes, tempo, program);
     if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
@@ -170,7 +184,10 @@ int main(int argc, char** argv) {
                                                          " (grey: primer, blue: generated)"));
     std::cout << "wrote " << out << " (" << gen.size() << " generated events after a primer of "
               << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
-              << static_cast<int>(notes.empty() ? 0 : (notes.back().onset_beats + notes.back().duration_beats) * 60 / tempo)
+              << static_cast<int>(notes.empty()
+                                      ? 0
+                                      : (notes.back().onset_beats + notes.back().duration_beats) *
+                                            60 / tempo)
               << " s)\n";
     std::cout << "wrote " << picture << '\n';
     auto it = mm.meta.find("pc_hist");
@@ -179,9 +196,11 @@ int main(int argc, char** argv) {
       std::istringstream ss(it->second);
       std::string cell;
       for (size_t k = 0; k < 12 && std::getline(ss, cell, ','); ++k) corpus[k] = std::stod(cell);
-      std::vector<music::Note> generated_only(notes.begin() + static_cast<long>(primer_notes_decoded.size()), notes.end());
+      std::vector<music::Note> generated_only(
+          notes.begin() + static_cast<long>(primer_notes_decoded.size()), notes.end());
       std::cout << "pitch-class distance to the training corpus (total variation, 0 = same): "
-                << music::total_variation(music::pitch_class_histogram(generated_only), corpus) << '\n';
+                << music::total_variation(music::pitch_class_histogram(generated_only), corpus)
+                << '\n';
     }
     return 0;
   });

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <tuple>
 #include <set>
-#include <unistd.h>
+#include <tuple>
 
 #include "lstmidi/music/midi_reader.hpp"
 #include "lstmidi/music/midi_writer.hpp"
@@ -47,7 +47,8 @@ std::vector<std::vector<Frame>> roll_pieces(int count, int n) {
 }
 
 bool same(const FrameBatch& a, const FrameBatch& b) {
-  return a.T == b.T && a.B == b.B && a.inputs == b.inputs && a.targets == b.targets && a.mask == b.mask;
+  return a.T == b.T && a.B == b.B && a.inputs == b.inputs && a.targets == b.targets &&
+         a.mask == b.mask;
 }
 
 fs::path shared_data() {
@@ -60,9 +61,9 @@ fs::path shared_data() {
 TEST_CASE("pianoroll: onsets and midpoints on the grid, trailing rests from the length") {
   RollOptions o;  // 1 beat per frame, keys 21..108
   const std::vector<Note> notes{note(60, 0, 1), note(64, 0.25, 0.5),  // starts in frame 0
-                                note(67, 1.6, 1.0),   // starts in frame 1, sounds at 2.5
-                                note(72, 2.9, 0.1),   // starts in frame 2 only
-                                note(10, 0, 1)};      // below the keys: dropped
+                                note(67, 1.6, 1.0),  // starts in frame 1, sounds at 2.5
+                                note(72, 2.9, 0.1),  // starts in frame 2 only
+                                note(10, 0, 1)};     // below the keys: dropped
   std::size_t dropped = 0;
   const auto frames = notes_to_frames(notes, 6.0, o, &dropped);
   CHECK(dropped == 1);
@@ -147,9 +148,11 @@ TEST_CASE("frame sampler: targets are the next frame, the first predicted from z
     for (Index t = 0; t < 4; ++t) {
       CHECK(b.mask[static_cast<size_t>(t)] == 1);
       ++seen[static_cast<size_t>(start + t)];
-      if (start + t == 0) CHECK(b.inputs.col(0).sum() == 0);
+      if (start + t == 0)
+        CHECK(b.inputs.col(0).sum() == 0);
       else
-        for (std::uint8_t k : data[0][static_cast<size_t>(start + t - 1)]) CHECK(b.inputs(k, t) == 1);
+        for (std::uint8_t k : data[0][static_cast<size_t>(start + t - 1)])
+          CHECK(b.inputs(k, t) == 1);
     }
   }
   CHECK(starts == std::set<Index>{0, 4, 6});
@@ -207,7 +210,13 @@ TEST_CASE("frame sampler: same seed same batches; resumes exactly; transposition
     CHECK(same(run.back(), b.next_batch()));
   }
   FrameSampler c(data, o);
-  CHECK(c.train_windows() > FrameSampler(data, [&] { auto p = o; p.max_transpose = 0; return p; }()).train_windows());
+  CHECK(c.train_windows() > FrameSampler(data,
+                                         [&] {
+                                           auto p = o;
+                                           p.max_transpose = 0;
+                                           return p;
+                                         }())
+                                .train_windows());
   const std::size_t k = a.batches_per_epoch() + 1;
   FrameSampler resumed(data, o);
   resumed.seek({k / resumed.batches_per_epoch(), k % resumed.batches_per_epoch()});
@@ -241,7 +250,8 @@ static ModelConfig tiny_roll_model() {
 }
 
 TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
-  const fs::path dir = fs::temp_directory_path() / ("lstmidi_rolltrain_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("lstmidi_rolltrain_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const FrameWindowOptions wo = tiny_windows();
   const auto data = roll_pieces(6, 30);
@@ -272,8 +282,10 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
   fs::remove_all(dir);
 }
 
-TEST_CASE("trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
-  const fs::path dir = fs::temp_directory_path() / ("lstmidi_lrdecay_" + std::to_string(::getpid()));
+TEST_CASE(
+    "trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
+  const fs::path dir =
+      fs::temp_directory_path() / ("lstmidi_lrdecay_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const FrameWindowOptions wo = tiny_windows();
   const auto data = roll_pieces(6, 30);
@@ -312,6 +324,60 @@ TEST_CASE("trainer: lr_decay lowers the rate after each epoch without improvemen
   fs::remove_all(dir);
 }
 
+TEST_CASE("generate_frames: zero frame, then the primer, then one draw per key and frame") {
+  Model<float> m(tiny_roll_model());
+  Rng init(9);
+  m.init(init);
+  const std::vector<Frame> primer = {{39, 43, 46}, {}, {41, 44}};
+  const double temperature = 0.8;
+
+  // The same computation written out with step_frame.
+  Rng rng_manual(5);
+  auto state = m.zero_state(1);
+  Matrix<float> x = Matrix<float>::Zero(88, 1);
+  Matrix<float> z = m.step_frame(x, state);
+  auto feed = [&](const Frame& f) {
+    x.setZero();
+    for (std::uint8_t k : f) x(k, 0) = 1;
+    z = m.step_frame(x, state);
+  };
+  for (const Frame& f : primer) feed(f);
+  std::vector<Frame> expect;
+  for (int i = 0; i < 12; ++i) {
+    Frame f;
+    for (int k = 0; k < 88; ++k)
+      if (rng_manual.uniform() < stable_sigmoid(static_cast<double>(z(k, 0)) / temperature))
+        f.push_back(static_cast<std::uint8_t>(k));
+    expect.push_back(f);
+    feed(f);
+  }
+  Rng rng(5);
+  const std::vector<Frame> got = generate_frames(m, primer, 12, temperature, rng);
+  CHECK(got == expect);
+  std::size_t on = 0;
+  for (const Frame& f : got) on += f.size();
+  CHECK(on > 0);        // an untrained model turns keys on about half the time: not all empty...
+  CHECK(on < 12 * 88);  // ...and not all full
+
+  // Temperature 0 thresholds at p = 1/2 and draws nothing; a tiny temperature agrees with it.
+  Rng a(1), b(2), c(3);
+  const auto t0a = generate_frames(m, primer, 20, 0.0, a);
+  CHECK(t0a == generate_frames(m, primer, 20, 0.0, b));
+  CHECK(t0a == generate_frames(m, primer, 20, 1e-12, c));
+  CHECK(generate_frames(m, {}, 0, 1.0, a).empty());
+  CHECK(generate_frames(m, {}, 3, 1.0, a).size() == 3);  // no primer: starts from the zero frame
+
+  CHECK_THROWS_AS(generate_frames(m, {{88}}, 3, 1.0, a), std::invalid_argument);
+  CHECK_THROWS_AS(generate_frames(m, primer, 3, -1.0, a), std::invalid_argument);
+  CHECK_THROWS_AS(generate_frames(m, primer, -1, 1.0, a), std::invalid_argument);
+  ModelConfig tokens;
+  tokens.vocab_size = 10;
+  tokens.hidden_sizes = {4};
+  Model<float> token_model(tokens);
+  CHECK_THROWS_WITH_AS(generate_frames(token_model, primer, 3, 1.0, a),
+                       doctest::Contains("token model"), std::invalid_argument);
+}
+
 TEST_CASE("pianoroll: benchmark frame counts match the published tables") {
   const fs::path root = shared_data();
   if (root.empty()) {
@@ -323,8 +389,9 @@ TEST_CASE("pianoroll: benchmark frame counts match the published tables") {
     double frame_beats;
     std::size_t files, frames;
   };
-  for (const Case& c : {Case{"jsb_chorales/train", 1.0, 229, 13807}, Case{"jsb_chorales/valid", 1.0, 76, 4602},
-                        Case{"nottingham/train", 0.5, 694, 176561}, Case{"nottingham/valid", 0.5, 173, 45513}}) {
+  for (const Case& c :
+       {Case{"jsb_chorales/train", 1.0, 229, 13807}, Case{"jsb_chorales/valid", 1.0, 76, 4602},
+        Case{"nottingham/train", 0.5, 694, 176561}, Case{"nottingham/valid", 0.5, 173, 45513}}) {
     if (!fs::is_directory(root / c.dir)) continue;
     RollOptions o;
     o.frame_beats = c.frame_beats;

@@ -76,7 +76,8 @@ inline std::vector<Frame> notes_to_frames(const std::vector<Note>& notes, double
   double end = std::max(0.0, length_beats);
   for (const Note& n : notes) end = std::max(end, n.onset_beats + n.duration_beats);
   const auto n_frames = static_cast<std::size_t>(std::max(0.0, std::ceil(end / F - eps)));
-  std::vector<std::vector<bool>> on(n_frames, std::vector<bool>(static_cast<size_t>(opt.keys), false));
+  std::vector<std::vector<bool>> on(n_frames,
+                                    std::vector<bool>(static_cast<size_t>(opt.keys), false));
   std::size_t out = 0;
   for (const Note& n : notes) {
     const int k = n.pitch - opt.low_pitch;
@@ -86,11 +87,13 @@ inline std::vector<Frame> notes_to_frames(const std::vector<Note>& notes, double
     }
     const double a = n.onset_beats / F, b = (n.onset_beats + n.duration_beats) / F;
     const auto start = static_cast<std::int64_t>(std::floor(a + eps));
-    if (start >= 0 && static_cast<std::size_t>(start) < n_frames) on[static_cast<size_t>(start)][static_cast<size_t>(k)] = true;
+    if (start >= 0 && static_cast<std::size_t>(start) < n_frames)
+      on[static_cast<size_t>(start)][static_cast<size_t>(k)] = true;
     // midpoints (t + 1/2) in [a, b):  t >= a - 1/2  and  t < b - 1/2
     const auto lo = static_cast<std::int64_t>(std::ceil(a - 0.5 - eps));
     const auto hi = static_cast<std::int64_t>(std::ceil(b - 0.5 - eps));
-    for (std::int64_t t = std::max<std::int64_t>(lo, 0); t < hi && static_cast<std::size_t>(t) < n_frames; ++t)
+    for (std::int64_t t = std::max<std::int64_t>(lo, 0);
+         t < hi && static_cast<std::size_t>(t) < n_frames; ++t)
       on[static_cast<size_t>(t)][static_cast<size_t>(k)] = true;
   }
   if (dropped) *dropped = out;
@@ -114,7 +117,8 @@ inline std::vector<Note> frames_to_notes(const std::vector<Frame>& frames, const
   opt.validate();
   const double F = opt.frame_beats;
   std::vector<Note> notes;
-  std::vector<std::int64_t> since(static_cast<size_t>(opt.keys), -1);  // first frame of the held run
+  std::vector<std::int64_t> since(static_cast<size_t>(opt.keys),
+                                  -1);  // first frame of the held run
   auto emit = [&](int k, std::int64_t from, std::int64_t to) {
     Note n;
     n.pitch = opt.low_pitch + k;
@@ -200,7 +204,8 @@ struct RollCorpus {
 inline RollCorpus load_roll_corpus(const std::filesystem::path& path, const RollOptions& opt,
                                    const ReadOptions& read = {}) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw IoError(path.string() + ": no such file or directory");
+  if (!std::filesystem::exists(path, ec))
+    throw IoError(path.string() + ": no such file or directory");
   Dataset ds = load_folder(path, read);
   RollCorpus c;
   c.warnings = std::move(ds.warnings);
@@ -209,7 +214,9 @@ inline RollCorpus load_roll_corpus(const std::filesystem::path& path, const Roll
     std::size_t dropped = 0;
     std::vector<Frame> frames = song_to_frames(s, opt, &dropped);
     c.dropped_notes += dropped;
-    if (dropped) c.warnings.push_back(detail::concat(s.source, ": ", dropped, " note(s) outside the keys dropped"));
+    if (dropped)
+      c.warnings.push_back(
+          detail::concat(s.source, ": ", dropped, " note(s) outside the keys dropped"));
     if (frames.empty()) {
       c.warnings.push_back(s.source + ": no frames, not used");
       continue;
@@ -225,7 +232,8 @@ inline RollCorpus load_roll_corpus(const std::filesystem::path& path, const Roll
 
 /// The unigram baseline's key probabilities: p_k = (count_k + 1) / (n + 2), the add-one
 /// smoothed share of the n training frames in which key k is on.
-inline std::vector<double> unigram_key_probabilities(const std::vector<std::vector<Frame>>& train, int keys) {
+inline std::vector<double> unigram_key_probabilities(const std::vector<std::vector<Frame>>& train,
+                                                     int keys) {
   std::vector<double> count(static_cast<size_t>(keys), 0.0);
   double n = 0;
   for (const auto& p : train)
@@ -295,6 +303,52 @@ LossTotals score_frames(Model<T>& model, const std::vector<std::vector<Frame>>& 
   return tot;
 }
 
+/// Generates `length` frames after `primer`, one step of work per frame:
+///
+///   feed the zero frame, then the primer f_1..f_k through Model::step_frame (the state carries
+///   everything seen); then repeat `length` times: z = the last step's 88 logits;
+///   key k is on with probability sigmoid(z_k / temperature), each key drawn on its own
+///   (temperature 0: on exactly when sigmoid(z_k) > 1/2); feed the new frame.
+///
+/// Returns the generated frames (without the primer). The primer may be empty: the first frame
+/// is then drawn from the model's prediction after the zero frame.
+template <typename T>
+std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& primer, Index length,
+                                   double temperature, Rng& rng) {
+  const Index K = model.config().vocab_size;
+  require(model.config().mode == ModelMode::pianoroll,
+          "generate_frames: the model does not predict frames (it is a token model)");
+  require(length >= 0 && length <= 1000000, "generate_frames: length must be in [0, 1000000], got ",
+          length);
+  require(std::isfinite(temperature) && temperature >= 0,
+          "generate_frames: temperature must be finite and >= 0, got ", temperature);
+  for (const Frame& f : primer)
+    for (std::uint8_t k : f)
+      require(k < K, "generate_frames: primer key ", int(k), " outside 0..", K - 1);
+  auto state = model.zero_state(1);
+  Matrix<T> x = Matrix<T>::Zero(K, 1);  // the zero frame first
+  const Matrix<T>* z = &model.step_frame(x, state);
+  auto feed = [&](const Frame& f) {
+    x.setZero();
+    for (std::uint8_t k : f) x(k, 0) = T(1);
+    z = &model.step_frame(x, state);
+  };
+  for (const Frame& f : primer) feed(f);
+  std::vector<Frame> out;
+  out.reserve(static_cast<size_t>(length));
+  for (Index i = 0; i < length; ++i) {
+    Frame f;
+    for (Index k = 0; k < K; ++k) {
+      const double zk = static_cast<double>((*z)(k, 0));
+      const bool on = temperature == 0 ? zk > 0 : rng.uniform() < stable_sigmoid(zk / temperature);
+      if (on) f.push_back(static_cast<std::uint8_t>(k));
+    }
+    out.push_back(f);
+    if (i + 1 < length) feed(out.back());
+  }
+  return out;
+}
+
 struct FrameWindowOptions {
   Index steps = 64;             // T: frames per window
   Index stride = 16;            // S: distance between training window starts
@@ -309,12 +363,14 @@ class FrameSampler {
  public:
   /// Splits `pieces` into training and validation by valid_fraction, or, when `valid_pieces` is
   /// not empty, trains on all of `pieces` and validates on `valid_pieces`.
-  explicit FrameSampler(std::vector<std::vector<Frame>> pieces, const FrameWindowOptions& options = {},
+  explicit FrameSampler(std::vector<std::vector<Frame>> pieces,
+                        const FrameWindowOptions& options = {},
                         std::vector<std::vector<Frame>> valid_pieces = {})
       : opt_(options) {
     require(opt_.steps >= 1, "FrameWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "FrameWindowOptions::stride must be >= 1, got ", opt_.stride);
-    require(opt_.batch_size >= 1, "FrameWindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
+    require(opt_.batch_size >= 1, "FrameWindowOptions::batch_size must be >= 1, got ",
+            opt_.batch_size);
     require(opt_.keys >= 1 && opt_.keys <= 256, "FrameWindowOptions::keys must be 1..256");
     require(opt_.valid_fraction >= 0.0 && opt_.valid_fraction < 1.0,
             "FrameWindowOptions::valid_fraction must be in [0, 1), got ", opt_.valid_fraction);
@@ -324,7 +380,8 @@ class FrameSampler {
     for (const auto* set : {&pieces, &valid_pieces})
       for (const auto& p : *set)
         for (const Frame& f : p)
-          for (std::uint8_t k : f) require(k < opt_.keys, "FrameSampler: key ", int(k), " outside 0..", opt_.keys - 1);
+          for (std::uint8_t k : f)
+            require(k < opt_.keys, "FrameSampler: key ", int(k), " outside 0..", opt_.keys - 1);
 
     const std::size_t n = pieces.size();
     is_valid_.assign(n, false);
@@ -333,7 +390,8 @@ class FrameSampler {
       for (std::size_t i = 0; i < n; ++i) order[i] = i;
       Rng split_rng(opt_.seed, 0x5eedULL);
       split_rng.shuffle(order.begin(), order.end());
-      std::size_t n_valid = static_cast<std::size_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
+      std::size_t n_valid =
+          static_cast<std::size_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
       if (opt_.valid_fraction > 0.0 && n >= 2) n_valid = std::max<std::size_t>(n_valid, 1);
       n_valid = std::min(n_valid, n - 1);
       for (std::size_t i = 0; i < n_valid; ++i) is_valid_[order[i]] = true;
@@ -353,7 +411,8 @@ class FrameSampler {
         continue;
       }
       for (int s = -opt_.max_transpose; s <= opt_.max_transpose; ++s)
-        if (hi < 0 || (lo + s >= 0 && hi + s < opt_.keys)) add_windows(p, s, opt_.stride, false, train_);
+        if (hi < 0 || (lo + s >= 0 && hi + s < opt_.keys))
+          add_windows(p, s, opt_.stride, false, train_);
     }
     require(!train_.empty(), "FrameSampler: no training windows");
   }
@@ -400,8 +459,8 @@ class FrameSampler {
 
   SamplerPosition position() const { return pos_; }
   void seek(const SamplerPosition& p) {
-    require(p.batch < batches_per_epoch(), "FrameSampler::seek: batch ", p.batch,
-            " is beyond the ", batches_per_epoch(), " batches of an epoch");
+    require(p.batch < batches_per_epoch(), "FrameSampler::seek: batch ", p.batch, " is beyond the ",
+            batches_per_epoch(), " batches of an epoch");
     pos_ = p;
   }
 
@@ -422,7 +481,8 @@ class FrameSampler {
 
   /// Validation batch i (fixed order: piece, then start), 0 <= i < valid_batches().
   void valid_batch(std::size_t i, FrameBatch& out) const {
-    require(i < valid_batches(), "FrameSampler::valid_batch: index ", i, " is beyond ", valid_batches());
+    require(i < valid_batches(), "FrameSampler::valid_batch: index ", i, " is beyond ",
+            valid_batches());
     fill(out, valid_, nullptr, i);
   }
 
@@ -488,7 +548,8 @@ class FrameSampler {
         if (i >= n) break;
         const Index col = t * B + b;
         if (i > 0)
-          for (std::uint8_t key : frames[static_cast<size_t>(i - 1)]) out.inputs(key + w.shift, col) = 1;
+          for (std::uint8_t key : frames[static_cast<size_t>(i - 1)])
+            out.inputs(key + w.shift, col) = 1;
         for (std::uint8_t key : frames[static_cast<size_t>(i)]) out.targets(key + w.shift, col) = 1;
         out.mask[static_cast<size_t>(col)] = 1;
       }

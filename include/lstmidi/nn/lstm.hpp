@@ -16,7 +16,8 @@
 /// Formulated for speed (the cuDNN way): W x_t for all T steps is one GEMM (W X, X: (D, T*B)),
 /// or a column gather of W when the input is a token id (one-hot); each step then adds one
 /// recurrent GEMM U h_{t-1} and does the element-wise gate math in one pass over its (4H, B)
-/// block. The weight gradients are accumulated by large GEMMs after the backward sweep.
+/// block. U is packed once per window for those T products (U^T once per backward sweep,
+/// core/packed_gemm.hpp). The weight gradients are accumulated by large GEMMs after the sweep.
 ///
 /// Cache kept for backward (the minimum, see docs/performance.md#memory): the activated gates
 /// (4H, T*B), all cell states c_{-1..T-1} (H, (T+1)*B) and hidden states h_{-1..T-1}
