@@ -105,6 +105,33 @@ TEST_CASE("PackedMatrix: the LSTM's shapes, repacked after the matrix changes") 
         2e-3);
 }
 
+TEST_CASE("PackedMatrix: panels multiplied where the kernel is not built give the same product") {
+  // A program whose translation units were built with different -m flags can pack with the
+  // register kernel's layout and multiply in code without the kernel: the portable loop.
+  if (!PackedMatrix<float>::kernel_active()) {
+    MESSAGE("no register kernel in this build: nothing is packed into panels");
+    return;
+  }
+  Rng rng(11);
+  for (Index m : {Index{5}, Index{16}, Index{40}})
+    for (bool accumulate : {false, true}) {
+      const Matrix<float> M = random_matrix<float>(m, 37, rng);
+      PackedMatrix<float> P;
+      P.pack(M);
+      REQUIRE(P.panels().size() == static_cast<size_t>((m + 15) / 16 * 16 * 37));
+      const Matrix<float> X = random_matrix<float>(37, 7, rng);
+      const Matrix<float> C0 = random_matrix<float>(m, 7, rng);
+      Matrix<float> C = C0, D = C0;
+      P.multiply(X, C, accumulate);
+      detail::packed_panels_portable(P.panels().data(), m, Index{37}, X.data(), X.outerStride(),
+                                     X.cols(), D.data(), D.outerStride(), accumulate);
+      Eigen::MatrixXd expect = M.cast<double>() * X.cast<double>();
+      if (accumulate) expect += C0.cast<double>();
+      CHECK((D.cast<double>() - expect).cwiseAbs().maxCoeff() < 1e-4);
+      CHECK((C - D).cwiseAbs().maxCoeff() < 1e-4f);
+    }
+}
+
 TEST_CASE("PackedMatrix: shape mismatches are rejected with a message") {
   Rng rng(1);
   PackedMatrix<double> P;

@@ -19,6 +19,8 @@
 /// The register kernel is used for float when the build targets AVX2 and FMA
 /// (`-mavx2 -mfma`, see LSTMIDI_ARCH); otherwise, and for double, products fall back to
 /// Eigen's GEMM on a plain copy, so results agree with Eigen's to float rounding either way.
+/// Which layout an object holds is recorded in it, so a program whose translation units were
+/// built with different flags still gets correct products (see multiply()).
 #pragma once
 
 #include <algorithm>
@@ -130,6 +132,25 @@ inline void packed_tile_f32(Index nr, Index kc, const float* a, const float* x, 
 }
 #endif
 
+// The panel product without the register kernel: C[0:rows, 0:n] (+)= panels X, K deep. Only
+// reached when panels packed by a translation unit built with AVX2 + FMA are multiplied in
+// one built without them (mixed flags in one program); slow, but the same result.
+template <typename T>
+void packed_panels_portable(const T* panels, Index rows, Index K, const T* x, Index ldx, Index n,
+                            T* c, Index ldc, bool accumulate) {
+  for (Index p = 0; p * kPackMr < rows; ++p) {
+    const T* a = panels + p * kPackMr * K;
+    const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows - r0);
+    for (Index j = 0; j < n; ++j) {
+      T acc[kPackMr] = {};
+      for (Index k = 0; k < K; ++k)
+        for (Index r = 0; r < kPackMr; ++r) acc[r] += a[k * kPackMr + r] * x[j * ldx + k];
+      T* cj = c + j * ldc + r0;
+      for (Index r = 0; r < nrows; ++r) cj[r] = accumulate ? cj[r] + acc[r] : acc[r];
+    }
+  }
+}
+
 }  // namespace detail
 
 template <typename T>
@@ -162,6 +183,10 @@ class PackedMatrix {
   Index cols() const {
     return cols_;
   }
+  /// The 16-row panels (empty when the matrix is held as a plain copy).
+  const std::vector<T>& panels() const {
+    return packed_;
+  }
 
   /// C = P X (accumulate = false) or C += P X. P: (m, k) as packed; X: (k, n); C: (m, n).
   /// X and C may be column blocks of larger column-major matrices (any column stride).
@@ -169,26 +194,44 @@ class PackedMatrix {
     require(X.rows() == cols_ && C.rows() == rows_ && C.cols() == X.cols(),
             "PackedMatrix::multiply: (", rows_, "x", cols_, ") times (", X.rows(), "x", X.cols(),
             ") into (", C.rows(), "x", C.cols(), ")");
-    if constexpr (kernel_active()) {
-      multiply_packed(X, C, accumulate);
-    } else {
+    // The layout is a property of the object, not of this translation unit: in a program
+    // whose parts were built with different -m flags, whichever definition runs gives the
+    // right product.
+    if (!panels_) {
       if (accumulate)
         C.noalias() += plain_ * X;
       else
         C.noalias() = plain_ * X;
+      return;
     }
+    if (rows_ == 0 || X.cols() == 0) return;
+    if (cols_ == 0) {
+      if (!accumulate) C.setZero();
+      return;
+    }
+#ifdef LSTMIDI_PACKED_AVX2
+    if constexpr (std::is_same_v<T, float>) {
+      multiply_panels(X, C, accumulate);
+      return;
+    }
+#endif
+    detail::packed_panels_portable(packed_.data(), rows_, cols_, X.data(), X.outerStride(),
+                                   X.cols(), C.data(), C.outerStride(), accumulate);
   }
 
  private:
   void pack_impl(const Eigen::Ref<const Matrix<T>>& M, bool transpose) {
     rows_ = transpose ? M.cols() : M.rows();
     cols_ = transpose ? M.rows() : M.cols();
+    panels_ = kernel_active();
     if constexpr (!kernel_active()) {
+      packed_.clear();
       if (transpose)
         plain_ = M.transpose();
       else
         plain_ = M;
     } else {
+      plain_.resize(0, 0);
       using detail::kPackMr;
       const Index panels = (rows_ + kPackMr - 1) / kPackMr;
       packed_.assign(static_cast<size_t>(panels * kPackMr * cols_), T(0));
@@ -211,41 +254,35 @@ class PackedMatrix {
     }
   }
 
-  void multiply_packed([[maybe_unused]] const ConstStridedRef& X, [[maybe_unused]] StridedRef C,
-                       [[maybe_unused]] bool accumulate) const {
 #ifdef LSTMIDI_PACKED_AVX2
-    if constexpr (std::is_same_v<T, float>) {
-      using detail::kPackKc;
-      using detail::kPackMr;
-      using detail::kPackNr;
-      const Index n = X.cols(), K = cols_, ldx = X.outerStride(), ldc = C.outerStride();
-      if (K == 0) {
-        if (!accumulate) C.setZero();
-        return;
-      }
-      const Index panels = (rows_ + kPackMr - 1) / kPackMr;
-      const Index tiles = (n + kPackNr - 1) / kPackNr;
-      for (Index k0 = 0; k0 < K; k0 += kPackKc) {
-        const Index kc = std::min(kPackKc, K - k0);
-        const bool assign = !accumulate && k0 == 0;
-        for (Index p = 0; p < panels; ++p) {
-          const float* a = packed_.data() + p * kPackMr * K + k0 * kPackMr;
-          const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);
-          // Tiles of nearly equal width (32 columns: 6 6 5 5 5 5, not 6 6 6 6 6 2).
-          for (Index t = 0, j0 = 0; t < tiles; ++t) {
-            const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
-            detail::packed_tile_f32(nr, kc, a, X.data() + j0 * ldx + k0, ldx,
-                                    C.data() + j0 * ldc + r0, ldc, nrows, assign);
-            j0 += nr;
-          }
+  void multiply_panels(const ConstStridedRef& X, StridedRef C, bool accumulate) const {
+    using detail::kPackKc;
+    using detail::kPackMr;
+    using detail::kPackNr;
+    const Index n = X.cols(), K = cols_, ldx = X.outerStride(), ldc = C.outerStride();
+    const Index panels = (rows_ + kPackMr - 1) / kPackMr;
+    const Index tiles = (n + kPackNr - 1) / kPackNr;
+    for (Index k0 = 0; k0 < K; k0 += kPackKc) {
+      const Index kc = std::min(kPackKc, K - k0);
+      const bool assign = !accumulate && k0 == 0;
+      for (Index p = 0; p < panels; ++p) {
+        const float* a = packed_.data() + p * kPackMr * K + k0 * kPackMr;
+        const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);
+        // Tiles of nearly equal width (32 columns: 6 6 5 5 5 5, not 6 6 6 6 6 2).
+        for (Index t = 0, j0 = 0; t < tiles; ++t) {
+          const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
+          detail::packed_tile_f32(nr, kc, a, X.data() + j0 * ldx + k0, ldx,
+                                  C.data() + j0 * ldc + r0, ldc, nrows, assign);
+          j0 += nr;
         }
       }
     }
-#endif
   }
+#endif
 
   Index rows_ = 0, cols_ = 0;
-  std::vector<T> packed_;  // panels, when the register kernel is active
+  bool panels_ = false;    // which of the two layouts below holds the matrix
+  std::vector<T> packed_;  // panels, when packed where the register kernel is active
   Matrix<T> plain_;        // a copy for Eigen's GEMM otherwise
 };
 
