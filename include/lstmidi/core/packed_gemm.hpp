@@ -234,10 +234,12 @@ class PackedMatrix {
       plain_.resize(0, 0);
       using detail::kPackMr;
       const Index panels = (rows_ + kPackMr - 1) / kPackMr;
-      packed_.assign(static_cast<size_t>(panels * kPackMr * cols_), T(0));
+      packed_.resize(static_cast<size_t>(panels * kPackMr * cols_));
       for (Index p = 0; p < panels; ++p) {
         T* dst = packed_.data() + p * kPackMr * cols_;
         const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);
+        // Every value is overwritten below except the padding rows of a partial last panel.
+        if (nrows < kPackMr) std::fill(dst, dst + kPackMr * cols_, T(0));
         if (transpose) {
           // Row r of M^T is column r of M: contiguous reads, 16 interleaved streams.
           for (Index r = 0; r < nrows; ++r) {

@@ -233,7 +233,8 @@ class Lstm {
         std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
 #ifdef _OPENMP
     if (slices > 1) {
-#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
+      const int threads = static_cast<int>(slices);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
       for (Index s = 0; s < slices; ++s) units(s * H / slices, (s + 1) * H / slices);
     } else {
       units(0, H);
@@ -244,8 +245,8 @@ class Lstm {
     h.swap(h_next_);
   }
 
-  static constexpr Index kMinSliceUnits =
-      64;  // fewer units per thread: forking costs more than it saves
+  // Fewer units per thread: forking costs more than it saves.
+  static constexpr Index kMinSliceUnits = 64;
 
   // The batch columns of a window never interact in the recurrence, so the time loops run on
   // independent column slices, one per thread (OpenMP, when enabled), with no synchronisation
@@ -257,7 +258,8 @@ class Lstm {
         std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
 #ifdef _OPENMP
     if (slices > 1) {
-#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
+      const int threads = static_cast<int>(slices);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
       for (Index s = 0; s < slices; ++s) body(s * B_ / slices, (s + 1) * B_ / slices);
       return;
     }
