@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       epochs = 30, transpose = 0, threads = 0, patience = 8, steps_per_beat = 4,
       max_duration = 16, primer_len = 32;
   double dropout = 0.3, lr = 2e-3, lr_decay = 1.0, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
-         weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0;
+         weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0, weight_average = 0,
+         input_dropout = 0, weight_drop = 0;
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false;
   app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
@@ -48,12 +49,15 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", hidden, "Hidden units per LSTM layer")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")->check(CLI::Range(0, 4096))->capture_default_str();
   app.add_option("--dropout", dropout, "Dropout after each LSTM layer")->check(CLI::Range(0.0, 0.95))->capture_default_str();
+  app.add_option("--input-dropout", input_dropout, "Pianoroll mode: share of the input frame's keys hidden during training")->check(CLI::Range(0.0, 0.95))->capture_default_str();
+  app.add_option("--weight-drop", weight_drop, "Share of each LSTM layer's recurrent weights dropped per training window (DropConnect)")->check(CLI::Range(0.0, 0.95))->capture_default_str();
   app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")->check(CLI::Range(2, 4096))->capture_default_str();
   app.add_option("--stride", stride, "Tokens between window starts")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--batch", batch, "Windows per mini-batch")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
   app.add_option("--lr-decay", lr_decay, "Multiply the learning rate by this after each epoch without validation improvement (1 = never)")->check(CLI::Range(1e-3, 1.0))->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--weight-average", weight_average, "Validate and save a moving average of the weights with this decay (0.999 spans about 1000 steps); 0 = the weights themselves")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
   app.add_option("--epochs", epochs, "Passes over the training windows")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
   app.add_option("--patience", patience, "Stop after this many epochs without validation improvement (0 = never)")->check(CLI::Range(0, 100000))->capture_default_str();
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
     to.lr_decay = lr_decay;
     to.time_budget_seconds = time_budget;
     to.checkpoint_seconds = checkpoint_every;
+    to.weight_average = weight_average;
     to.out_dir = out;
     Trainer<float, std::decay_t<decltype(sampler)>> trainer(model, sampler, to, rng, meta);
     if (resume) {
@@ -134,12 +139,16 @@ int main(int argc, char** argv) {
     mc.embedding_size = 0;
     mc.hidden_sizes.assign(static_cast<size_t>(layers), hidden);
     mc.dropout = dropout;
+    mc.input_dropout = input_dropout;
+    mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);
     std::cout << "model: pianoroll, " << ro.keys << " keys, " << layers << " x LSTM(" << hidden
-              << "), dropout " << dropout << ", " << model.num_params() << " parameters, "
+              << "), dropout " << dropout << ", input dropout " << input_dropout
+              << ", weight drop " << weight_drop << ", "
+              << model.num_params() << " parameters, "
               << Eigen::nbThreads() << " thread(s)\n";
     fs::create_directories(out);
     const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
@@ -226,6 +235,8 @@ int main(int argc, char** argv) {
     mc.embedding_size = embedding;
     mc.hidden_sizes.assign(static_cast<size_t>(layers), hidden);
     mc.dropout = dropout;
+    mc.input_dropout = input_dropout;
+    mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
     Model<float> model(mc);
     Rng rng(seed);

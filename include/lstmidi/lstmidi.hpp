@@ -18,6 +18,7 @@
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"
+#include "lstmidi/optim/weight_average.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/io/binary.hpp"

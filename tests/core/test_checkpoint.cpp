@@ -62,6 +62,40 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
   CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() == 0.0f);
 }
 
+TEST_CASE("checkpoint: a weight average is saved and checked; files without one still load") {
+  Model<float> model(small_config());
+  Rng rng(2);
+  model.init(rng);
+  Checkpoint<float> ck = make_checkpoint(model);
+  CHECK_FALSE(ck.has_average);
+  ck.has_average = true;
+  ck.average_steps = 17;
+  ck.average = model.params().values * 0.5f;
+  std::vector<std::uint8_t> bytes = encode_checkpoint(ck);
+  const Checkpoint<float> back = decode_checkpoint<float>(bytes.data(), bytes.size(), "avg");
+  CHECK(back.has_average);
+  CHECK(back.average_steps == 17);
+  CHECK(back.average == ck.average);
+  CHECK(back.params == ck.params);
+  for (size_t n = 0; n < bytes.size(); ++n)
+    CHECK_THROWS_AS(decode_checkpoint<float>(bytes.data(), n, "cut"), FormatError);
+  ck.average.resize(3);
+  CHECK_THROWS_AS(encode_checkpoint(ck), std::invalid_argument);
+
+  // A format-2 file (written before weight averaging) has no average field and loads as before.
+  const std::string v2 = std::string(LSTMIDI_TEST_DATA_DIR) + "/checkpoint_v2.lstmidi";
+  const Checkpoint<float> old = load_checkpoint<float>(v2);
+  CHECK_FALSE(old.has_average);
+  CHECK(old.has_optimizer);
+  CHECK(old.adam_steps == 1);
+  CHECK(old.meta.at("note") == "format version 2 fixture");
+  CHECK(old.config.mode == ModelMode::pianoroll);
+  CHECK(old.config.input_dropout == 0.0);
+  const std::vector<std::uint8_t> raw = read_file_bytes(v2, kMaxCheckpointBytes);
+  for (size_t n = 0; n < raw.size(); ++n)
+    CHECK_THROWS_AS(decode_checkpoint<float>(raw.data(), n, "cut"), FormatError);
+}
+
 TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and junk are rejected") {
   Model<float> model(small_config());
   Rng rng(1);
@@ -79,8 +113,8 @@ TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and jun
   auto future = good;
   future[8] = static_cast<std::uint8_t>(kFormatVersion + 1);
   CHECK_THROWS_WITH(decode_checkpoint<float>(future.data(), future.size(), "future"),
-                    doctest::Contains("format version 3"));
-  static_assert(kFormatVersion == 2, "update the future-version check above");
+                    doctest::Contains("format version 4"));
+  static_assert(kFormatVersion == 3, "update the future-version check above");
   auto zero = good;
   zero[8] = 0;
   CHECK_THROWS_AS(decode_checkpoint<float>(zero.data(), zero.size(), "v0"), FormatError);
@@ -125,13 +159,20 @@ TEST_CASE("checkpoint: the pianoroll mode is saved and checked") {
   cfg.embedding_size = 0;
   cfg.hidden_sizes = {6};
   cfg.mode = ModelMode::pianoroll;
+  cfg.input_dropout = 0.25;
   Model<float> model(cfg);
   Rng rng(3);
   model.init(rng);
   const auto bytes = encode_checkpoint(make_checkpoint(model));
   const Checkpoint<float> ck = decode_checkpoint<float>(bytes.data(), bytes.size(), "roll");
   CHECK(ck.config.mode == ModelMode::pianoroll);
+  CHECK(ck.config.input_dropout == 0.25);
   CHECK(ck.config == cfg);
+  Checkpoint<float> nan_rate = make_checkpoint(model);
+  nan_rate.config.input_dropout = std::nan("");
+  const auto nan_bytes = encode_checkpoint(nan_rate);
+  CHECK_THROWS_WITH(decode_checkpoint<float>(nan_bytes.data(), nan_bytes.size(), "nan"),
+                    doctest::Contains("input dropout"));
   Checkpoint<float> bad = make_checkpoint(model);
   bad.config.mode = static_cast<ModelMode>(2);
   const auto bad_bytes = encode_checkpoint(bad);

@@ -15,6 +15,7 @@ struct LstmFixture {
   ParamBuffer<double> p{alloc.size()};
   Rng rng{11};
   Matrix<double> X, h0, c0, R, Rh, Rc;
+  bool weight_drop = false;  // draw (or reuse, when frozen) a weight-drop mask before forward
 
   LstmFixture() {
     lstm.init(p, rng);
@@ -29,6 +30,7 @@ struct LstmFixture {
     Rc = random_matrix<double>(H, B, rng);
   }
   double loss() {
+    if (weight_drop) lstm.drop_recurrent_weights(p, rng, true);
     lstm.forward(p, X, B, h0, c0);
     return (R.array() * lstm.output().array()).sum() +
            (Rh.array() * lstm.final_h().array()).sum() + (Rc.array() * lstm.final_c().array()).sum();
@@ -80,6 +82,49 @@ TEST_CASE("lstm: weight gradients match finite differences (carried state, final
     return f.loss();
   });
   CHECK(rc.max_rel_error < 1e-6);
+}
+
+TEST_CASE("lstm: weight drop masks U in forward and backward; gradients match finite differences") {
+  LstmFixture f, plain;
+  f.Rc.setZero();
+  f.lstm.weight_drop().set_rate(0.4);
+  f.weight_drop = true;
+  f.loss();  // draws the mask
+  f.lstm.weight_drop().freeze_mask(true);
+  const Matrix<double> M = f.lstm.weight_drop().mask();
+  REQUIRE(M.rows() == 4 * f.H);
+  REQUIRE(M.cols() == f.H);
+  Index zeros = 0;
+  for (Index k = 0; k < M.size(); ++k) {
+    CHECK((M.data()[k] == 0.0 || M.data()[k] == doctest::Approx(1.0 / 0.6)));
+    zeros += M.data()[k] == 0.0 ? 1 : 0;
+  }
+  CHECK(zeros > 0);
+  CHECK(zeros < M.size());
+  // The masked window differs from the plain one.
+  f.loss();
+  plain.loss();
+  CHECK((f.lstm.output() - plain.lstm.output()).cwiseAbs().maxCoeff() > 1e-6);
+
+  Matrix<double> dY = f.R;
+  dY.rightCols(f.B) += f.Rh;
+  f.p.zero_grad();
+  f.lstm.backward(f.p, f.X, dY, nullptr);
+  const Matrix<double> dU = f.lstm.U().in(f.p.grads);
+  for (Index k = 0; k < M.size(); ++k)
+    if (M.data()[k] == 0.0) CHECK(dU.data()[k] == 0.0);  // dropped weights learn nothing
+  const GradCheckResult r = gradient_check(f.p.values, f.p.grads, [&] { return f.loss(); });
+  INFO("worst index " << r.worst_index << " analytic " << r.analytic_at_worst << " numeric "
+                      << r.numeric_at_worst);
+  CHECK(r.max_rel_error < 1e-6);
+
+  // A mask covers one forward: the next one without a draw (inference) uses U itself.
+  f.weight_drop = false;
+  f.loss();
+  CHECK(f.lstm.output() == plain.lstm.output());
+  f.lstm.drop_recurrent_weights(f.p, f.rng, /*training=*/false);
+  f.loss();
+  CHECK(f.lstm.output() == plain.lstm.output());
 }
 
 TEST_CASE("lstm: token input equals one-hot input, forward and backward") {

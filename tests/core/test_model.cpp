@@ -34,7 +34,10 @@ void check_model_gradient(const ModelConfig& cfg, std::uint64_t seed) {
   Rng drop_rng(99);
   model.params().zero_grad();
   model.forward_backward(batch, state, drop_rng, true);
-  for (Index l = 0; l < model.num_layers(); ++l) model.dropout(l).freeze_mask(true);
+  for (Index l = 0; l < model.num_layers(); ++l) {
+    model.dropout(l).freeze_mask(true);
+    model.layer(l).weight_drop().freeze_mask(true);
+  }
   model.params().zero_grad();
   state = state0;
   model.forward_backward(batch, state, drop_rng, true);
@@ -71,6 +74,16 @@ TEST_CASE("model: whole-stack gradient check, one-hot input, 3 layers, last-posi
   cfg.dropout = 0.2;
   cfg.loss_positions = LossPositions::last;
   check_model_gradient(cfg, 2);
+}
+
+TEST_CASE("model: whole-stack gradient check, embedding input, 2 layers, weight drop") {
+  ModelConfig cfg;
+  cfg.vocab_size = 7;
+  cfg.embedding_size = 4;
+  cfg.hidden_sizes = {5, 3};
+  cfg.dropout = 0.1;
+  cfg.weight_drop = 0.4;
+  check_model_gradient(cfg, 3);
 }
 
 TEST_CASE("model: step-by-step generation equals the window forward") {

@@ -46,6 +46,8 @@ void check_roll_gradient(const ModelConfig& cfg, std::uint64_t seed) {
   model.params().zero_grad();
   model.forward_backward(batch, state, drop_rng, true);
   for (Index l = 0; l < model.num_layers(); ++l) model.dropout(l).freeze_mask(true);
+  model.input_dropout().freeze_mask(true);
+  for (Index l = 0; l < model.num_layers(); ++l) model.layer(l).weight_drop().freeze_mask(true);
   model.params().zero_grad();
   state = state0;
   model.forward_backward(batch, state, drop_rng, true);
@@ -65,6 +67,84 @@ void check_roll_gradient(const ModelConfig& cfg, std::uint64_t seed) {
 
 TEST_CASE("model pianoroll: whole-stack gradient check, 2 layers, frozen dropout") {
   check_roll_gradient(roll_config(6, {5, 4}, 0.3), 11);
+}
+
+TEST_CASE("model pianoroll: whole-stack gradient check with input dropout, frozen masks") {
+  ModelConfig cfg = roll_config(6, {5, 4}, 0.2);
+  cfg.input_dropout = 0.4;
+  check_roll_gradient(cfg, 13);
+}
+
+TEST_CASE("model pianoroll: whole-stack gradient check with weight drop, frozen masks") {
+  ModelConfig cfg = roll_config(6, {5, 4}, 0.2);
+  cfg.weight_drop = 0.3;
+  cfg.input_dropout = 0.2;
+  check_roll_gradient(cfg, 14);
+}
+
+TEST_CASE("model: weight drop is on in training only, and is saved with the model") {
+  ModelConfig with = roll_config(6, {5, 4}, 0.0), without = with;
+  with.weight_drop = 0.5;
+  Model<double> a(with), b(without);
+  Rng init(31);
+  a.init(init);
+  b.params().values = a.params().values;
+  Rng data_rng(32);
+  const FrameBatch batch = random_frames(5, 2, 6, data_rng);
+  auto sa = a.zero_state(2), sb = b.zero_state(2);
+  CHECK(a.evaluate(batch, sa).mean() == b.evaluate(batch, sb).mean());
+  Rng r1(5), r2(5);
+  sa = a.zero_state(2);
+  sb = b.zero_state(2);
+  CHECK(a.forward_backward(batch, sa, r1, true).mean() !=
+        b.forward_backward(batch, sb, r2, true).mean());
+  CHECK(a.layer(0).weight_drop().rate() == 0.5);
+  CHECK(a.layer(1).weight_drop().rate() == 0.5);
+  const auto bytes = encode_checkpoint(make_checkpoint(a));
+  const Checkpoint<double> ck = decode_checkpoint<double>(bytes.data(), bytes.size(), "wd");
+  CHECK(ck.config.weight_drop == 0.5);
+  CHECK(model_from_checkpoint(ck)->layer(1).weight_drop().rate() == 0.5);
+  with.weight_drop = -0.1;
+  CHECK_THROWS_WITH(with.validate(), doctest::Contains("weight drop"));
+}
+
+TEST_CASE("model pianoroll: input dropout hides input keys in training only") {
+  ModelConfig with = roll_config(6, {5}, 0.0), without = with;
+  with.input_dropout = 0.5;
+  Model<double> a(with), b(without);
+  Rng init(21);
+  a.init(init);
+  b.params().values = a.params().values;
+  Rng data_rng(22);
+  const FrameBatch batch = random_frames(5, 2, 6, data_rng);
+  auto sa = a.zero_state(2), sb = b.zero_state(2);
+  // Inference and validation never drop inputs.
+  CHECK(a.evaluate(batch, sa).mean() == b.evaluate(batch, sb).mean());
+  // Training does: the mask is 0 or 1/(1 - q), about half zeros, and it changes the loss.
+  Rng r1(5), r2(5);
+  sa = a.zero_state(2);
+  sb = b.zero_state(2);
+  const double la = a.forward_backward(batch, sa, r1, true).mean();
+  const double lb = b.forward_backward(batch, sb, r2, true).mean();
+  CHECK(la != lb);
+  const Matrix<double>& m = a.input_dropout().mask();
+  REQUIRE(m.rows() == 6);
+  REQUIRE(m.cols() == 10);
+  Index zeros = 0;
+  for (Index k = 0; k < m.size(); ++k) {
+    CHECK((m.data()[k] == 0.0 || m.data()[k] == 2.0));
+    zeros += m.data()[k] == 0.0 ? 1 : 0;
+  }
+  CHECK(zeros > 15);
+  CHECK(zeros < 45);
+  CHECK(a.activation_floats() > b.activation_floats());
+  // Token models have no input frames to drop; bad rates are refused.
+  ModelConfig tokens;
+  tokens.vocab_size = 10;
+  tokens.input_dropout = 0.1;
+  CHECK_THROWS_WITH(tokens.validate(), doctest::Contains("input dropout is for pianoroll"));
+  with.input_dropout = 1.0;
+  CHECK_THROWS_AS(with.validate(), std::invalid_argument);
 }
 
 TEST_CASE("model pianoroll: whole-stack gradient check, 1 layer, last-position loss") {

@@ -67,3 +67,55 @@ TEST_CASE("clipping: global norm scales every gradient by the same factor") {
   CHECK(v[1] == 0.5);
   CHECK(v[2] == 1.0);
 }
+
+TEST_CASE("weight average: the bias-corrected moving average of the weights, step by step") {
+  // Three steps of theta = 1, 3, -2 with beta 0.5, summed the long way:
+  //   a_t = beta a_{t-1} + (1 - beta) theta_t, a_0 = 0;  abar_t = a_t / (1 - beta^t).
+  const double beta = 0.5;
+  const double thetas[3] = {1.0, 3.0, -2.0};
+  WeightAverage<double> avg(beta);
+  CHECK(avg.steps() == 0);
+  double a = 0;
+  for (int t = 1; t <= 3; ++t) {
+    Vector<double> w(2);
+    w << thetas[t - 1], 10 * thetas[t - 1];
+    avg.update(w);
+    a = beta * a + (1 - beta) * thetas[t - 1];
+    const double abar = a / (1 - std::pow(beta, t));
+    CHECK(avg.value()[0] == doctest::Approx(abar).epsilon(1e-14));
+    CHECK(avg.value()[1] == doctest::Approx(10 * abar).epsilon(1e-14));
+  }
+  // (1/4 * 1 + 1/2 * 3 ... ): a_3 = 0.125*1 + 0.25*3 + 0.5*(-2) = -0.125; abar = -0.125/0.875.
+  CHECK(avg.value()[0] == doctest::Approx(-1.0 / 7.0).epsilon(1e-14));
+  CHECK(avg.steps() == 3);
+
+  // Decay 0 is no averaging; the first average is the first weights whatever the decay.
+  WeightAverage<float> none(0.0), slow(0.9999);
+  Vector<float> w1(1), w2(1);
+  w1 << 2.f;
+  w2 << 5.f;
+  none.update(w1);
+  slow.update(w1);
+  CHECK(slow.value()[0] == 2.f);
+  none.update(w2);
+  slow.update(w2);
+  CHECK(none.value()[0] == 5.f);
+  CHECK(slow.value()[0] == doctest::Approx(2.0 + 3.0 * 0.0001 / (1 - 0.9999 * 0.9999)));
+
+  // Restored state continues exactly.
+  WeightAverage<double> b(beta);
+  Vector<double> saved = avg.value();
+  b.set_state(saved, avg.steps());
+  Vector<double> w(2);
+  w << 4.0, 40.0;
+  avg.update(w);
+  b.update(w);
+  CHECK(b.value() == avg.value());
+
+  CHECK_THROWS_AS(WeightAverage<float>(1.0), std::invalid_argument);
+  CHECK_THROWS_AS(WeightAverage<float>(-0.1), std::invalid_argument);
+  CHECK_THROWS_WITH(avg.update(Vector<double>::Zero(3)), doctest::Contains("3 weights"));
+  CHECK_THROWS_AS(b.set_state(saved, 0), std::invalid_argument);
+  saved[0] = std::nan("");
+  CHECK_THROWS_AS(b.set_state(saved, 2), std::invalid_argument);
+}

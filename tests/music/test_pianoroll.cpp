@@ -282,6 +282,68 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("trainer: weight averaging validates and saves the average, and resumes exactly") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_avg_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const FrameWindowOptions wo = tiny_windows();
+  const auto data = roll_pieces(6, 30);
+  const ModelConfig mc = tiny_roll_model();
+  auto train = [&](const fs::path& out, int epochs, bool resume, double decay) {
+    FrameSampler s(data, wo);
+    Model<float> m(mc);
+    Rng rng(4);
+    m.init(rng);
+    TrainOptions t;
+    t.epochs = epochs;
+    t.adam.lr = 0.01;
+    t.weight_average = decay;
+    t.out_dir = out.string();
+    Trainer<float, FrameSampler> tr(m, s, t, rng);
+    if (resume) tr.resume();
+    const TrainResult r = tr.run();
+    return std::make_tuple(Vector<float>(m.params().values), r,
+                           Vector<float>(tr.weight_average().value()));
+  };
+  const auto [w, result, avg] = train(dir / "a", 3, false, 0.9);
+  REQUIRE(result.history.size() == 3);
+  REQUIRE(avg.size() == w.size());
+  CHECK(avg != w);
+  // Same path of weights as without averaging: the average is only read, never trained.
+  const auto [w_plain, result_plain, avg_plain] = train(dir / "plain", 3, false, 0.0);
+  CHECK(w_plain == w);
+  CHECK(avg_plain.size() == 0);
+  CHECK(result.history[0].train_loss == result_plain.history[0].train_loss);
+  // model.lstmidi holds the average of its epoch: its validation loss is the one recorded.
+  const Checkpoint<float> best = load_checkpoint<float>((dir / "a" / "model.lstmidi").string());
+  CHECK(best.params != w);
+  auto model = model_from_checkpoint(best);
+  FrameSampler s(data, wo);
+  FrameBatch vb;
+  LossTotals v;
+  for (std::size_t i = 0; i < s.valid_batches(); ++i) {
+    s.valid_batch(i, vb);
+    auto st = model->zero_state(vb.B);
+    v += model->evaluate(vb, st);
+  }
+  CHECK(v.mean() == doctest::Approx(result.best_valid_loss).epsilon(1e-12));
+  if (result.best_epoch == 3) CHECK(best.params == avg);
+  // last.lstmidi carries the trained weights and the average, so a resumed run is exact.
+  const Checkpoint<float> last = load_checkpoint<float>((dir / "a" / "last.lstmidi").string());
+  CHECK(last.params == w);
+  CHECK(last.has_average);
+  CHECK(last.average == avg);
+  train(dir / "b", 1, false, 0.9);
+  const auto [w2, result2, avg2] = train(dir / "b", 3, true, 0.9);
+  CHECK(w2 == w);
+  CHECK(avg2 == avg);
+  CHECK(result2.best_valid_loss == result.best_valid_loss);
+  // Resuming with another averaging setting is refused with the reason.
+  CHECK_THROWS_WITH(train(dir / "b", 4, true, 0.0), doctest::Contains("weight-average setting"));
+  CHECK_THROWS_WITH(train(dir / "plain", 4, true, 0.9),
+                    doctest::Contains("weight-average setting"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE(
     "trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
   const fs::path dir =

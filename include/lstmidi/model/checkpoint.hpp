@@ -10,9 +10,12 @@
 ///       24+n   u32       CRC-32 of bytes [0, 24+n)
 /// Payload: u32 scalar size (4 = float, 8 = double); model config (u64 V, u64 E, u32 L,
 /// L x u64 H, f64 dropout, u32 loss positions, u32 mode (0 tokens, 1 pianoroll; since format
-/// version 2: version-1 files have no mode field and load as tokens models); u64 P and P parameters; u8 has-optimizer and,
-/// if set, Adam's config (5 x f64), i64 step count, m (P), v (P); Rng state (2 x u64);
-/// u32 count of metadata entries, each a (u32 length, bytes) key and value.
+/// version 2: version-1 files have no mode field and load as tokens models), f64 input dropout
+/// and f64 weight drop (since format version 3; 0 for older files); u64 P and P parameters; u8
+/// has-optimizer and, if set, Adam's config (5 x f64), i64 step count, m (P), v (P); since format
+/// version 3, u8 has-average and, if set, i64 step count and the running average of the weights
+/// (P); Rng state (2 x u64); u32 count of metadata entries, each a (u32 length, bytes) key and
+/// value.
 ///
 /// Every field is checked on load: a truncated, corrupted (CRC), wrong-version or
 /// inconsistent file throws FormatError naming the file and what is wrong. Saves are atomic.
@@ -35,7 +38,7 @@
 namespace lstmidi {
 
 inline constexpr char kCheckpointMagic[8] = {'L', 'S', 'T', 'M', 'I', 'D', 'I', 0x1A};
-inline constexpr std::uint32_t kFormatVersion = 2;
+inline constexpr std::uint32_t kFormatVersion = 3;
 /// Oldest format version this build still reads.
 inline constexpr std::uint32_t kOldestFormatVersion = 1;
 /// Largest model file accepted (2 GiB).
@@ -50,6 +53,9 @@ struct Checkpoint {
   AdamConfig adam;
   std::int64_t adam_steps = 0;
   Vector<T> adam_m, adam_v;  // (P) each, when has_optimizer
+  bool has_average = false;  // training with weight averaging: the running average, to resume
+  std::int64_t average_steps = 0;
+  Vector<T> average;  // (P), when has_average
   Rng::State rng;
   std::map<std::string, std::string> meta;  // free-form: epoch, best loss, vocabulary hash...
   std::uint32_t written_by_version = 0;    // filled in on load
@@ -72,6 +78,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
   w.put<double>(c.dropout);
   w.put<std::uint32_t>(static_cast<std::uint32_t>(c.loss_positions));
   w.put<std::uint32_t>(static_cast<std::uint32_t>(c.mode));
+  w.put<double>(c.input_dropout);
+  w.put<double>(c.weight_drop);
   w.put<std::uint64_t>(static_cast<std::uint64_t>(ck.params.size()));
   w.put_array(ck.params.data(), static_cast<size_t>(ck.params.size()));
   w.put<std::uint8_t>(ck.has_optimizer ? 1 : 0);
@@ -83,6 +91,13 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
     w.put<std::int64_t>(ck.adam_steps);
     w.put_array(ck.adam_m.data(), static_cast<size_t>(ck.adam_m.size()));
     w.put_array(ck.adam_v.data(), static_cast<size_t>(ck.adam_v.size()));
+  }
+  w.put<std::uint8_t>(ck.has_average ? 1 : 0);
+  if (ck.has_average) {
+    require(ck.average.size() == ck.params.size(),
+            "checkpoint: weight average size differs from the parameters");
+    w.put<std::int64_t>(ck.average_steps);
+    w.put_array(ck.average.data(), static_cast<size_t>(ck.average.size()));
   }
   w.put<std::uint64_t>(ck.rng.state);
   w.put<std::uint64_t>(ck.rng.inc);
@@ -146,6 +161,8 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
     if (mode > 1) r.fail("unknown model mode");
     c.mode = static_cast<ModelMode>(mode);
   }
+  c.input_dropout = version >= 3 ? r.get<double>("input dropout") : 0.0;
+  c.weight_drop = version >= 3 ? r.get<double>("weight drop") : 0.0;
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
@@ -189,6 +206,16 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
     if (ck.adam_steps < 0) r.fail("negative Adam step count");
     read_vec(ck.adam_m, "Adam first moments");
     read_vec(ck.adam_v, "Adam second moments");
+  }
+  if (version >= 3) {
+    const auto has_avg = r.get<std::uint8_t>("weight-average flag");
+    if (has_avg > 1) r.fail("bad weight-average flag");
+    ck.has_average = has_avg == 1;
+    if (ck.has_average) {
+      ck.average_steps = r.get<std::int64_t>("weight-average step count");
+      if (ck.average_steps < 1) r.fail("weight-average step count is not positive");
+      read_vec(ck.average, "averaged weights");
+    }
   }
   ck.rng.state = r.get<std::uint64_t>("RNG state");
   ck.rng.inc = r.get<std::uint64_t>("RNG state");

@@ -19,6 +19,13 @@
 ///   frames X_0 (K, N) -> h^(l) -> d^(l) -> Z (K, N) logits -> sigmoid BCE (nn/sigmoid_bce.hpp)
 ///   dZ = (sigmoid(Z) - Y)/n, then the same chain down to the first layer (no dX_0 needed).
 /// Batches are FrameBatch (core/frame_batch.hpp); generation steps take a (K, B) frame.
+///
+/// Training-only regularisers besides dropout (all off at inference, docs/math.md#stacking):
+///   weight_drop > 0: each layer's recurrent weights U are DropConnect-masked, one mask per
+///     layer and window (nn/lstm.hpp);
+///   input_dropout q > 0 (pianoroll mode): training sees m * X_0 / (1 - q) instead of X_0,
+///     m ~ Bernoulli(1 - q) per key and frame, so the model cannot lean on copying the frame
+///     it is given.
 #pragma once
 
 #include <memory>
@@ -51,6 +58,10 @@ struct ModelConfig {
   Index embedding_size = 64;               // E; 0 = one-hot input (D = V); 0 in pianoroll mode
   std::vector<Index> hidden_sizes{256, 256};  // H per LSTM layer
   double dropout = 0.2;                    // after each LSTM layer
+  double input_dropout = 0;                // pianoroll mode: on the input frames (keys of the
+                                           // previous frame hidden at random); 0 = off
+  double weight_drop = 0;                  // DropConnect on each layer's recurrent weights U
+                                           // (nn/lstm.hpp); 0 = off
   LossPositions loss_positions = LossPositions::all;
   ModelMode mode = ModelMode::tokens;
 
@@ -83,15 +94,23 @@ struct ModelConfig {
       require(h > 0 && h <= kMaxWidth, "model: hidden sizes must be in [1, ", kMaxWidth,
               "], got ", h);
     require(dropout >= 0 && dropout < 1, "model: dropout must be in [0, 1), got ", dropout);
+    require(input_dropout >= 0 && input_dropout < 1, "model: input dropout must be in [0, 1), got ",
+            input_dropout);
+    require(weight_drop >= 0 && weight_drop < 1, "model: weight drop must be in [0, 1), got ",
+            weight_drop);
     require(mode == ModelMode::tokens || mode == ModelMode::pianoroll, "model: unknown mode");
     require(mode != ModelMode::pianoroll || embedding_size == 0,
             "model: pianoroll mode takes dense frames; the embedding size must be 0, got ",
             embedding_size);
+    require(mode == ModelMode::pianoroll || input_dropout == 0,
+            "model: input dropout is for pianoroll mode (token models regularise the embedding "
+            "through the layer dropout)");
   }
 
   bool operator==(const ModelConfig& o) const {
     return vocab_size == o.vocab_size && embedding_size == o.embedding_size &&
            hidden_sizes == o.hidden_sizes && dropout == o.dropout &&
+           input_dropout == o.input_dropout && weight_drop == o.weight_drop &&
            loss_positions == o.loss_positions && mode == o.mode;
   }
 };
@@ -105,7 +124,7 @@ class Model {
     Index batch() const { return h.empty() ? 0 : h[0].cols(); }
   };
 
-  explicit Model(const ModelConfig& cfg) : cfg_(cfg) {
+  explicit Model(const ModelConfig& cfg) : cfg_(cfg), input_dropout_(cfg.input_dropout) {
     cfg_.validate();
     ParamAllocator alloc;
     Index D = cfg_.vocab_size;
@@ -115,6 +134,7 @@ class Model {
     }
     for (Index H : cfg_.hidden_sizes) {
       layers_.emplace_back(alloc, D, H);
+      layers_.back().weight_drop().set_rate(cfg_.weight_drop);
       dropouts_.emplace_back(cfg_.dropout);
       D = H;
     }
@@ -133,6 +153,8 @@ class Model {
   Index num_layers() const { return cfg_.num_layers(); }
   Lstm<T>& layer(Index l) { return layers_[static_cast<size_t>(l)]; }
   Dropout<T>& dropout(Index l) { return dropouts_[static_cast<size_t>(l)]; }
+  /// Dropout on the input frames (pianoroll mode; rate 0 unless configured).
+  Dropout<T>& input_dropout() { return input_dropout_; }
   Dense<T>& dense() { return *dense_; }
   Embedding<T>* embedding() { return embedding_.get(); }
 
@@ -214,6 +236,7 @@ class Model {
   /// Floats kept from forward for backward in the last forward_backward (memory report).
   Index activation_floats() const {
     Index n = x0_.size();
+    if (inputs_dropped_) n += xin_.size() + input_dropout_.mask().size();
     for (const auto& l : layers_) n += l.cache_size();
     for (const auto& d : outputs_) n += d.size();
     for (const auto& d : dropouts_) n += d.mask().size();
@@ -235,6 +258,12 @@ class Model {
     require(cfg_.mode == m, "model: this ",
             cfg_.mode == ModelMode::pianoroll ? "pianoroll" : "tokens", " model was given ",
             m == ModelMode::pianoroll ? "piano-roll frames" : "token ids");
+  }
+
+  /// Weight-drop masks for this window's forward and backward (training with weight_drop > 0
+  /// only: otherwise no Rng draws, and the layers use U itself).
+  void draw_weight_drop(Rng& rng, bool training) {
+    for (auto& layer : layers_) layer.drop_recurrent_weights(params_, rng, training);
   }
 
   /// Layers above the first, dropout and the carried state (the first layer has run).
@@ -267,7 +296,13 @@ class Model {
             "model: frame batch must hold (K, T*B) inputs and targets and T*B mask entries (K=",
             K, ", T=", steps, ", B=", B, ")");
     check_state(state, B);
-    layers_[0].forward(params_, frame_inputs(batch), B, state.h[0], state.c[0]);
+    draw_weight_drop(rng, training);
+    // Input dropout draws its mask before the layers' masks, and only when it is on, so runs
+    // without it consume the Rng exactly as before.
+    inputs_dropped_ = training && cfg_.input_dropout > 0;
+    if (inputs_dropped_) input_dropout_.forward(frame_inputs(batch), xin_, rng, true);
+    layers_[0].forward(params_, inputs_dropped_ ? xin_ : frame_inputs(batch), B, state.h[0],
+                       state.c[0]);
     forward_stack(B, state, rng, training);
     const bool last = cfg_.loss_positions == LossPositions::last;
     const Index first_col = last ? (steps - 1) * B : 0;
@@ -285,6 +320,7 @@ class Model {
                 static_cast<Index>(batch.targets.size()) == steps * B,
             "model: batch must hold T*B inputs and targets (T=", steps, ", B=", B, ")");
     check_state(state, B);
+    draw_weight_drop(rng, training);
     const size_t L = layers_.size();
     if (embedding_) {
       embedding_->forward(params_, batch.inputs, x0_);
@@ -323,7 +359,7 @@ class Model {
 
   void backward(const FrameBatch& batch) {
     backward_stack(batch.T, batch.B);
-    layers_[0].backward(params_, frame_inputs(batch), dy_, nullptr);
+    layers_[0].backward(params_, inputs_dropped_ ? xin_ : frame_inputs(batch), dy_, nullptr);
   }
 
   void backward(const TokenBatch& batch) {
@@ -341,6 +377,9 @@ class Model {
   std::unique_ptr<Embedding<T>> embedding_;
   std::vector<Lstm<T>> layers_;
   std::vector<Dropout<T>> dropouts_;
+  Dropout<T> input_dropout_;     // pianoroll mode: on the input frames
+  bool inputs_dropped_ = false;  // the last forward used xin_ (dropped-out inputs)
+  Matrix<T> xin_;                // (K, N) input frames after input dropout
   std::unique_ptr<Dense<T>> dense_;
 
   Matrix<T> x0_;                      // (E, N) embedded inputs

@@ -19,6 +19,12 @@
 /// block. U is packed once per window for those T products (U^T once per backward sweep,
 /// core/packed_gemm.hpp). The weight gradients are accumulated by large GEMMs after the sweep.
 ///
+/// Weight drop (optional, training only): DropConnect on the recurrent weights (Wan et al. 2013),
+/// as in Merity et al. 2018's weight-dropped LSTM. drop_recurrent_weights() draws one mask
+/// M (4H, H) of 0 and 1/(1-p) for the next window; that forward and its backward use
+///   U~ = M * U:   a_t = W x_t + U~ h_{t-1} + b,   dh_next = U~^T da_t,   dU += M * (dA H_prev^T)
+/// The same connections are dropped at every step and for every sequence of the window.
+///
 /// Cache kept for backward (the minimum, see docs/performance.md#memory): the activated gates
 /// (4H, T*B), all cell states c_{-1..T-1} (H, (T+1)*B) and hidden states h_{-1..T-1}
 /// (H, (T+1)*B). tanh(c_t) is recomputed in backward instead of stored. Backward overwrites the
@@ -34,6 +40,7 @@
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/nn/dropout.hpp"
 
 namespace lstmidi {
 
@@ -61,6 +68,17 @@ class Lstm {
   const ParamSlot& W() const { return W_; }
   const ParamSlot& U() const { return U_; }
   const ParamSlot& b() const { return b_; }
+
+  /// The weight-drop rate p and mask (set_rate(p); freeze_mask for gradient checks).
+  Dropout<T>& weight_drop() { return weight_drop_; }
+  const Dropout<T>& weight_drop() const { return weight_drop_; }
+
+  /// Draws the weight-drop mask for the next forward and its backward, when training with a
+  /// rate > 0; otherwise the next forward uses U itself. Applies to one forward only.
+  void drop_recurrent_weights(const ParamBuffer<T>& p, Rng& rng, bool training) {
+    drop_next_ = training && weight_drop_.rate() > 0;
+    if (drop_next_) weight_drop_.forward(U_.in(p.values), U_dropped_, rng, true);
+  }
 
   void init(ParamBuffer<T>& p, Rng& rng, InitScheme scheme = InitScheme::keras) const {
     MatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), b = b_.in(p.values);
@@ -267,9 +285,16 @@ class Lstm {
     body(Index{0}, B_);
   }
 
-  // U is packed once for the window's T steps (core/packed_gemm.hpp).
+  // U (or U~ = M * U under weight drop) is packed once for the window's T steps
+  // (core/packed_gemm.hpp).
   void recurrence(const ParamBuffer<T>& p) {
-    U_packed_.pack(U_.in(p.values));
+    dropped_ = drop_next_;
+    drop_next_ = false;
+    if (dropped_) {
+      U_packed_.pack(U_dropped_);
+    } else {
+      U_packed_.pack(U_.in(p.values));
+    }
     for_each_slice([&](Index b0, Index b1) {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
@@ -285,7 +310,11 @@ class Lstm {
   void sweep(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& dY) {
     require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
     const Index H = H_, B = B_;
-    U_packed_.pack_transpose(U_.in(std::as_const(p.values)));
+    if (dropped_) {
+      U_packed_.pack_transpose(U_dropped_);
+    } else {
+      U_packed_.pack_transpose(U_.in(std::as_const(p.values)));
+    }
     dh_next_.setZero(H, B);
     dc_next_.setZero(H, B);
     dh_.resize(H, B);
@@ -319,7 +348,12 @@ class Lstm {
                            /*accumulate=*/false);  // U^T da_t, to t-1
       }
     });
-    U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
+    if (dropped_) {
+      dU_.noalias() = A_ * Hs_.leftCols(T_ * B).transpose();
+      U_.in(p.grads).array() += dU_.array() * weight_drop_.mask().array();
+    } else {
+      U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
+    }
     b_.in(p.grads).col(0) += A_.rowwise().sum();
   }
 
@@ -334,6 +368,9 @@ class Lstm {
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
   Matrix<T> a_, h_next_;                         // (4H, B), (H, B) step workspace
   PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward
+  Dropout<T> weight_drop_;                       // rate 0 unless set: no weight drop
+  bool drop_next_ = false, dropped_ = false;     // weight drop for the next / last forward
+  Matrix<T> U_dropped_, dU_;                     // (4H, H) M * U and dA H_prev^T, weight drop only
 };
 
 }  // namespace lstmidi

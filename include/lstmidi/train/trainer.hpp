@@ -4,6 +4,8 @@
 ///
 /// Per batch:  zero grads -> Model::forward_backward -> n = clip_global_norm(g, clip)
 ///             -> Adam step                     (a NaN/inf loss or norm stops the run first)
+///             -> with weight_average > 0, the moving average of the weights is updated; it is
+///                what is validated and saved as model.lstmidi (optim/weight_average.hpp)
 /// Per epoch:  mean validation loss L_v, perplexity exp(L_v), accuracy; the model with the lowest
 ///             L_v so far is saved as <out>/model.lstmidi (the last model when there is no
 ///             validation set); the resume checkpoint <out>/last.lstmidi, history.csv and
@@ -15,11 +17,11 @@
 /// Batch&), and its batch order must depend only on (seed, epoch, batch). The batch type is the
 /// return type of the source's next_batch() when it has one, TokenBatch otherwise.
 ///
-/// Exact resume: last.lstmidi holds the weights, Adam's moments and step count, the Rng state
-/// (dropout masks), the sampler position and the epoch's running totals. Every window starts from
-/// a zero LSTM state, so a run killed at any moment and resumed from its last checkpoint reaches
-/// the same weights as one never interrupted. Checkpoints are written mid-epoch every
-/// `checkpoint_seconds` and at every epoch end, always atomically.
+/// Exact resume: last.lstmidi holds the weights, Adam's moments and step count, the weight
+/// average when there is one, the Rng state (dropout masks), the sampler position and the epoch's
+/// running totals. Every window starts from a zero LSTM state, so a run killed at any moment and
+/// resumed from its last checkpoint reaches the same weights as one never interrupted. Checkpoints
+/// are written mid-epoch every `checkpoint_seconds` and at every epoch end, always atomically.
 #pragma once
 
 #include <chrono>
@@ -40,6 +42,7 @@
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"
+#include "lstmidi/optim/weight_average.hpp"
 #include "lstmidi/train/history.hpp"
 
 namespace lstmidi {
@@ -60,6 +63,9 @@ struct TrainOptions {
                                // validation improvement (0.5 halves it); 1 = never
   double time_budget_seconds = 0;   // stop (after saving) once this much training time is spent; 0 = none
   double checkpoint_seconds = 60;   // mid-epoch checkpoint interval
+  double weight_average = 0;  // decay of a moving average of the weights (optim/weight_average.hpp)
+                              // that is validated and saved instead of the current weights;
+                              // 0.999 spans about 1000 steps; 0 = off
   std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go
 
   void validate() const {
@@ -70,6 +76,8 @@ struct TrainOptions {
     require(lr_decay > 0 && lr_decay <= 1, "lr_decay must be in (0, 1], got ", lr_decay);
     require(time_budget_seconds >= 0, "time budget must be >= 0");
     require(checkpoint_seconds > 0, "checkpoint interval must be > 0");
+    require(weight_average >= 0 && weight_average < 1,
+            "weight average decay must be in [0, 1), got ", weight_average);
     require(!out_dir.empty(), "an output directory is required");
   }
 };
@@ -127,10 +135,19 @@ class Trainer {
   /// `meta` is stored in every saved model (e.g. the vocabulary's checksum).
   Trainer(Model<T>& model, Source& data, const TrainOptions& options, Rng& rng,
           std::map<std::string, std::string> meta = {})
-      : model_(model), data_(data), opt_(options), rng_(rng), meta_(std::move(meta)),
-        adam_(model.num_params(), options.adam) {
+      : model_(model),
+        data_(data),
+        opt_(options),
+        rng_(rng),
+        meta_(std::move(meta)),
+        adam_(model.num_params(), options.adam),
+        average_(options.weight_average) {
     opt_.validate();
   }
+
+  /// Whether the weights validated and saved are a moving average of the trained ones.
+  bool averaging() const { return opt_.weight_average > 0; }
+  const WeightAverage<T>& weight_average() const { return average_; }
 
   std::filesystem::path best_path() const { return std::filesystem::path(opt_.out_dir) / kBestFile; }
   std::filesystem::path last_path() const { return std::filesystem::path(opt_.out_dir) / kLastFile; }
@@ -143,6 +160,9 @@ class Trainer {
             ": the checkpoint is for a model of another shape; use the same settings as the "
             "interrupted run (they are saved in the model directory)");
     require(ck.has_optimizer, last_path().string(), ": no optimizer state to resume from");
+    require(ck.has_average == averaging(), last_path().string(), ": the interrupted run ",
+            ck.has_average ? "averaged" : "did not average", " its weights; resume it with ",
+            ck.has_average ? "the same" : "no", " weight-average setting");
     for (const char* key : {"epoch", "batch", "best_valid", "best_epoch", "bad_epochs", "elapsed",
                             "history", "run_nll", "run_count", "run_correct", "run_norm",
                             "run_batches", "run_seconds"})
@@ -153,6 +173,7 @@ class Trainer {
     adam_.set_config(ck.adam);
     adam_.set_state(std::move(m), std::move(v), ck.adam_steps);
     rng_.set_state(ck.rng);
+    if (ck.has_average) average_.set_state(ck.average, ck.average_steps);
     auto num = [&](const char* k) {
       const std::string& text = ck.meta.at(k);
       char* end = nullptr;
@@ -226,6 +247,7 @@ class Trainer {
               " is not a finite number. The saved models are from before this point; try a "
               "lower learning rate (--lr) or stronger clipping (--clip)."));
         adam_.step(model_.params().values, model_.params().grads);
+        if (averaging()) average_.update(model_.params().values);
         run_ += tot;
         run_norm_ += norm;
         ++run_batches_;
@@ -254,7 +276,9 @@ class Trainer {
           if (!fs::exists(best_path())) {  // no finished epoch yet: keep what there is
             std::map<std::string, std::string> m = meta_;
             m["epoch"] = detail::concat(epoch - 1, " + ", run_batches_, "/", per_epoch, " batches");
-            save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+            with_evaluated_weights([&] {
+              save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+            });
           }
           obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
                                      " s reached in epoch ", epoch, "; stopping (resume with --resume)"));
@@ -272,10 +296,12 @@ class Trainer {
       const std::size_t nv = data_.valid_batches();
       if (nv > 0) {
         LossTotals v;
-        for (std::size_t i = 0; i < nv; ++i) {
-          data_.valid_batch(i, batch);
-          v += model_.evaluate(batch, zero_state(batch.B));
-        }
+        with_evaluated_weights([&] {
+          for (std::size_t i = 0; i < nv; ++i) {
+            data_.valid_batch(i, batch);
+            v += model_.evaluate(batch, zero_state(batch.B));
+          }
+        });
         es.valid_loss = v.mean();
         es.valid_perplexity = std::exp(v.mean());
         es.valid_accuracy = v.accuracy();
@@ -304,7 +330,9 @@ class Trainer {
         std::map<std::string, std::string> m = meta_;
         m["epoch"] = std::to_string(epoch);
         m["valid_loss"] = detail::fmt_double(es.valid_loss);
-        save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+        with_evaluated_weights([&] {
+          save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+        });
       }
       save_last();
       last_save = Clock::now();
@@ -355,7 +383,35 @@ class Trainer {
     m["run_norm"] = detail::fmt_double(run_norm_);
     m["run_batches"] = std::to_string(run_batches_);
     m["run_seconds"] = detail::fmt_double(run_seconds_);
-    save_checkpoint(last_path().string(), make_checkpoint(model_, &adam_, &rng_, m));
+    Checkpoint<T> ck = make_checkpoint(model_, &adam_, &rng_, m);
+    if (averaging()) {
+      ck.has_average = true;
+      ck.average_steps = average_.steps();
+      ck.average = average_.steps() > 0 ? average_.value() : model_.params().values;
+      if (average_.steps() == 0) ck.average_steps = 1;  // nothing trained yet: the start weights
+    }
+    save_checkpoint(last_path().string(), ck);
+  }
+
+  /// Runs f with the model holding the weights that are validated and saved: the moving
+  /// average when averaging (the trained weights are put back afterwards), else the weights.
+  template <typename F>
+  void with_evaluated_weights(F&& f) {
+    if (!averaging() || average_.steps() == 0) {
+      f();
+      return;
+    }
+    Vector<T>& w = model_.params().values;
+    trained_.resize(w.size());
+    trained_ = w;
+    w = average_.value();
+    try {
+      f();
+    } catch (...) {
+      w = trained_;
+      throw;
+    }
+    w = trained_;
   }
 
   TrainResult& finish(TrainResult& r, StopReason why) {
@@ -372,6 +428,8 @@ class Trainer {
   Rng& rng_;
   std::map<std::string, std::string> meta_;
   Adam<T> adam_;
+  WeightAverage<T> average_;
+  Vector<T> trained_;  // the trained weights while the average is in the model
   typename Model<T>::State state_;
   std::vector<EpochStats> history_;
   double best_valid_ = NAN;
