@@ -63,6 +63,24 @@ void check_roll_gradient(const ModelConfig& cfg, std::uint64_t seed) {
   CHECK(res.checked == model.num_params());
   CHECK(res.max_rel_error < 1e-6);
 }
+
+// Model a (config `with`) and model b (`without`, the same but for one training-only
+// regulariser), with the same weights: their validation losses must be equal and their
+// training losses (same Rng seed) must differ.
+void check_training_only(Model<double>& a, Model<double>& b, std::uint64_t seed) {
+  Rng init(seed);
+  a.init(init);
+  b.params().values = a.params().values;
+  Rng data_rng(seed + 1);
+  const FrameBatch batch = random_frames(5, 2, a.config().vocab_size, data_rng);
+  auto sa = a.zero_state(2), sb = b.zero_state(2);
+  CHECK(a.evaluate(batch, sa).mean() == b.evaluate(batch, sb).mean());
+  Rng r1(5), r2(5);
+  sa = a.zero_state(2);
+  sb = b.zero_state(2);
+  CHECK(a.forward_backward(batch, sa, r1, true).mean() !=
+        b.forward_backward(batch, sb, r2, true).mean());
+}
 }  // namespace
 
 TEST_CASE("model pianoroll: whole-stack gradient check, 2 layers, frozen dropout") {
@@ -86,18 +104,7 @@ TEST_CASE("model: weight drop is on in training only, and is saved with the mode
   ModelConfig with = roll_config(6, {5, 4}, 0.0), without = with;
   with.weight_drop = 0.5;
   Model<double> a(with), b(without);
-  Rng init(31);
-  a.init(init);
-  b.params().values = a.params().values;
-  Rng data_rng(32);
-  const FrameBatch batch = random_frames(5, 2, 6, data_rng);
-  auto sa = a.zero_state(2), sb = b.zero_state(2);
-  CHECK(a.evaluate(batch, sa).mean() == b.evaluate(batch, sb).mean());
-  Rng r1(5), r2(5);
-  sa = a.zero_state(2);
-  sb = b.zero_state(2);
-  CHECK(a.forward_backward(batch, sa, r1, true).mean() !=
-        b.forward_backward(batch, sb, r2, true).mean());
+  check_training_only(a, b, 31);
   CHECK(a.layer(0).weight_drop().rate() == 0.5);
   CHECK(a.layer(1).weight_drop().rate() == 0.5);
   const auto bytes = encode_checkpoint(make_checkpoint(a));
@@ -112,21 +119,9 @@ TEST_CASE("model pianoroll: input dropout hides input keys in training only") {
   ModelConfig with = roll_config(6, {5}, 0.0), without = with;
   with.input_dropout = 0.5;
   Model<double> a(with), b(without);
-  Rng init(21);
-  a.init(init);
-  b.params().values = a.params().values;
-  Rng data_rng(22);
-  const FrameBatch batch = random_frames(5, 2, 6, data_rng);
-  auto sa = a.zero_state(2), sb = b.zero_state(2);
-  // Inference and validation never drop inputs.
-  CHECK(a.evaluate(batch, sa).mean() == b.evaluate(batch, sb).mean());
-  // Training does: the mask is 0 or 1/(1 - q), about half zeros, and it changes the loss.
-  Rng r1(5), r2(5);
-  sa = a.zero_state(2);
-  sb = b.zero_state(2);
-  const double la = a.forward_backward(batch, sa, r1, true).mean();
-  const double lb = b.forward_backward(batch, sb, r2, true).mean();
-  CHECK(la != lb);
+  // Inference and validation never drop inputs; training does, and it changes the loss.
+  check_training_only(a, b, 21);
+  // The mask is 0 or 1/(1 - q), about half zeros.
   const Matrix<double>& m = a.input_dropout().mask();
   REQUIRE(m.rows() == 6);
   REQUIRE(m.cols() == 10);

@@ -285,16 +285,18 @@ class Lstm {
     body(Index{0}, B_);
   }
 
+  // The U of the last forward: M * U under weight drop, else U itself.
+  Eigen::Ref<const Matrix<T>> recurrent_weights(const ParamBuffer<T>& p) const {
+    if (dropped_) return U_dropped_;
+    return U_.in(p.values);
+  }
+
   // U (or U~ = M * U under weight drop) is packed once for the window's T steps
   // (core/packed_gemm.hpp).
   void recurrence(const ParamBuffer<T>& p) {
     dropped_ = drop_next_;
     drop_next_ = false;
-    if (dropped_) {
-      U_packed_.pack(U_dropped_);
-    } else {
-      U_packed_.pack(U_.in(p.values));
-    }
+    U_packed_.pack(recurrent_weights(p));
     for_each_slice([&](Index b0, Index b1) {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
@@ -310,11 +312,7 @@ class Lstm {
   void sweep(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& dY) {
     require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
     const Index H = H_, B = B_;
-    if (dropped_) {
-      U_packed_.pack_transpose(U_dropped_);
-    } else {
-      U_packed_.pack_transpose(U_.in(std::as_const(p.values)));
-    }
+    U_packed_.pack_transpose(recurrent_weights(p));
     dh_next_.setZero(H, B);
     dc_next_.setZero(H, B);
     dh_.resize(H, B);
