@@ -11,7 +11,13 @@
 //               for the one-core rate each of the two threads gets.
 //   Packed      the same slice products the way the LSTM runs them: U (or U^T) packed once
 //               (core/packed_gemm.hpp, packing not timed), one thread.
+//   FmaPeak     the machine's float FMA rate: 10 independent chains of 8-wide FMAs in
+//               registers, per thread, on 1 and 2 threads (the hardware limit every GEMM
+//               figure is a fraction of; AVX2 + FMA builds only).
 #include "bench_common.hpp"
+
+#include <thread>
+#include <vector>
 
 using namespace lstmidi;
 
@@ -53,6 +59,41 @@ static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpo
                                               benchmark::Counter::kIsIterationInvariantRate);
   st.counters["register_kernel"] = PackedMatrix<float>::kernel_active();
 }
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+// 10 chains: FMA latency 4-5 cycles x 2 units, so every cycle can issue two.
+static float fma_chains(long iterations) {
+  __m256 acc[10];
+  const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
+  for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  for (long k = 0; k < iterations; ++k) {
+#pragma GCC unroll 10
+    for (int i = 0; i < 10; ++i) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < 10; ++i) s = _mm256_add_ps(s, acc[i]);
+  return _mm_cvtss_f32(_mm256_castps256_ps128(s));
+}
+
+static void fma_peak(benchmark::State& st, int threads) {
+  const long iterations = 20'000'000;  // 3.2 GFLOP per thread
+  std::vector<float> sink(static_cast<size_t>(threads));
+  for (auto _ : st) {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { sink[static_cast<size_t>(t)] = fma_chains(iterations); });
+    for (auto& t : pool) t.join();
+    benchmark::DoNotOptimize(sink.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * 8 * 10 * double(iterations) * threads * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = threads;
+}
+BENCHMARK_CAPTURE(fma_peak, FmaPeak / 1 thread, 1)->UseRealTime();
+BENCHMARK_CAPTURE(fma_peak, FmaPeak / 2 threads, 2)->UseRealTime();
+#endif
 
 BENCHMARK_CAPTURE(gemm, Recurrent / 2048x512x64, 2048, 512, 64, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, RecurrentT / 512x2048x64, 512, 2048, 64, true, false)->UseRealTime();

@@ -5,9 +5,14 @@
 //     every-position loss. Counters: tokens/s (items_per_second) and GFLOP/s, counting
 //     2*4H*(D+H) FLOPs per token per layer forward, twice that backward, plus 2*V*H forward and
 //     twice that backward for the output layer (D = V for the one-hot first layer).
-//   BM_GenerateStep/<L>x<H>: one new event with carried state (batch 1).
-//   BM_GenerateWindow/<L>x<H>/T100: one new event by re-running the whole 100-event window,
-//     as the classic Keras tutorial does.
+//   BM_GenerateStep/<L>x<H>: one new event with carried state (batch 1), the weights packed for
+//     generation as generate() does; /unpacked: the same reading the weights in place.
+//   BM_GenerateWindow/<L>x<H>/T100: one new event by re-running the whole 100-event window
+//     from a zero state, as the classic Keras tutorial does, in two ways: /steps runs it as 100
+//     carried steps (the fastest way with this library: the same per-event cost as
+//     GenerateStep, so the ratio between the two is close to 100 by construction); /forward
+//     runs it as the tutorial's model.predict does, one forward pass over the window
+//     (Model::evaluate on a batch of one window).
 // Threads: LSTMIDI_THREADS=n (Eigen's OpenMP threads; default all cores).
 #include "bench_common.hpp"
 
@@ -69,11 +74,12 @@ void train_step(benchmark::State& st, Shape s) {
   st.counters["activation_MB"] = static_cast<double>(model.activation_floats()) * 4 / 1e6;
 }
 
-void generate_step(benchmark::State& st, Shape s) {
+void generate_step(benchmark::State& st, Shape s, bool packed) {
   bench::set_threads(bench::threads_from_env());
   Model<float> model(config_of(s));
   Rng rng(1);
   model.init(rng);
+  if (packed) model.pack_for_generation();  // as generate() does
   auto state = model.zero_state(1);
   std::vector<TokenId> id{0};
   for (auto _ : st) {
@@ -84,19 +90,25 @@ void generate_step(benchmark::State& st, Shape s) {
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
 }
 
-void generate_window(benchmark::State& st, Shape s) {
+void generate_window(benchmark::State& st, Shape s, bool as_forward) {
   bench::set_threads(bench::threads_from_env());
   Model<float> model(config_of(s));
   Rng rng(1);
   model.init(rng);
   TokenBatch window(s.T, 1);
   for (auto& x : window.inputs) x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+  window.targets = window.inputs;
+  if (!as_forward) model.pack_for_generation();
   for (auto _ : st) {
     // The classic method: run the whole window from a zero state, keep the last prediction.
     auto state = model.zero_state(1);
-    for (Index t = 0; t < s.T; ++t) {
-      const Matrix<float>& logits = model.step({window.inputs[static_cast<size_t>(t)]}, state);
-      if (t == s.T - 1) benchmark::DoNotOptimize(argmax(logits.col(0)));
+    if (as_forward) {
+      benchmark::DoNotOptimize(model.evaluate(window, state).nll_sum);
+    } else {
+      for (Index t = 0; t < s.T; ++t) {
+        const Matrix<float>& logits = model.step({window.inputs[static_cast<size_t>(t)]}, state);
+        if (t == s.T - 1) benchmark::DoNotOptimize(argmax(logits.col(0)));
+      }
     }
     std::rotate(window.inputs.begin(), window.inputs.begin() + 1, window.inputs.end());
   }
@@ -110,8 +122,10 @@ const Shape kSmall{2, 256, 64, 32, 128, 0};
 
 BENCHMARK_CAPTURE(train_step, 3x512/T100/B64/V358, kClassic)->Name("BM_TrainStep/3x512/T100/B64/V358")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
 BENCHMARK_CAPTURE(train_step, 2x256/T64/B32/V128, kSmall)->Name("BM_TrainStep/2x256/T64/B32/V128")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(generate_step, 3x512, kClassic)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 2x256, kSmall)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_window, 3x512/T100, kClassic)->Name("BM_GenerateWindow/3x512/T100")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, true)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512/unpacked, kClassic, false)->Name("BM_GenerateStep/3x512/unpacked")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, true)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_window, 3x512/T100/steps, kClassic, false)->Name("BM_GenerateWindow/3x512/T100/steps")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_window, 3x512/T100/forward, kClassic, true)->Name("BM_GenerateWindow/3x512/T100/forward")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

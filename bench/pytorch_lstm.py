@@ -76,22 +76,46 @@ def bench_generate(layers, hidden, V, steps):
     return statistics.median(times)
 
 
+def bench_generate_window(layers, hidden, V, T, events):
+    """One new event the classic tutorial's way: the whole T-event window from a zero state."""
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(V, hidden, num_layers=layers).eval()
+    dense = torch.nn.Linear(hidden, V).eval()
+    ids = torch.randint(0, V, (T,))
+    times = []
+    with torch.no_grad():
+        for i in range(events + 3):
+            t0 = time.perf_counter()
+            out, _ = lstm(torch.nn.functional.one_hot(ids, V).float().unsqueeze(1))
+            nxt = int(dense(out[-1, 0]).argmax())
+            ids = torch.cat([ids[1:], torch.tensor([nxt])])
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (intra-op)")
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per shape")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--only", default="", help="run only shapes whose name contains this")
+    ap.add_argument("--no-generate", action="store_true", help="skip the generation measurements")
+    ap.add_argument("--no-train", action="store_true", help="skip the training steps")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, intra-op threads {torch.get_num_threads()}")
     for name, (L, H, T, B, V) in SHAPES.items():
-        if args.only and args.only not in name:
+        if args.no_train or (args.only and args.only not in name):
             continue
         med, tok, gf = bench_train(L, H, T, B, V, args.steps, args.warmup)
         print(f"TrainStep/{name}: {med * 1e3:.1f} ms/step  {tok:.0f} tokens/s  {gf:.1f} GFLOP/s")
+    if args.no_generate:
+        return
     g = bench_generate(3, 512, 358, 300)
     print(f"GenerateStep/3x512: {g * 1e6:.0f} us/event")
+    w = bench_generate_window(3, 512, 358, 100, 20)
+    print(f"GenerateWindow/3x512/T100: {w * 1e3:.1f} ms/event ({w / g:.0f}x the carried step)")
 
 
 if __name__ == "__main__":

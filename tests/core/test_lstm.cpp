@@ -251,3 +251,70 @@ TEST_CASE("lstm: generation steps split over threads equal the window forward") 
     CHECK((c - lstm.final_c()).cwiseAbs().maxCoeff() < 1e-12);
   }
 }
+
+TEST_CASE("lstm: steps from the packed weight snapshot equal the plain steps") {
+  MESSAGE("register kernel active: " << PackedMatrix<float>::kernel_active());
+  // H = 20 pads each gate to 32 rows; H = 160 splits over two threads; B = 7 needs two
+  // column tiles of the kernel.
+  for (Index H : {Index{20}, Index{160}})
+    for (Index B : {Index{1}, Index{7}})
+      for (int threads : {1, 2}) {
+        CAPTURE(H);
+        CAPTURE(B);
+        CAPTURE(threads);
+        const Index D = 11, Tn = 4;
+        ParamAllocator alloc;
+        Lstm<float> lstm(alloc, D, H);
+        ParamBuffer<float> p(alloc.size());
+        Rng rng(41);
+        lstm.init(p, rng);
+        lstm.b().in(p.values) += random_matrix<float>(4 * H, 1, rng, 0.5f);
+        const Matrix<float> X = random_matrix<float>(D, Tn * B, rng);
+        const std::vector<TokenId> ids = random_ids(Tn * B, D, rng);
+        const int saved = Eigen::nbThreads();
+        Eigen::setNbThreads(threads);
+        Matrix<float> h = random_matrix<float>(H, B, rng, 0.5f),
+                      c = random_matrix<float>(H, B, rng, 0.5f);
+        Matrix<float> hp = h, cp = c, ht = h, ct = c, htp = h, ctp = c;
+        for (Index t = 0; t < Tn; ++t) {
+          std::vector<TokenId> step_ids(ids.begin() + t * B, ids.begin() + (t + 1) * B);
+          lstm.step(p, X.middleCols(t * B, B), h, c);
+          lstm.step_tokens(p, step_ids, ht, ct);
+          lstm.pack_step_weights(p);
+          CHECK(lstm.step_weights_packed() == PackedMatrix<float>::kernel_active());
+          lstm.step(p, X.middleCols(t * B, B), hp, cp);
+          lstm.step_tokens(p, step_ids, htp, ctp);
+          lstm.unpack_step_weights();
+          CHECK_FALSE(lstm.step_weights_packed());
+        }
+        Eigen::setNbThreads(saved);
+        CHECK((hp - h).cwiseAbs().maxCoeff() < 1e-5f);
+        CHECK((cp - c).cwiseAbs().maxCoeff() < 1e-5f);
+        CHECK((htp - ht).cwiseAbs().maxCoeff() < 1e-5f);
+        CHECK((ctp - ct).cwiseAbs().maxCoeff() < 1e-5f);
+        CHECK(h.cwiseAbs().maxCoeff() > 0.01f);  // the states moved: the comparison means something
+      }
+}
+
+TEST_CASE("lstm: the packed snapshot keeps the weights it was packed with") {
+  const Index D = 6, H = 16;
+  ParamAllocator alloc;
+  Lstm<float> lstm(alloc, D, H);
+  ParamBuffer<float> p(alloc.size());
+  Rng rng(43);
+  lstm.init(p, rng);
+  const Matrix<float> x = random_matrix<float>(D, 1, rng);
+  Matrix<float> h0 = random_matrix<float>(H, 1, rng, 0.5f),
+                c0 = random_matrix<float>(H, 1, rng, 0.5f);
+  Matrix<float> h_old = h0, c_old = c0;
+  lstm.step(p, x, h_old, c_old);  // with the weights as packed
+  lstm.pack_step_weights(p);
+  p.values *= 2.0f;  // changed after packing: a snapshot does not see it
+  Matrix<float> h = h0, c = c0;
+  lstm.step(p, x, h, c);
+  if (PackedMatrix<float>::kernel_active()) CHECK((h - h_old).cwiseAbs().maxCoeff() < 1e-6f);
+  lstm.unpack_step_weights();  // back to the live weights
+  h = h0, c = c0;
+  lstm.step(p, x, h, c);
+  CHECK((h - h_old).cwiseAbs().maxCoeff() > 1e-3f);
+}

@@ -196,3 +196,33 @@ TEST_CASE("model: bad configs and batches throw") {
   TokenBatch ok(3, 2);
   CHECK_THROWS_AS(m.evaluate(ok, wrong), std::invalid_argument);
 }
+
+TEST_CASE("model: generation packing drops its snapshot when the weights are taken for change") {
+  ModelConfig cfg;
+  cfg.vocab_size = 9;
+  cfg.embedding_size = 0;
+  cfg.hidden_sizes = {24, 16};
+  Model<float> model(cfg);
+  Rng rng(5);
+  model.init(rng);
+  const std::vector<TokenId> ids{3};
+  auto logits_now = [&] {
+    auto state = model.zero_state(1);
+    model.step({1}, state);
+    return Matrix<float>(model.step(ids, state));
+  };
+  const Matrix<float> plain = logits_now();
+  model.pack_for_generation();
+  CHECK(model.packed_for_generation() == PackedMatrix<float>::kernel_active());
+  CHECK((logits_now() - plain).cwiseAbs().maxCoeff() < 1e-5f);
+  model.params().values *= 0.5f;  // non-const params(): the snapshot is dropped first
+  CHECK_FALSE(model.packed_for_generation());
+  const Matrix<float> halved = logits_now();
+  CHECK((halved - plain).cwiseAbs().maxCoeff() > 1e-3f);
+  {
+    const GenerationPack<float> scope(model);
+    CHECK(model.packed_for_generation() == PackedMatrix<float>::kernel_active());
+    CHECK((logits_now() - halved).cwiseAbs().maxCoeff() < 1e-5f);
+  }
+  CHECK_FALSE(model.packed_for_generation());
+}

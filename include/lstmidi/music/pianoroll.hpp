@@ -325,6 +325,7 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
   for (const Frame& f : primer)
     for (std::uint8_t k : f)
       require(k < K, "generate_frames: primer key ", int(k), " outside 0..", K - 1);
+  const GenerationPack<T> packed(model);  // the weights are read many times, packed once
   auto state = model.zero_state(1);
   Matrix<T> x = Matrix<T>::Zero(K, 1);  // the zero frame first
   const Matrix<T>* z = &model.step_frame(x, state);

@@ -168,13 +168,31 @@ class Lstm {
   /// Generation runs at B = 1, where each step is a matrix-vector product bound by memory
   /// bandwidth; the hidden units are split across threads (each thread reads its rows of W and
   /// U and updates its units' c and h), which Eigen does not do for products with one column.
+  /// After pack_step_weights(), the step reads the packed snapshot instead (see there).
   void step(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& x, Matrix<T>& h,
             Matrix<T>& c) {
     require_shape(x, D_, h.cols(), "Lstm::step x");
     require_shape(c, H_, h.cols(), "Lstm::step c");
-    ConstMatrixMap<T> W = W_.in(p.values);
-    step_impl(p, h, c,
-              [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
+    if (step_packed_) {
+      // [x; h] as one (D+H, B) operand of the packed [W U].
+      xh_.resize(D_ + H_, h.cols());
+      xh_.topRows(D_) = x;
+      xh_.bottomRows(H_) = h;
+      step_units(h, c, padded_units(), detail::kPackMr, [&](Index k0, Index k1) {
+        packed_step_gates(k0, k1, 0, D_ + H_, xh_);
+        add_step_bias(k0, k1);
+      });
+      return;
+    }
+    ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), bias = b_.in(p.values);
+    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
+      for (Index g = 0; g < 4; ++g) {
+        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
+        a.noalias() = W.middleRows(g * H_ + k0, k1 - k0) * x;
+        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
+        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
+      }
+    });
   }
 
   /// One step from token ids (one-hot input): W x is the column W[:, id].
@@ -185,11 +203,70 @@ class Lstm {
             "Lstm::step_tokens: state shape mismatch");
     for (TokenId id : ids)
       require(id >= 0 && id < D_, "Lstm::step_tokens: token id ", id, " outside [0, ", D_, ")");
-    ConstMatrixMap<T> W = W_.in(p.values);
-    step_impl(p, h, c, [&](Index row, Index n, auto&& a) {
-      for (Index j = 0; j < B; ++j) a.col(j) = W.block(row, ids[static_cast<size_t>(j)], n, 1);
+    if (step_packed_) {
+      step_units(h, c, padded_units(), detail::kPackMr, [&](Index k0, Index k1) {
+        packed_step_gates(k0, k1, D_, H_, h);  // U h only: the U part of each panel
+        add_step_bias(k0, k1);
+        // W[:, id] from the snapshot: 16 consecutive values per panel at depth id.
+        const T* panels = step_weights_.panels().data();
+        const Index K = D_ + H_;
+        for (Index g = 0; g < 4; ++g)
+          for (Index r0 = g * padded_units() + k0; r0 < g * padded_units() + k1;
+               r0 += detail::kPackMr)
+            for (Index j = 0; j < B; ++j)
+              a_.col(j).segment(r0, detail::kPackMr) += Eigen::Map<const Vector<T>>(
+                  panels + r0 * K + ids[static_cast<size_t>(j)] * detail::kPackMr, detail::kPackMr);
+      });
+      return;
+    }
+    ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), bias = b_.in(p.values);
+    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
+      for (Index g = 0; g < 4; ++g) {
+        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
+        for (Index j = 0; j < B; ++j)
+          a.col(j) = W.block(g * H_ + k0, ids[static_cast<size_t>(j)], k1 - k0, 1);
+        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
+        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
+      }
     });
   }
+
+  /// Packs a snapshot of W, U and b from p for step() and step_tokens(), which then read it
+  /// instead of p's weights until unpack_step_weights(). The rows of [W U] are laid out in the
+  /// 16-row panels of core/packed_gemm.hpp, each gate's rows padded to a multiple of 16 units,
+  /// so that each thread streams through its own contiguous panels with the register kernel:
+  /// at batch 1, where a step is bound by how fast the weights are read, that is 2-3x faster
+  /// than Eigen's matrix-vector products on row blocks of W and U on the machines measured
+  /// (docs/performance.md). Where the register kernel is not active (double, builds without
+  /// AVX2 + FMA) this does nothing and steps read p as before.
+  void pack_step_weights(const ParamBuffer<T>& p) {
+    if constexpr (PackedMatrix<T>::kernel_active()) {
+      const Index Hp = padded_units();
+      ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), b = b_.in(p.values);
+      Matrix<T> WU = Matrix<T>::Zero(4 * Hp, D_ + H_);
+      step_bias_.setZero(4 * Hp);
+      for (Index g = 0; g < 4; ++g) {
+        WU.block(g * Hp, 0, H_, D_) = W.middleRows(g * H_, H_);
+        WU.block(g * Hp, D_, H_, H_) = U.middleRows(g * H_, H_);
+        step_bias_.segment(g * Hp, H_) = b.col(0).segment(g * H_, H_);
+      }
+      step_weights_.pack(WU);
+      step_packed_ = true;
+    } else {
+      (void)p;
+    }
+  }
+
+  /// Drops the snapshot: steps read the weights of the ParamBuffer they are given again.
+  void unpack_step_weights() {
+    if (!step_packed_) return;
+    step_packed_ = false;
+    step_weights_ = PackedMatrix<T>();
+    step_bias_.resize(0);
+  }
+
+  /// Whether steps read a packed snapshot (pack_step_weights() with the register kernel active).
+  bool step_weights_packed() const { return step_packed_; }
 
   /// Floats kept between forward and backward (the BPTT cache), for the memory report.
   Index cache_size() const { return A_.size() + Hs_.size() + Cs_.size(); }
@@ -221,24 +298,53 @@ class Lstm {
     h.array() = a.bottomRows(H).array() * c_out.array().tanh();
   }
 
-  // a = (W x) + U h + b for the gate rows of units [k0, k1), then the cell update of those
-  // units; input(row, n, a) writes the W x part of n gate rows starting at `row`.
-  template <typename Input>
-  void step_impl(const ParamBuffer<T>& p, Matrix<T>& h, Matrix<T>& c, Input&& input) {
+  // Units per gate in the packed step layout: H rounded up to whole 16-row panels.
+  Index padded_units() const {
+    return (H_ + detail::kPackMr - 1) / detail::kPackMr * detail::kPackMr;
+  }
+
+  // a[g*Hp + u] (+)= the packed [W U] rows of units [k0, k1) of every gate, depths [k, k+kc),
+  // times X (kc, B). Rows are whole panels: k0 and k1 are multiples of 16.
+  void packed_step_gates(Index k0, Index k1, Index k, Index kc, const Matrix<T>& X) {
+#ifdef LSTMIDI_PACKED_AVX2
+    if constexpr (std::is_same_v<T, float>) {
+      const Index Hp = padded_units(), K = D_ + H_, B = X.cols();
+      const float* panels = step_weights_.panels().data();
+      for (Index g = 0; g < 4; ++g)
+        for (Index r0 = g * Hp + k0; r0 < g * Hp + k1; r0 += detail::kPackMr)
+          for (Index j0 = 0; j0 < B; j0 += detail::kPackNr)
+            detail::packed_tile_f32(std::min(detail::kPackNr, B - j0), kc,
+                                    panels + r0 * K + k * detail::kPackMr, X.data() + j0 * X.rows(),
+                                    X.rows(), a_.data() + j0 * a_.rows() + r0, a_.rows(),
+                                    detail::kPackMr, /*assign=*/true);
+    }
+#else
+    (void)k0, (void)k1, (void)k, (void)kc, (void)X;
+#endif
+  }
+
+  void add_step_bias(Index k0, Index k1) {
+    const Index Hp = padded_units();
+    for (Index g = 0; g < 4; ++g)
+      a_.middleRows(g * Hp + k0, k1 - k0).colwise() += step_bias_.segment(g * Hp + k0, k1 - k0);
+  }
+
+  // One step with carried state: fill(k0, k1) writes the pre-activations a = W x + U h + b of
+  // units [k0, k1) of every gate into a_ (gate g of unit k at row g*S + k); then the cell
+  // update of those units. Units are split across threads in multiples of `grain`; rows from
+  // H to S (padding of the packed layout) are computed and ignored.
+  template <typename Fill>
+  void step_units(Matrix<T>& h, Matrix<T>& c, Index S, Index grain, Fill&& fill) {
     const Index H = H_, B = h.cols();
-    ConstMatrixMap<T> U = U_.in(p.values), bias = b_.in(p.values);
-    a_.resize(4 * H, B);
+    a_.resize(4 * S, B);
     h_next_.resize(H, B);
     auto units = [&](Index k0, Index k1) {
+      fill(k0, k1);
+      k1 = std::min(k1, H);
+      if (k0 >= k1) return;
       const Index n = k1 - k0;
-      for (Index g = 0; g < 4; ++g) {
-        auto a = a_.middleRows(g * H + k0, n);
-        input(g * H + k0, n, a);
-        a.noalias() += U.middleRows(g * H + k0, n) * h;
-        a.colwise() += bias.col(0).segment(g * H + k0, n);
-      }
-      auto i = a_.middleRows(k0, n).array(), f = a_.middleRows(H + k0, n).array();
-      auto g = a_.middleRows(2 * H + k0, n).array(), o = a_.middleRows(3 * H + k0, n).array();
+      auto i = a_.middleRows(k0, n).array(), f = a_.middleRows(S + k0, n).array();
+      auto g = a_.middleRows(2 * S + k0, n).array(), o = a_.middleRows(3 * S + k0, n).array();
       i = (i * T(0.5)).tanh() * T(0.5) + T(0.5);
       f = (f * T(0.5)).tanh() * T(0.5) + T(0.5);
       g = g.tanh();
@@ -247,18 +353,22 @@ class Lstm {
       cs = f * cs + i * g;
       h_next_.middleRows(k0, n).array() = o * cs.tanh();
     };
+    const Index grains = S / grain;  // S is a multiple of grain
     [[maybe_unused]] const Index slices =
-        std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), H / kMinSliceUnits));
+        std::max<Index>(1, std::min<Index>({Eigen::nbThreads(), H / kMinSliceUnits, grains}));
+    auto slice = [&](Index s) {
+      units(grains * s / slices * grain, grains * (s + 1) / slices * grain);
+    };
 #ifdef _OPENMP
     if (slices > 1) {
       const int threads = static_cast<int>(slices);
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
-      for (Index s = 0; s < slices; ++s) units(s * H / slices, (s + 1) * H / slices);
+      for (Index s = 0; s < slices; ++s) slice(s);
     } else {
-      units(0, H);
+      slice(0);
     }
 #else
-    units(0, H);
+    slice(0);
 #endif
     h.swap(h_next_);
   }
@@ -364,7 +474,10 @@ class Lstm {
   Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
   Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
-  Matrix<T> a_, h_next_;                         // (4H, B), (H, B) step workspace
+  Matrix<T> a_, h_next_, xh_;                    // (4H, B), (H, B), (D+H, B) step workspace
+  PackedMatrix<T> step_weights_;                 // [W U] snapshot for steps, when packed
+  Vector<T> step_bias_;                          // b in the same padded row layout
+  bool step_packed_ = false;
   PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward
   Dropout<T> weight_drop_;                       // rate 0 unless set: no weight drop
   bool drop_next_ = false, dropped_ = false;     // weight drop for the next / last forward

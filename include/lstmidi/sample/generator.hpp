@@ -42,6 +42,7 @@ std::vector<TokenId> generate(Model<T>& model, const std::vector<TokenId>& prime
     require(id >= 0 && id < V, "generate: primer token id ", id, " outside the vocabulary [0, ", V, ")");
   for (TokenId id : options.forbidden)
     require(id >= 0 && id < V, "generate: forbidden id ", id, " outside the vocabulary");
+  const GenerationPack<T> packed(model);  // the weights are read many times, packed once
   auto state = model.zero_state(1);
   std::vector<TokenId> one(1);
   Vector<T> logits(V);
