@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/epoch_order.hpp"
 #include "lstmidi/core/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
@@ -367,7 +368,7 @@ class FrameSampler {
   explicit FrameSampler(std::vector<std::vector<Frame>> pieces,
                         const FrameWindowOptions& options = {},
                         std::vector<std::vector<Frame>> valid_pieces = {})
-      : opt_(options) {
+      : opt_(options), order_(options.seed) {
     require(opt_.steps >= 1, "FrameWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "FrameWindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "FrameWindowOptions::batch_size must be >= 1, got ",
@@ -427,8 +428,8 @@ class FrameSampler {
   }
   std::size_t train_windows() const { return train_.size(); }
   std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return ceil_div(train_.size()); }
-  std::size_t valid_batches() const { return ceil_div(valid_.size()); }
+  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
+  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
   /// The training pieces and the validation pieces (whole, unshifted).
   std::vector<std::vector<Frame>> pieces(bool validation) const {
     std::vector<std::vector<Frame>> out;
@@ -458,21 +459,13 @@ class FrameSampler {
     return crc32(bytes.data(), bytes.size());
   }
 
-  SamplerPosition position() const { return pos_; }
-  void seek(const SamplerPosition& p) {
-    require(p.batch < batches_per_epoch(), "FrameSampler::seek: batch ", p.batch, " is beyond the ",
-            batches_per_epoch(), " batches of an epoch");
-    pos_ = p;
-  }
+  SamplerPosition position() const { return order_.position(); }
+  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "FrameSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(FrameBatch& out) {
-    if (perm_epoch_ != pos_.epoch || perm_.empty()) make_permutation(pos_.epoch);
-    fill(out, train_, &perm_, pos_.batch);
-    if (++pos_.batch == batches_per_epoch()) {
-      pos_.batch = 0;
-      ++pos_.epoch;
-    }
+    const auto next = order_.next(train_.size(), batches_per_epoch());
+    fill(out, train_, &next.order, next.index);
   }
   FrameBatch next_batch() {
     FrameBatch b;
@@ -494,11 +487,6 @@ class FrameSampler {
     std::uint32_t start;  // first input position in 0, f_0, .., f_{n-1}
   };
 
-  std::size_t ceil_div(std::size_t count) const {
-    const auto b = static_cast<std::size_t>(opt_.batch_size);
-    return (count + b - 1) / b;
-  }
-
   // The sequence 0, f_0 .. f_{n-1} has n+1 entries; a window at s has targets f_s .. f_{s+T-1}.
   // The tail (targets after the last full window) gets a window ending at the piece's end, or,
   // with pad_tail (validation), a padded window right after the last one.
@@ -518,14 +506,6 @@ class FrameSampler {
     } else if (last + T < n) {
       push(pad_tail ? s : n - T);
     }
-  }
-
-  void make_permutation(std::uint64_t epoch) {
-    perm_.resize(train_.size());
-    for (std::size_t i = 0; i < perm_.size(); ++i) perm_[i] = i;
-    Rng rng(opt_.seed, epoch + 1);
-    rng.shuffle(perm_.begin(), perm_.end());
-    perm_epoch_ = epoch;
   }
 
   void fill(FrameBatch& out, const std::vector<WindowRef>& windows,
@@ -562,9 +542,7 @@ class FrameSampler {
   std::vector<bool> is_valid_;
   std::size_t n_given_ = 0;
   std::vector<WindowRef> train_, valid_;
-  SamplerPosition pos_;
-  std::vector<std::size_t> perm_;
-  std::uint64_t perm_epoch_ = 0;
+  EpochOrder order_;  // epoch order and position
 };
 
 }  // namespace lstmidi::music

@@ -29,6 +29,7 @@
 
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/epoch_order.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
@@ -46,20 +47,13 @@ struct WindowOptions {
   UnknownPolicy unknown = UnknownPolicy::Nearest;
 };
 
-/// Where the sampler stands: the next batch to hand out.
-struct SamplerPosition {
-  std::uint64_t epoch = 0;
-  std::uint64_t batch = 0;
-  friend bool operator==(const SamplerPosition& a, const SamplerPosition& b) {
-    return a.epoch == b.epoch && a.batch == b.batch;
-  }
-};
+using lstmidi::SamplerPosition;  // {epoch, batch}: core/epoch_order.hpp
 
 class WindowSampler {
  public:
   WindowSampler(const std::vector<std::vector<Token>>& pieces, const Vocabulary& vocab,
                 const WindowOptions& options = {})
-      : opt_(options) {
+      : opt_(options), order_(options.seed) {
     require(opt_.steps >= 1, "WindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "WindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "WindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
@@ -111,25 +105,17 @@ class WindowSampler {
   bool is_validation_piece(std::size_t piece) const { return is_valid_.at(piece); }
   std::size_t train_windows() const { return train_.size(); }
   std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return ceil_div(train_.size()); }
-  std::size_t valid_batches() const { return ceil_div(valid_.size()); }
+  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
+  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
 
-  SamplerPosition position() const { return pos_; }
+  SamplerPosition position() const { return order_.position(); }
   /// Continue from `p` (e.g. from a checkpoint); the next batch is batch p.batch of epoch p.epoch.
-  void seek(const SamplerPosition& p) {
-    require(p.batch < batches_per_epoch(), "WindowSampler::seek: batch ", p.batch,
-            " is beyond the ", batches_per_epoch(), " batches of an epoch");
-    pos_ = p;
-  }
+  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "WindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
-    if (perm_epoch_ != pos_.epoch || perm_.empty()) make_permutation(pos_.epoch);
-    fill(out, train_, &perm_, pos_.batch);
-    if (++pos_.batch == batches_per_epoch()) {
-      pos_.batch = 0;
-      ++pos_.epoch;
-    }
+    const auto next = order_.next(train_.size(), batches_per_epoch());
+    fill(out, train_, &next.order, next.index);
   }
   TokenBatch next_batch() {
     TokenBatch b;
@@ -148,11 +134,6 @@ class WindowSampler {
     std::uint32_t seq;    // index into ids_
     std::uint32_t start;  // first input position
   };
-
-  std::size_t ceil_div(std::size_t count) const {
-    const auto b = static_cast<std::size_t>(opt_.batch_size);
-    return (count + b - 1) / b;
-  }
 
   void add_windows(std::size_t piece, int shift, const std::vector<TokenId>& ids) {
     const auto len = static_cast<std::int64_t>(ids.size());
@@ -173,14 +154,6 @@ class WindowSampler {
       return;
     }
     for (std::int64_t s = 0; s + T < len; s += opt_.stride) push(s);
-  }
-
-  void make_permutation(std::uint64_t epoch) {
-    perm_.resize(train_.size());
-    for (std::size_t i = 0; i < perm_.size(); ++i) perm_[i] = i;
-    Rng rng(opt_.seed, epoch + 1);
-    rng.shuffle(perm_.begin(), perm_.end());
-    perm_epoch_ = epoch;
   }
 
   void fill(TokenBatch& out, const std::vector<WindowRef>& windows, const std::vector<std::size_t>* perm,
@@ -206,9 +179,7 @@ class WindowSampler {
   std::vector<bool> is_valid_;
   std::vector<std::vector<TokenId>> ids_;
   std::vector<WindowRef> train_, valid_;
-  SamplerPosition pos_;
-  std::vector<std::size_t> perm_;
-  std::uint64_t perm_epoch_ = 0;
+  EpochOrder order_;  // epoch order and position
 };
 
 }  // namespace lstmidi::music

@@ -33,6 +33,7 @@
 
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/epoch_order.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
 
@@ -165,21 +166,15 @@ struct CharWindowOptions {
   std::uint64_t seed = 1;
 };
 
-/// Where the sampler stands: the next batch to hand out.
-struct CharPosition {
-  std::uint64_t epoch = 0;
-  std::uint64_t batch = 0;
-  friend bool operator==(const CharPosition& a, const CharPosition& b) {
-    return a.epoch == b.epoch && a.batch == b.batch;
-  }
-};
+/// Where the sampler stands: {epoch, batch} (core/epoch_order.hpp).
+using CharPosition = SamplerPosition;
 
 /// A Trainer Source over one text.
 class CharWindowSampler {
  public:
   CharWindowSampler(const std::string& text, const CharVocabulary& vocab,
                     const CharWindowOptions& options = {})
-      : opt_(options) {
+      : opt_(options), order_(options.seed) {
     if (opt_.stride == 0) opt_.stride = opt_.steps;
     require(opt_.steps >= 1, "CharWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "CharWindowOptions::stride must be >= 0, got ", opt_.stride);
@@ -203,25 +198,17 @@ class CharWindowSampler {
   std::size_t valid_begin() const { return static_cast<std::size_t>(cut_); }
   std::size_t train_windows() const { return train_.size(); }
   std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return ceil_div(train_.size()); }
-  std::size_t valid_batches() const { return ceil_div(valid_.size()); }
+  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
+  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
 
-  CharPosition position() const { return pos_; }
+  SamplerPosition position() const { return order_.position(); }
   /// Continue from `p`; the next batch is batch p.batch of epoch p.epoch.
-  void seek(const CharPosition& p) {
-    require(p.batch < batches_per_epoch(), "CharWindowSampler::seek: batch ", p.batch,
-            " is beyond the ", batches_per_epoch(), " batches of an epoch");
-    pos_ = p;
-  }
+  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "CharWindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
-    if (perm_epoch_ != pos_.epoch || perm_.empty()) make_permutation(pos_.epoch);
-    fill(out, train_, &perm_, pos_.batch, static_cast<std::size_t>(cut_));
-    if (++pos_.batch == batches_per_epoch()) {
-      pos_.batch = 0;
-      ++pos_.epoch;
-    }
+    const auto next = order_.next(train_.size(), batches_per_epoch());
+    fill(out, train_, &next.order, next.index, static_cast<std::size_t>(cut_));
   }
 
   /// Validation batch i (windows in text order), 0 <= i < valid_batches().
@@ -232,19 +219,6 @@ class CharWindowSampler {
   }
 
  private:
-  std::size_t ceil_div(std::size_t count) const {
-    const auto b = static_cast<std::size_t>(opt_.batch_size);
-    return (count + b - 1) / b;
-  }
-
-  void make_permutation(std::uint64_t epoch) {
-    perm_.resize(train_.size());
-    for (std::size_t i = 0; i < perm_.size(); ++i) perm_[i] = i;
-    Rng rng(opt_.seed, epoch + 1);
-    rng.shuffle(perm_.begin(), perm_.end());
-    perm_epoch_ = epoch;
-  }
-
   // Windows never read at or past `end` (the split point for training windows).
   void fill(TokenBatch& out, const std::vector<std::size_t>& starts,
             const std::vector<std::size_t>* perm, std::size_t batch, std::size_t end) const {
@@ -266,9 +240,7 @@ class CharWindowSampler {
   std::vector<TokenId> ids_;     // the whole text
   std::int64_t cut_ = 0;         // first validation position
   std::vector<std::size_t> train_, valid_;  // window starts
-  CharPosition pos_;
-  std::vector<std::size_t> perm_;
-  std::uint64_t perm_epoch_ = 0;
+  EpochOrder order_;                        // epoch order and position
 };
 
 }  // namespace lstmidi::text
