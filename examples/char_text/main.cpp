@@ -32,27 +32,62 @@ int main(int argc, char** argv) {
   // --- train ---
   CLI::App* train = app.add_subcommand("train", "Train a model on a text file");
   std::string text_file, out;
-  int layers = 2, hidden = 256, embedding = 32, seq_len = 100, batch = 32, epochs = 20,
-      threads = 0, patience = 0;
+  int layers = 2, hidden = 256, embedding = 32, seq_len = 100, batch = 32, epochs = 20, threads = 0,
+      patience = 0;
   double dropout = 0.1, lr = 2e-3, clip = 5.0, valid_fraction = 0.1, time_budget = 0;
   std::uint64_t seed = 1;
   bool resume = false, quiet = false;
-  train->add_option("--text", text_file, "Training text (any bytes; the last part is held out)")->required()->check(CLI::ExistingFile);
+  train->add_option("--text", text_file, "Training text (any bytes; the last part is held out)")
+      ->required()
+      ->check(CLI::ExistingFile);
   train->add_option("--out", out, "Model directory to write")->required();
-  train->add_option("--layers", layers, "Number of LSTM layers")->check(CLI::Range(1, 16))->capture_default_str();
-  train->add_option("--hidden", hidden, "Hidden units per LSTM layer")->check(CLI::Range(1, 4096))->capture_default_str();
-  train->add_option("--embedding", embedding, "Character embedding size (0 = one-hot input)")->check(CLI::Range(0, 4096))->capture_default_str();
-  train->add_option("--dropout", dropout, "Dropout after each LSTM layer")->check(CLI::Range(0.0, 0.95))->capture_default_str();
-  train->add_option("--seq-len", seq_len, "Characters per training window (BPTT length)")->check(CLI::Range(2, 4096))->capture_default_str();
-  train->add_option("--batch", batch, "Windows per mini-batch")->check(CLI::Range(1, 4096))->capture_default_str();
-  train->add_option("--epochs", epochs, "Passes over the training text")->check(CLI::Range(1, 100000))->capture_default_str();
-  train->add_option("--lr", lr, "Adam learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
-  train->add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
-  train->add_option("--valid-fraction", valid_fraction, "Share of the text, at its end, held out for validation")->check(CLI::Range(0.0, 0.9))->capture_default_str();
-  train->add_option("--patience", patience, "Stop after this many epochs without validation improvement (0 = never)")->check(CLI::Range(0, 100000))->capture_default_str();
-  train->add_option("--seed", seed, "Seed for initialisation, shuffling and dropout")->capture_default_str();
-  train->add_option("--time-budget", time_budget, "Stop after this many seconds of training (0 = no limit)")->check(CLI::Range(0.0, 1e9))->capture_default_str();
-  train->add_option("--threads", threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 256))->capture_default_str();
+  train->add_option("--layers", layers, "Number of LSTM layers")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  train->add_option("--hidden", hidden, "Hidden units per LSTM layer")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  train->add_option("--embedding", embedding, "Character embedding size (0 = one-hot input)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  train->add_option("--dropout", dropout, "Dropout after each LSTM layer")
+      ->check(CLI::Range(0.0, 0.95))
+      ->capture_default_str();
+  train->add_option("--seq-len", seq_len, "Characters per training window (BPTT length)")
+      ->check(CLI::Range(2, 4096))
+      ->capture_default_str();
+  train->add_option("--batch", batch, "Windows per mini-batch")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  train->add_option("--epochs", epochs, "Passes over the training text")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  train->add_option("--lr", lr, "Adam learning rate")
+      ->check(CLI::Range(1e-7, 1.0))
+      ->capture_default_str();
+  train->add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  train
+      ->add_option("--valid-fraction", valid_fraction,
+                   "Share of the text, at its end, held out for validation")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  train
+      ->add_option("--patience", patience,
+                   "Stop after this many epochs without validation improvement (0 = never)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  train->add_option("--seed", seed, "Seed for initialisation, shuffling and dropout")
+      ->capture_default_str();
+  train
+      ->add_option("--time-budget", time_budget,
+                   "Stop after this many seconds of training (0 = no limit)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  train->add_option("--threads", threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   train->add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   train->add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
 
@@ -62,14 +97,33 @@ int main(int argc, char** argv) {
   int length = 500, top_k = 0, sample_threads = 1;
   double temperature = 0.8, top_p = 1.0;
   std::uint64_t sample_seed = 1;
-  sample_cmd->add_option("--model", model_dir, "Model directory written by lstmidi-chars train")->required();
-  sample_cmd->add_option("--length", length, "Characters to generate after the primer")->check(CLI::Range(1, 1000000))->capture_default_str();
-  sample_cmd->add_option("--temperature", temperature, "Randomness: <1 safer, 1 the model's own distribution; 0 = always the most likely")->check(CLI::Range(0.0, 100.0))->capture_default_str();
-  sample_cmd->add_option("--top-k", top_k, "Sample only among the K most likely characters (0 = all)")->check(CLI::Range(0, 256))->capture_default_str();
-  sample_cmd->add_option("--top-p", top_p, "Sample only among the most likely characters whose probabilities sum to P")->check(CLI::Range(0.001, 1.0))->capture_default_str();
-  sample_cmd->add_option("--seed", sample_seed, "Random seed (same seed, same text)")->capture_default_str();
-  sample_cmd->add_option("--prime", prime, "Text the model continues (printed first); default a newline");
-  sample_cmd->add_option("--threads", sample_threads, "Worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+  sample_cmd->add_option("--model", model_dir, "Model directory written by lstmidi-chars train")
+      ->required();
+  sample_cmd->add_option("--length", length, "Characters to generate after the primer")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  sample_cmd
+      ->add_option(
+          "--temperature", temperature,
+          "Randomness: <1 safer, 1 the model's own distribution; 0 = always the most likely")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  sample_cmd
+      ->add_option("--top-k", top_k, "Sample only among the K most likely characters (0 = all)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  sample_cmd
+      ->add_option("--top-p", top_p,
+                   "Sample only among the most likely characters whose probabilities sum to P")
+      ->check(CLI::Range(0.001, 1.0))
+      ->capture_default_str();
+  sample_cmd->add_option("--seed", sample_seed, "Random seed (same seed, same text)")
+      ->capture_default_str();
+  sample_cmd->add_option("--prime", prime,
+                         "Text the model continues (printed first); default a newline");
+  sample_cmd->add_option("--threads", sample_threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
 
   return cli::run(app, argc, argv, [&]() -> int {
     if (*sample_cmd) {
@@ -91,7 +145,9 @@ int main(int argc, char** argv) {
 
     cli::set_threads(threads);
     if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(out + " already holds a training run: pass --resume to continue it, or choose another --out");
+      throw std::invalid_argument(
+          out +
+          " already holds a training run: pass --resume to continue it, or choose another --out");
     if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
       throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
 
@@ -125,9 +181,11 @@ int main(int argc, char** argv) {
     const fs::path vocab_path = fs::path(out) / text::kCharVocabFile;
     if (!resume) {
       vocab.save(vocab_path.string());
-      write_file_atomic((fs::path(out) / "settings.ini").string(), train->config_to_str(true, false));
+      write_file_atomic((fs::path(out) / "settings.ini").string(),
+                        train->config_to_str(true, false));
     } else if (!(text::CharVocabulary::load(vocab_path.string()) == vocab)) {
-      throw std::invalid_argument(out + ": the text changed since the run began (the vocabulary differs)");
+      throw std::invalid_argument(
+          out + ": the text changed since the run began (the vocabulary differs)");
     }
 
     // 3. Train.
@@ -138,7 +196,8 @@ int main(int argc, char** argv) {
     to.patience = patience;
     to.time_budget_seconds = time_budget;
     to.out_dir = out;
-    Trainer<float, text::CharWindowSampler> trainer(model, sampler, to, rng, text::char_metadata(vocab));
+    Trainer<float, text::CharWindowSampler> trainer(model, sampler, to, rng,
+                                                    text::char_metadata(vocab));
     if (resume) {
       trainer.resume();
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
@@ -167,11 +226,11 @@ int main(int argc, char** argv) {
     std::cout.setf(std::ios::fixed);
     std::cout.precision(3);
     if (v.count > 0)
-      std::cout << "validation (" << v.count << " characters): lstm " << v.mean()
-                << " nats/char (" << v.mean() / std::log(2.0) << " bits, accuracy "
-                << 100 * v.accuracy() << "%); unigram " << unigram / n_valid << " nats/char\n";
-    std::cout << "best epoch " << res.best_epoch << " of " << res.history.size() << "; model: "
-              << (fs::path(out) / text::kCharModelFile).string() << '\n';
+      std::cout << "validation (" << v.count << " characters): lstm " << v.mean() << " nats/char ("
+                << v.mean() / std::log(2.0) << " bits, accuracy " << 100 * v.accuracy()
+                << "%); unigram " << unigram / n_valid << " nats/char\n";
+    std::cout << "best epoch " << res.best_epoch << " of " << res.history.size()
+              << "; model: " << (fs::path(out) / text::kCharModelFile).string() << '\n';
     return 0;
   });
 }

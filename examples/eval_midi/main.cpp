@@ -24,9 +24,14 @@ int main(int argc, char** argv) {
   std::string model_dir, data;
   int threads = 1, chunk = 256;
   app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
-  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")->required();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 256))->capture_default_str();
-  app.add_option("--chunk", chunk, "Steps per forward call (the state is carried across chunks)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
+      ->required();
+  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--chunk", chunk, "Steps per forward call (the state is carried across chunks)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
@@ -42,7 +47,8 @@ int main(int argc, char** argv) {
                 << corpus.pieces.size() << " files, " << m.count << " frames\n";
       if (!mm.key_probs.empty()) {
         const LossTotals u = music::unigram_frame_nll(mm.key_probs, corpus.pieces);
-        std::cout << "unigram baseline (training key frequencies): nll per frame " << u.mean() << '\n';
+        std::cout << "unigram baseline (training key frequencies): nll per frame " << u.mean()
+                  << '\n';
       }
       std::cout << "exact frames (every key right at p > 1/2): " << 100 * m.accuracy() << "%\n";
       nll = m.mean();
@@ -55,7 +61,8 @@ int main(int argc, char** argv) {
       for (const auto& piece : corpus.pieces) ids.push_back(mm.vocab.encode(piece));
       const music::SequenceScore s = music::score_sequences(*mm.model, ids, chunk);
       std::cout << "tokens model; " << corpus.pieces.size() << " files, " << s.tokens
-                << " tokens; perplexity " << s.perplexity() << ", accuracy " << 100 * s.accuracy << "%\n";
+                << " tokens; perplexity " << s.perplexity() << ", accuracy " << 100 * s.accuracy
+                << "%\n";
       nll = s.nll;
     }
     std::cout.precision(6);

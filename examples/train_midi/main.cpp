@@ -15,13 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-#include <type_traits>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
 #include <lstmidi/train/progress.hpp>
 #include <lstmidi/train/trainer.hpp>
+#include <sstream>
+#include <type_traits>
 
 #include "cli_main.hpp"
 
@@ -31,50 +31,128 @@ using namespace lstmidi;
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   std::string data, out, encoding = "durations", loss = "all", mode = "tokens", valid_data;
-  int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32,
-      epochs = 30, transpose = 0, threads = 0, patience = 8, steps_per_beat = 4,
-      max_duration = 16, primer_len = 32;
-  double dropout = 0.3, lr = 2e-3, lr_decay = 1.0, clip = 5.0, valid_fraction = 0.1, time_budget = 0,
-         weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0, weight_average = 0,
-         input_dropout = 0, weight_drop = 0;
+  int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
+      transpose = 0, threads = 0, patience = 8, steps_per_beat = 4, max_duration = 16,
+      primer_len = 32;
+  double dropout = 0.3, lr = 2e-3, lr_decay = 1.0, clip = 5.0, valid_fraction = 0.1,
+         time_budget = 0, weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0,
+         weight_average = 0, input_dropout = 0, weight_drop = 0;
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false;
   app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
       ->required();
   app.add_option("--out", out, "Model directory to write")->required();
-  app.add_option("--mode", mode, "What a step is: tokens (note/chord events) or pianoroll (88-key frames, every key predicted)")->check(CLI::IsMember({"tokens", "pianoroll"}))->capture_default_str();
-  app.add_option("--frame-beats", frame_beats, "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")->check(CLI::Range(1.0 / 64, 64.0))->capture_default_str();
-  app.add_option("--valid-data", valid_data, "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
-  app.add_option("--layers", layers, "Number of LSTM layers")->check(CLI::Range(1, 16))->capture_default_str();
-  app.add_option("--hidden", hidden, "Hidden units per LSTM layer")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")->check(CLI::Range(0, 4096))->capture_default_str();
-  app.add_option("--dropout", dropout, "Dropout after each LSTM layer")->check(CLI::Range(0.0, 0.95))->capture_default_str();
-  app.add_option("--input-dropout", input_dropout, "Pianoroll mode: share of the input frame's keys hidden during training")->check(CLI::Range(0.0, 0.95))->capture_default_str();
-  app.add_option("--weight-drop", weight_drop, "Share of each LSTM layer's recurrent weights dropped per training window (DropConnect)")->check(CLI::Range(0.0, 0.95))->capture_default_str();
-  app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")->check(CLI::Range(2, 4096))->capture_default_str();
-  app.add_option("--stride", stride, "Tokens between window starts")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--batch", batch, "Windows per mini-batch")->check(CLI::Range(1, 4096))->capture_default_str();
-  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::Range(1e-7, 1.0))->capture_default_str();
-  app.add_option("--lr-decay", lr_decay, "Multiply the learning rate by this after each epoch without validation improvement (1 = never)")->check(CLI::Range(1e-3, 1.0))->capture_default_str();
-  app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  app.add_option("--weight-average", weight_average, "Validate and save a moving average of the weights with this decay (0.999 spans about 1000 steps); 0 = the weights themselves")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
-  app.add_option("--epochs", epochs, "Passes over the training windows")->check(CLI::Range(1, 100000))->capture_default_str();
-  app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")->check(CLI::Range(0.0, 1e6))->capture_default_str();
-  app.add_option("--patience", patience, "Stop after this many epochs without validation improvement (0 = never)")->check(CLI::Range(0, 100000))->capture_default_str();
-  app.add_option("--valid-fraction", valid_fraction, "Share of files held out for validation")->check(CLI::Range(0.0, 0.9))->capture_default_str();
-  app.add_option("--transpose", transpose, "Also train in every key within +-K semitones")->check(CLI::Range(0, 12))->capture_default_str();
-  app.add_option("--seed", seed, "Seed for initialisation, split, shuffling and dropout")->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")->check(CLI::Range(0, 256))->capture_default_str();
-  app.add_option("--time-budget", time_budget, "Stop after this many seconds of training (0 = no limit)")->check(CLI::Range(0.0, 1e9))->capture_default_str();
-  app.add_option("--checkpoint-every", checkpoint_every, "Seconds between mid-epoch checkpoints")->check(CLI::Range(1.0, 1e9))->capture_default_str();
-  app.add_option("--encoding", encoding, "Token scheme: durations (note/chord + length) or pitch-only (classic)")->check(CLI::IsMember({"durations", "pitch-only"}))->capture_default_str();
-  app.add_option("--steps-per-beat", steps_per_beat, "Quantisation grid per quarter note (4 = 16th notes)")->check(CLI::Range(1, 48))->capture_default_str();
-  app.add_option("--max-duration", max_duration, "Longest token duration in grid steps (longer notes continue with ties)")->check(CLI::Range(1, 1024))->capture_default_str();
-  app.add_option("--min-count", min_count, "Keep tokens seen at least this often (rarer ones map to the nearest kept token)")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")->check(CLI::IsMember({"all", "last"}))->capture_default_str();
-  app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--mode", mode,
+                 "What a step is: tokens (note/chord events) or pianoroll (88-key frames, every "
+                 "key predicted)")
+      ->check(CLI::IsMember({"tokens", "pianoroll"}))
+      ->capture_default_str();
+  app.add_option("--frame-beats", frame_beats,
+                 "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")
+      ->check(CLI::Range(1.0 / 64, 64.0))
+      ->capture_default_str();
+  app.add_option(
+      "--valid-data", valid_data,
+      "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
+  app.add_option("--layers", layers, "Number of LSTM layers")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  app.add_option("--hidden", hidden, "Hidden units per LSTM layer")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  app.add_option("--dropout", dropout, "Dropout after each LSTM layer")
+      ->check(CLI::Range(0.0, 0.95))
+      ->capture_default_str();
+  app.add_option("--input-dropout", input_dropout,
+                 "Pianoroll mode: share of the input frame's keys hidden during training")
+      ->check(CLI::Range(0.0, 0.95))
+      ->capture_default_str();
+  app.add_option(
+         "--weight-drop", weight_drop,
+         "Share of each LSTM layer's recurrent weights dropped per training window (DropConnect)")
+      ->check(CLI::Range(0.0, 0.95))
+      ->capture_default_str();
+  app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")
+      ->check(CLI::Range(2, 4096))
+      ->capture_default_str();
+  app.add_option("--stride", stride, "Tokens between window starts")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--batch", batch, "Windows per mini-batch")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--lr", lr, "Adam learning rate")
+      ->check(CLI::Range(1e-7, 1.0))
+      ->capture_default_str();
+  app.add_option("--lr-decay", lr_decay,
+                 "Multiply the learning rate by this after each epoch without validation "
+                 "improvement (1 = never)")
+      ->check(CLI::Range(1e-3, 1.0))
+      ->capture_default_str();
+  app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--weight-average", weight_average,
+                 "Validate and save a moving average of the weights with this decay (0.999 spans "
+                 "about 1000 steps); 0 = the weights themselves")
+      ->check(CLI::Range(0.0, 0.999999))
+      ->capture_default_str();
+  app.add_option("--epochs", epochs, "Passes over the training windows")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--patience", patience,
+                 "Stop after this many epochs without validation improvement (0 = never)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--valid-fraction", valid_fraction, "Share of files held out for validation")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  app.add_option("--transpose", transpose, "Also train in every key within +-K semitones")
+      ->check(CLI::Range(0, 12))
+      ->capture_default_str();
+  app.add_option("--seed", seed, "Seed for initialisation, split, shuffling and dropout")
+      ->capture_default_str();
+  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app.add_option("--time-budget", time_budget,
+                 "Stop after this many seconds of training (0 = no limit)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "Seconds between mid-epoch checkpoints")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--encoding", encoding,
+                 "Token scheme: durations (note/chord + length) or pitch-only (classic)")
+      ->check(CLI::IsMember({"durations", "pitch-only"}))
+      ->capture_default_str();
+  app.add_option("--steps-per-beat", steps_per_beat,
+                 "Quantisation grid per quarter note (4 = 16th notes)")
+      ->check(CLI::Range(1, 48))
+      ->capture_default_str();
+  app.add_option("--max-duration", max_duration,
+                 "Longest token duration in grid steps (longer notes continue with ties)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--min-count", min_count,
+                 "Keep tokens seen at least this often (rarer ones map to the nearest kept token)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")
+      ->check(CLI::IsMember({"all", "last"}))
+      ->capture_default_str();
+  app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   app.add_flag("--keep-drums", keep_drums, "Keep MIDI channel 10 (drums)");
-  app.add_flag("--same-key", same_key, "Transpose every piece to C major / A minor before training");
+  app.add_flag("--same-key", same_key,
+               "Transpose every piece to C major / A minor before training");
   app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
   app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
@@ -146,10 +224,9 @@ int main(int argc, char** argv) {
     Rng rng(seed);
     model.init(rng);
     std::cout << "model: pianoroll, " << ro.keys << " keys, " << layers << " x LSTM(" << hidden
-              << "), dropout " << dropout << ", input dropout " << input_dropout
-              << ", weight drop " << weight_drop << ", "
-              << model.num_params() << " parameters, "
-              << Eigen::nbThreads() << " thread(s)\n";
+              << "), dropout " << dropout << ", input dropout " << input_dropout << ", weight drop "
+              << weight_drop << ", " << model.num_params() << " parameters, " << Eigen::nbThreads()
+              << " thread(s)\n";
     fs::create_directories(out);
     const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
     auto meta = music::pianoroll_metadata(ro, key_probs);
@@ -163,7 +240,8 @@ int main(int argc, char** argv) {
       for (size_t k = 0; k < std::min<size_t>(64, order.size()); ++k) {
         const auto& piece = train_pieces[order[k]];
         const std::vector<music::Frame> opening(
-            piece.begin(), piece.begin() + static_cast<long>(std::min<size_t>(static_cast<size_t>(primer_len), piece.size())));
+            piece.begin(), piece.begin() + static_cast<long>(std::min<size_t>(
+                                               static_cast<size_t>(primer_len), piece.size())));
         primers += music::frames_to_line(opening, ro) + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
@@ -180,12 +258,13 @@ int main(int argc, char** argv) {
     if (!held_out.empty()) {
       const LossTotals m = music::score_frames(*best, held_out);
       const LossTotals u = music::unigram_frame_nll(key_probs, held_out);
-      rep << "validation, " << m.count << " frames of " << held_out.size() << " whole pieces (nats per frame):\n"
+      rep << "validation, " << m.count << " frames of " << held_out.size()
+          << " whole pieces (nats per frame):\n"
           << "  lstm     nll " << m.mean() << "  exact frames " << 100 * m.accuracy() << "%\n"
           << "  unigram  nll " << u.mean() << "  (each key from its training frequency)\n";
     }
-    rep << "best epoch " << res.best_epoch << " of " << res.history.size() << "; model: "
-        << (fs::path(out) / music::kModelFile).string() << '\n';
+    rep << "best epoch " << res.best_epoch << " of " << res.history.size()
+        << "; model: " << (fs::path(out) / music::kModelFile).string() << '\n';
     write_file_atomic((fs::path(out) / "evaluation.txt").string(), rep.str());
     std::cout << rep.str();
     return 0;
@@ -194,17 +273,21 @@ int main(int argc, char** argv) {
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
     if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(out + " already holds a training run: pass --resume to continue it, or choose another --out");
+      throw std::invalid_argument(
+          out +
+          " already holds a training run: pass --resume to continue it, or choose another --out");
     if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
       throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
 
     if (mode == "pianoroll") return train_pianoroll();
     if (!valid_data.empty())
-      throw std::invalid_argument("--valid-data is for --mode pianoroll; tokens mode holds out --valid-fraction of --data");
+      throw std::invalid_argument(
+          "--valid-data is for --mode pianoroll; tokens mode holds out --valid-fraction of --data");
 
     // 1. Data: MIDI -> tokens -> vocabulary -> windows.
     music::EncoderOptions eo;
-    eo.encoding = encoding == "pitch-only" ? music::Encoding::PitchOnly : music::Encoding::Durations;
+    eo.encoding =
+        encoding == "pitch-only" ? music::Encoding::PitchOnly : music::Encoding::Durations;
     eo.steps_per_beat = steps_per_beat;
     eo.max_duration = max_duration;
     const music::Encoder encoder(eo);
@@ -280,7 +363,9 @@ int main(int argc, char** argv) {
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
       write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
     } else if (!(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
-      throw std::invalid_argument(out + ": the data or settings changed since the run began (the vocabulary differs); resume with the same --data and settings");
+      throw std::invalid_argument(out +
+                                  ": the data or settings changed since the run began (the "
+                                  "vocabulary differs); resume with the same --data and settings");
     }
 
     // 3. Train.
@@ -290,7 +375,8 @@ int main(int argc, char** argv) {
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
     std::vector<std::vector<TokenId>> train_ids, valid_ids;
     for (size_t i = 0; i < corpus.pieces.size(); ++i)
-      (sampler.is_validation_piece(i) ? valid_ids : train_ids).push_back(vocab.encode(corpus.pieces[i]));
+      (sampler.is_validation_piece(i) ? valid_ids : train_ids)
+          .push_back(vocab.encode(corpus.pieces[i]));
     std::ostringstream rep;
     rep.setf(std::ios::fixed);
     rep.precision(3);
@@ -305,8 +391,8 @@ int main(int argc, char** argv) {
           << "  unigram  nll " << base.unigram.nll << "  perplexity " << base.unigram.perplexity()
           << "  accuracy " << 100 * base.unigram.accuracy << "%\n";
     }
-    rep << "best epoch " << res.best_epoch << " of " << res.history.size() << "; model: "
-        << (fs::path(out) / music::kModelFile).string() << '\n';
+    rep << "best epoch " << res.best_epoch << " of " << res.history.size()
+        << "; model: " << (fs::path(out) / music::kModelFile).string() << '\n';
     write_file_atomic((fs::path(out) / "evaluation.txt").string(), rep.str());
     std::cout << rep.str();
     return 0;
