@@ -210,7 +210,7 @@ class Model {
   }
 
   /// Packs a snapshot of every layer's weights for step() and step_frame()
-  /// (Lstm::pack_step_weights): about 2x faster steps at batch 1 where reading the weights is
+  /// (Lstm::pack_step_weights): 1.3-1.9x faster steps at batch 1 where reading the weights is
   /// the bottleneck. The snapshot lasts until unpack_for_generation() or the next non-const
   /// params() call; weights must not be changed through a reference to params() obtained
   /// before packing. generate() and generate_frames() pack for their own duration

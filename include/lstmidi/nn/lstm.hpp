@@ -184,15 +184,9 @@ class Lstm {
       });
       return;
     }
-    ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), bias = b_.in(p.values);
-    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
-      for (Index g = 0; g < 4; ++g) {
-        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
-        a.noalias() = W.middleRows(g * H_ + k0, k1 - k0) * x;
-        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
-        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
-      }
-    });
+    ConstMatrixMap<T> W = W_.in(p.values);
+    plain_step(p, h, c,
+               [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
   }
 
   /// One step from token ids (one-hot input): W x is the column W[:, id].
@@ -219,15 +213,9 @@ class Lstm {
       });
       return;
     }
-    ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), bias = b_.in(p.values);
-    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
-      for (Index g = 0; g < 4; ++g) {
-        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
-        for (Index j = 0; j < B; ++j)
-          a.col(j) = W.block(g * H_ + k0, ids[static_cast<size_t>(j)], k1 - k0, 1);
-        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
-        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
-      }
+    ConstMatrixMap<T> W = W_.in(p.values);
+    plain_step(p, h, c, [&](Index row, Index n, auto&& a) {
+      for (Index j = 0; j < B; ++j) a.col(j) = W.block(row, ids[static_cast<size_t>(j)], n, 1);
     });
   }
 
@@ -235,8 +223,8 @@ class Lstm {
   /// instead of p's weights until unpack_step_weights(). The rows of [W U] are laid out in the
   /// 16-row panels of core/packed_gemm.hpp, each gate's rows padded to a multiple of 16 units,
   /// so that each thread streams through its own contiguous panels with the register kernel:
-  /// at batch 1, where a step is bound by how fast the weights are read, that is 2-3x faster
-  /// than Eigen's matrix-vector products on row blocks of W and U on the machines measured
+  /// at batch 1, where a step is bound by how fast the weights are read, that was 1.3-1.9x
+  /// faster than Eigen's matrix-vector products on row blocks of W and U for the classic model
   /// (docs/performance.md). Where the register kernel is not active (double, builds without
   /// AVX2 + FMA) this does nothing and steps read p as before.
   void pack_step_weights(const ParamBuffer<T>& p) {
@@ -296,6 +284,21 @@ class Lstm {
     c_out.array() = a.middleRows(H, H).array() * c_in.array() +
                     a.topRows(H).array() * a.middleRows(2 * H, H).array();
     h.array() = a.bottomRows(H).array() * c_out.array().tanh();
+  }
+
+  // A step reading p's weights: a = (W x) + U h + b for the gate rows of each thread's units;
+  // input(row, n, a) writes the W x part of n gate rows starting at `row`.
+  template <typename Input>
+  void plain_step(const ParamBuffer<T>& p, Matrix<T>& h, Matrix<T>& c, Input&& input) {
+    ConstMatrixMap<T> U = U_.in(p.values), bias = b_.in(p.values);
+    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
+      for (Index g = 0; g < 4; ++g) {
+        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
+        input(g * H_ + k0, k1 - k0, a);
+        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
+        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
+      }
+    });
   }
 
   // Units per gate in the packed step layout: H rounded up to whole 16-row panels.
@@ -474,7 +477,7 @@ class Lstm {
   Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
   Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
-  Matrix<T> a_, h_next_, xh_;                    // (4H, B), (H, B), (D+H, B) step workspace
+  Matrix<T> a_, h_next_, xh_;                    // (4H or 4Hp, B), (H, B), (D+H, B) step work
   PackedMatrix<T> step_weights_;                 // [W U] snapshot for steps, when packed
   Vector<T> step_bias_;                          // b in the same padded row layout
   bool step_packed_ = false;
