@@ -74,12 +74,20 @@ void train_step(benchmark::State& st, Shape s) {
   st.counters["activation_MB"] = static_cast<double>(model.activation_floats()) * 4 / 1e6;
 }
 
-void generate_step(benchmark::State& st, Shape s, bool packed) {
+enum class StepWeights { unpacked, packed, packed16 };
+
+void generate_step(benchmark::State& st, Shape s, StepWeights weights) {
   bench::set_threads(bench::threads_from_env());
   Model<float> model(config_of(s));
   Rng rng(1);
   model.init(rng);
-  if (packed) model.pack_for_generation();  // as generate() does
+  if (weights == StepWeights::packed16 && !Lstm<float>::half_steps_supported()) {
+    st.SkipWithError("16-bit generation weights need a build with AVX2, FMA and F16C");
+    return;
+  }
+  if (weights != StepWeights::unpacked)  // as generate() does
+    model.pack_for_generation(weights == StepWeights::packed16 ? GenerationWeights::float16
+                                                               : GenerationWeights::float32);
   auto state = model.zero_state(1);
   std::vector<TokenId> id{0};
   for (auto _ : st) {
@@ -122,9 +130,10 @@ const Shape kSmall{2, 256, 64, 32, 128, 0};
 
 BENCHMARK_CAPTURE(train_step, 3x512/T100/B64/V358, kClassic)->Name("BM_TrainStep/3x512/T100/B64/V358")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
 BENCHMARK_CAPTURE(train_step, 2x256/T64/B32/V128, kSmall)->Name("BM_TrainStep/2x256/T64/B32/V128")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, true)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 3x512/unpacked, kClassic, false)->Name("BM_GenerateStep/3x512/unpacked")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, true)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, StepWeights::packed)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512/unpacked, kClassic, StepWeights::unpacked)->Name("BM_GenerateStep/3x512/unpacked")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512/float16, kClassic, StepWeights::packed16)->Name("BM_GenerateStep/3x512/float16")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, StepWeights::packed)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(generate_window, 3x512/T100/steps, kClassic, false)->Name("BM_GenerateWindow/3x512/T100/steps")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(generate_window, 3x512/T100/forward, kClassic, true)->Name("BM_GenerateWindow/3x512/T100/forward")->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -68,6 +68,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  bool half_weights = false;
+  app.add_flag("--half-weights", half_weights,
+               "Read the LSTM weights as 16-bit floats: faster steps where the weights do not "
+               "fit the CPU cache, slightly different choices than the trained model's (needs a "
+               "build with AVX2, FMA and F16C)");
   bool reattack = false;
   app.add_flag(
       "--reattack", reattack,
@@ -75,6 +80,12 @@ int main(int argc, char** argv) {
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
+    if (half_weights && !Lstm<float>::half_steps_supported())
+      throw std::invalid_argument(
+          "--half-weights: this build cannot step with 16-bit weights, which needs AVX2, FMA "
+          "and F16C (configure with -DLSTMIDI_ARCH=\"$(scripts/arch-flags.sh)\" on such a CPU)");
+    const GenerationWeights weights =
+        half_weights ? GenerationWeights::float16 : GenerationWeights::float32;
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
     if (mm.mode == ModelMode::pianoroll) {
       const music::RollOptions& ro = mm.roll;
@@ -97,7 +108,8 @@ int main(int argc, char** argv) {
       }
       Rng rng(seed);
       std::vector<music::Frame> all(primer);
-      for (music::Frame& f : music::generate_frames(*mm.model, primer, length, temperature, rng))
+      for (music::Frame& f :
+           music::generate_frames(*mm.model, primer, length, temperature, rng, weights))
         all.push_back(std::move(f));
       const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
       music::write_midi(out, notes, tempo, program);
@@ -164,6 +176,7 @@ int main(int argc, char** argv) {
     go.length = length;
     go.sampling = SamplingConfig{temperature, top_k, top_p};
     go.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
+    go.weights = weights;
     Rng rng(seed);
     const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
 

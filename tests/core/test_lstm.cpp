@@ -346,3 +346,92 @@ TEST_CASE("lstm: packed generation steps do not depend on the thread count") {
   }
   CHECK(h1.cwiseAbs().maxCoeff() > 0.01f);
 }
+
+namespace {
+// A float LSTM with non-trivial biases for the 16-bit snapshot tests; `grid` rounds every
+// weight to a multiple of 2^-10 in (-1, 1), which a 16-bit float holds exactly.
+struct HalfFixture {
+  Index D, H;
+  ParamAllocator alloc;
+  Lstm<float> lstm;
+  ParamBuffer<float> p;
+  HalfFixture(Index d, Index h, bool grid) : D(d), H(h), lstm(alloc, d, h), p(alloc.size()) {
+    Rng rng(53);
+    lstm.init(p, rng);
+    lstm.b().in(p.values) += random_matrix<float>(4 * H, 1, rng, 0.5f);
+    if (grid)
+      p.values =
+          (p.values.array() * 1024.0f).round().cwiseMax(-1023.0f).cwiseMin(1023.0f) / 1024.0f;
+  }
+  // Tn steps of token input (every other step) and dense input, from a fixed start state.
+  std::pair<Matrix<float>, Matrix<float>> run(Index B, Index Tn, int threads) {
+    Rng rng(59);
+    const Matrix<float> X = random_matrix<float>(D, Tn * B, rng);
+    const std::vector<TokenId> ids = random_ids(Tn * B, D, rng);
+    Matrix<float> h = random_matrix<float>(H, B, rng, 0.5f),
+                  c = random_matrix<float>(H, B, rng, 0.5f);
+    const int saved = Eigen::nbThreads();
+    Eigen::setNbThreads(threads);
+    for (Index t = 0; t < Tn; ++t) {
+      if (t % 2)
+        lstm.step_tokens(p, std::vector<TokenId>(ids.begin() + t * B, ids.begin() + (t + 1) * B), h,
+                         c);
+      else
+        lstm.step(p, X.middleCols(t * B, B), h, c);
+    }
+    Eigen::setNbThreads(saved);
+    return {h, c};
+  }
+};
+}  // namespace
+
+TEST_CASE("lstm: 16-bit generation weights are the float weights rounded, nothing else") {
+  if (!Lstm<float>::half_steps_supported()) {
+    HalfFixture f(5, 16, false);
+    CHECK_THROWS_WITH_AS(f.lstm.pack_step_weights(f.p, GenerationWeights::float16),
+                         doctest::Contains("F16C"), std::invalid_argument);
+    CHECK_FALSE(f.lstm.step_weights_packed());
+    return;
+  }
+  // Weights a 16-bit float holds exactly: the 16-bit snapshot must give the float snapshot's
+  // steps bit for bit (same kernel, same order of sums), so any layout slip shows.
+  for (Index H : {Index{20}, Index{160}})
+    for (Index B : {Index{1}, Index{7}})
+      for (int threads : {1, 2}) {
+        CAPTURE(H);
+        CAPTURE(B);
+        CAPTURE(threads);
+        HalfFixture f(11, H, /*grid=*/true);
+        f.lstm.pack_step_weights(f.p);
+        const auto [h32, c32] = f.run(B, 4, threads);
+        f.lstm.pack_step_weights(f.p, GenerationWeights::float16);
+        CHECK(f.lstm.step_weights_format() == GenerationWeights::float16);
+        const auto [h16, c16] = f.run(B, 4, threads);
+        CHECK(h16 == h32);
+        CHECK(c16 == c32);
+        CHECK(h32.cwiseAbs().maxCoeff() > 0.01f);
+        f.lstm.unpack_step_weights();
+        CHECK(f.lstm.step_weights_format() == GenerationWeights::float32);
+        const auto [h, c] = f.run(B, 4, threads);  // the plain steps, for scale
+        CHECK((h - h32).cwiseAbs().maxCoeff() < 1e-5f);
+      }
+}
+
+TEST_CASE("lstm: 16-bit generation weights stay within their rounding of the float steps") {
+  if (!Lstm<float>::half_steps_supported()) return;  // the rejection is checked above
+  HalfFixture f(13, 160, /*grid=*/false);
+  f.lstm.pack_step_weights(f.p);
+  const auto [h32, c32] = f.run(1, 6, 1);
+  f.lstm.pack_step_weights(f.p, GenerationWeights::float16);
+  const auto [h16, c16] = f.run(1, 6, 1);
+  const auto [h16b, c16b] = f.run(1, 6, 2);
+  // Each weight moves by at most 2^-11 of itself; over 6 steps the states move by less than
+  // 1e-4 here (3e-5 in h, 7e-5 in c when written). They do move: the snapshot is rounded.
+  const float dh = (h16 - h32).cwiseAbs().maxCoeff(), dc = (c16 - c32).cwiseAbs().maxCoeff();
+  MESSAGE("16-bit vs float state after 6 steps: |dh| " << dh << ", |dc| " << dc);
+  CHECK(dh > 0.0f);
+  CHECK(dh < 1e-3f);
+  CHECK(dc < 1e-3f);
+  CHECK(h16 == h16b);  // and the thread count still does not matter
+  CHECK(c16 == c16b);
+}

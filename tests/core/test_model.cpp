@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <lstmidi/sample/generator.hpp>
+
 #include "test_helpers.hpp"
 
 using namespace lstmidi;
@@ -225,4 +227,55 @@ TEST_CASE("model: generation packing drops its snapshot when the weights are tak
     CHECK((logits_now() - halved).cwiseAbs().maxCoeff() < 1e-5f);
   }
   CHECK_FALSE(model.packed_for_generation());
+}
+
+TEST_CASE("model: generation with 16-bit weights, and the pack guard restores what was there") {
+  ModelConfig cfg;
+  cfg.vocab_size = 12;
+  cfg.embedding_size = 0;
+  cfg.hidden_sizes = {32, 24};
+  Model<float> model(cfg);
+  Rng rng(7);
+  model.init(rng);
+  GenerateOptions go;
+  go.length = 40;
+  go.weights = GenerationWeights::float16;
+  if (!Lstm<float>::half_steps_supported()) {
+    Rng r(1);
+    CHECK_THROWS_WITH_AS(generate(model, {1, 2}, go, r), doctest::Contains("F16C"),
+                         std::invalid_argument);
+    CHECK_FALSE(model.packed_for_generation());
+    return;
+  }
+  // Weights on a grid a 16-bit float holds exactly: the same tokens as float generation.
+  model.params().values =
+      (model.params().values.array() * 1024.0f).round().cwiseMax(-1023.0f).cwiseMin(1023.0f) /
+      1024.0f;
+  Rng r16(3), r32(3);
+  const std::vector<TokenId> t16 = generate(model, {1, 2, 3}, go, r16);
+  CHECK_FALSE(model.packed_for_generation());  // unpacked again afterwards
+  go.weights = GenerationWeights::float32;
+  const std::vector<TokenId> t32 = generate(model, {1, 2, 3}, go, r32);
+  CHECK(t16.size() == 40);
+  CHECK(t16 == t32);
+
+  // A model packed by its user keeps its snapshot through generate() in another format.
+  model.pack_for_generation(GenerationWeights::float16);
+  {
+    const GenerationPack<float> scope(model, GenerationWeights::float32);
+    CHECK(model.generation_weights() == GenerationWeights::float32);
+  }
+  CHECK(model.packed_for_generation());
+  CHECK(model.generation_weights() == GenerationWeights::float16);
+  {
+    const GenerationPack<float> scope(model, GenerationWeights::float16);  // already so
+    CHECK(model.generation_weights() == GenerationWeights::float16);
+  }
+  CHECK(model.generation_weights() == GenerationWeights::float16);
+  model.unpack_for_generation();
+  CHECK(model.generation_weights() == GenerationWeights::float32);
+
+  Model<double> dmodel(cfg);
+  CHECK_THROWS_WITH_AS(dmodel.pack_for_generation(GenerationWeights::float16),
+                       doctest::Contains("float model"), std::invalid_argument);
 }

@@ -4,8 +4,12 @@
 // for column blocks of larger matrices, for assignment and accumulation, and for M^T.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <lstmidi/core/packed_gemm.hpp>
+#include <vector>
 
 #include "test_helpers.hpp"
 
@@ -141,4 +145,47 @@ TEST_CASE("PackedMatrix: shape mismatches are rejected with a message") {
                        std::invalid_argument);
   Matrix<double> X2(5, 3), C2(8, 2);
   CHECK_THROWS_AS(P.multiply(X2, C2, true), std::invalid_argument);
+}
+
+TEST_CASE("Half: the portable widening agrees with the hardware's for every 16-bit pattern") {
+  // Known values first: the portable conversion must stand on its own where F16C is absent.
+  CHECK(detail::half_to_float({0x3c00}) == 1.0f);
+  CHECK(detail::half_to_float({0xc000}) == -2.0f);
+  CHECK(detail::half_to_float({0x7bff}) == 65504.0f);               // largest finite
+  CHECK(detail::half_to_float({0x0001}) == std::ldexp(1.0f, -24));  // smallest subnormal
+  CHECK(detail::half_to_float({0x03ff}) == 1023 * std::ldexp(1.0f, -24));
+  CHECK(detail::half_to_float({0x0400}) == std::ldexp(1.0f, -14));  // smallest normal
+  CHECK(std::isinf(detail::half_to_float({0xfc00})));
+  CHECK(std::signbit(detail::half_to_float({0x8000})));
+  CHECK(std::isnan(detail::half_to_float({0x7e00})));
+#ifdef LSTMIDI_PACKED_F16
+  int mismatches = 0;
+  for (std::uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const auto h = static_cast<std::uint16_t>(bits);
+    const float hw = _cvtsh_ss(h), sw = detail::half_to_float({h});
+    const bool same = std::isnan(hw) ? std::isnan(sw) : std::memcmp(&hw, &sw, sizeof hw) == 0;
+    if (!same) ++mismatches;
+  }
+  CHECK(mismatches == 0);
+  // Rounding to 16 bits: nearest, ties to even, and back.
+  std::vector<float> src{1.0f,
+                         1.0f + std::ldexp(1.0f, -11),
+                         1.0f + 3 * std::ldexp(1.0f, -11),
+                         -0.1f,
+                         70000.0f,
+                         1e-8f,
+                         0.333333f,
+                         2.5f,
+                         -65504.0f};
+  std::vector<detail::Half> dst(src.size());
+  detail::floats_to_halves(src.data(), dst.data(), static_cast<Index>(src.size()));
+  CHECK(detail::half_to_float(dst[0]) == 1.0f);
+  CHECK(detail::half_to_float(dst[1]) == 1.0f);  // a tie, to the even neighbour
+  CHECK(detail::half_to_float(dst[2]) == 1.0f + 4 * std::ldexp(1.0f, -11));
+  CHECK(std::abs(detail::half_to_float(dst[3]) + 0.1f) < 0.1f * std::ldexp(1.0f, -11));
+  CHECK(std::isinf(detail::half_to_float(dst[4])));  // beyond 65504
+  CHECK(detail::half_to_float(dst[8]) == -65504.0f);
+#else
+  MESSAGE("no F16C in this build: only the portable conversion is checked");
+#endif
 }

@@ -365,6 +365,18 @@ def case_generate_output():
     out = os.path.join(base, "t2.mid")
     expect_ok(generate(model, out, ["--seed", "5", "--length", "120", "--threads", "2"]), "generate --threads 2")
     check(open(out, "rb").read() == outs[0], "--threads 2 changed the generated file")
+    # 16-bit weights: a playable, repeatable file where the build can, a clear error otherwise.
+    out = os.path.join(base, "h.mid")
+    p = generate(model, out, ["--seed", "5", "--length", "120", "--half-weights"])
+    if p.returncode == 0:
+        a = open(out, "rb").read()
+        print("mido --half-weights", parse_midi_with_mido(out))
+        expect_ok(generate(model, out, ["--seed", "5", "--length", "120", "--half-weights",
+                                        "--threads", "2"]), "--half-weights again")
+        check(open(out, "rb").read() == a, "--half-weights: same seed, different output")
+    else:
+        expect_clean_error(p, "lstmidi-generate", "--half-weights without F16C", "F16C")
+        check(not os.path.exists(out), "--half-weights failed but left a file")
 
 
 def case_train_determinism():

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -33,6 +34,9 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define LSTMIDI_PACKED_AVX2 1
+#if defined(__F16C__)
+#define LSTMIDI_PACKED_F16 1  // panels may also hold 16-bit floats (see Half)
+#endif
 #endif
 
 namespace lstmidi {
@@ -43,13 +47,72 @@ inline constexpr Index kPackMr = 16;   // rows per panel: two 8-float AVX regist
 inline constexpr Index kPackNr = 6;    // columns of X per register tile
 inline constexpr Index kPackKc = 512;  // depth of one pass over the panels
 
+/// A 16-bit IEEE float (binary16), as stored in half-precision panels: 1 sign bit, 5 exponent
+/// bits, 10 mantissa bits; relative rounding error at most 2^-11 for |v| in [6.1e-5, 65504].
+struct Half {
+  std::uint16_t bits;
+};
+
+/// The float a Half stands for (exact: every binary16 value is a float).
+inline float half_to_float(Half h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h.bits & 0x8000u) << 16;
+  const std::uint32_t exponent = (h.bits >> 10) & 0x1fu;
+  std::uint32_t mantissa = h.bits & 0x3ffu, bits = sign;
+  if (exponent == 0x1f) {  // infinity or NaN
+    bits |= 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {  // normal: rebias 15 -> 127
+    bits |= ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa != 0) {  // subnormal, mantissa * 2^-24: normalise into a float
+    std::uint32_t e = 113;
+    while (!(mantissa & 0x400u)) mantissa <<= 1, --e;
+    bits |= (e << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+inline float widen(float v) {
+  return v;
+}
+inline double widen(double v) {
+  return v;
+}
+inline float widen(Half v) {
+  return half_to_float(v);
+}
+
+#ifdef LSTMIDI_PACKED_F16
+/// dst[i] = src[i] rounded to the nearest binary16 (ties to even), n values.
+inline void floats_to_halves(const float* src, Half* dst, Index n) {
+  Index i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i].bits = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+#endif
+
 #ifdef LSTMIDI_PACKED_AVX2
+// The 16 panel values at one depth as two registers of 8 floats.
+inline void load_panel_column(const float* a, __m256& lo, __m256& hi) {
+  lo = _mm256_loadu_ps(a);
+  hi = _mm256_loadu_ps(a + 8);
+}
+#ifdef LSTMIDI_PACKED_F16
+inline void load_panel_column(const Half* a, __m256& lo, __m256& hi) {
+  lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
+  hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8)));
+}
+#endif
+
 // C[0:rows, 0:NR] (+)= A_panel[:, k0:k0+kc] X[k0:k0+kc, 0:NR]. `a` points at the panel's
-// values for k0 (16 per k), `x` at X(k0, 0) with column stride ldx, `c` at C(0, 0) with
-// column stride ldc; rows <= 16 are written (the rest of the panel is padding).
-template <int NR>
-inline void packed_tile_f32(Index kc, const float* a, const float* x, Index ldx, float* c,
-                            Index ldc, Index rows, bool assign) {
+// values for k0 (16 per k, float or Half), `x` at X(k0, 0) with column stride ldx, `c` at
+// C(0, 0) with column stride ldc; rows <= 16 are written (the rest of the panel is padding).
+// Half values are widened to float exactly, so the sums are the float kernel's sums of the
+// rounded weights.
+template <int NR, typename E>
+inline void packed_tile_f32(Index kc, const E* a, const float* x, Index ldx, float* c, Index ldc,
+                            Index rows, bool assign) {
   // An FMA takes 4 cycles and two issue each cycle: 8 independent accumulators keep both units
   // busy. Narrow tiles (NR <= 2) therefore split k into even and odd halves.
   constexpr int S = NR <= 2 ? 2 : 1;
@@ -60,8 +123,8 @@ inline void packed_tile_f32(Index kc, const float* a, const float* x, Index ldx,
   for (; k + S <= kc; k += S) {
 #pragma GCC unroll 2
     for (int s = 0; s < S; ++s) {
-      const __m256 a0 = _mm256_loadu_ps(a + 16 * (k + s));
-      const __m256 a1 = _mm256_loadu_ps(a + 16 * (k + s) + 8);
+      __m256 a0, a1;
+      load_panel_column(a + 16 * (k + s), a0, a1);
 #pragma GCC unroll 6
       for (int j = 0; j < NR; ++j) {
         const __m256 xb = _mm256_broadcast_ss(x + j * ldx + k + s);
@@ -72,8 +135,8 @@ inline void packed_tile_f32(Index kc, const float* a, const float* x, Index ldx,
   }
   if constexpr (S == 2) {
     if (k < kc) {  // odd depth: the last k
-      const __m256 a0 = _mm256_loadu_ps(a + 16 * k);
-      const __m256 a1 = _mm256_loadu_ps(a + 16 * k + 8);
+      __m256 a0, a1;
+      load_panel_column(a + 16 * k, a0, a1);
 #pragma GCC unroll 6
       for (int j = 0; j < NR; ++j) {
         const __m256 xb = _mm256_broadcast_ss(x + j * ldx + k);
@@ -113,21 +176,22 @@ inline void packed_tile_f32(Index kc, const float* a, const float* x, Index ldx,
   }
 }
 
-inline void packed_tile_f32(Index nr, Index kc, const float* a, const float* x, Index ldx, float* c,
+template <typename E>
+inline void packed_tile_f32(Index nr, Index kc, const E* a, const float* x, Index ldx, float* c,
                             Index ldc, Index rows, bool assign) {
   switch (nr) {
     case 6:
-      return packed_tile_f32<6>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<6, E>(kc, a, x, ldx, c, ldc, rows, assign);
     case 5:
-      return packed_tile_f32<5>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<5, E>(kc, a, x, ldx, c, ldc, rows, assign);
     case 4:
-      return packed_tile_f32<4>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<4, E>(kc, a, x, ldx, c, ldc, rows, assign);
     case 3:
-      return packed_tile_f32<3>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<3, E>(kc, a, x, ldx, c, ldc, rows, assign);
     case 2:
-      return packed_tile_f32<2>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<2, E>(kc, a, x, ldx, c, ldc, rows, assign);
     default:
-      return packed_tile_f32<1>(kc, a, x, ldx, c, ldc, rows, assign);
+      return packed_tile_f32<1, E>(kc, a, x, ldx, c, ldc, rows, assign);
   }
 }
 #endif
@@ -135,16 +199,16 @@ inline void packed_tile_f32(Index nr, Index kc, const float* a, const float* x, 
 // The panel product without the register kernel: C[0:rows, 0:n] (+)= panels X, K deep. Only
 // reached when panels packed by a translation unit built with AVX2 + FMA are multiplied in
 // one built without them (mixed flags in one program); slow, but the same result.
-template <typename T>
-void packed_panels_portable(const T* panels, Index rows, Index K, const T* x, Index ldx, Index n,
+template <typename E, typename T>
+void packed_panels_portable(const E* panels, Index rows, Index K, const T* x, Index ldx, Index n,
                             T* c, Index ldc, bool accumulate) {
   for (Index p = 0; p * kPackMr < rows; ++p) {
-    const T* a = panels + p * kPackMr * K;
+    const E* a = panels + p * kPackMr * K;
     const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows - r0);
     for (Index j = 0; j < n; ++j) {
       T acc[kPackMr] = {};
       for (Index k = 0; k < K; ++k)
-        for (Index r = 0; r < kPackMr; ++r) acc[r] += a[k * kPackMr + r] * x[j * ldx + k];
+        for (Index r = 0; r < kPackMr; ++r) acc[r] += widen(a[k * kPackMr + r]) * x[j * ldx + k];
       T* cj = c + j * ldc + r0;
       for (Index r = 0; r < nrows; ++r) cj[r] = accumulate ? cj[r] + acc[r] : acc[r];
     }

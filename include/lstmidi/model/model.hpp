@@ -214,15 +214,25 @@ class Model {
   /// the bottleneck. The snapshot lasts until unpack_for_generation() or the next non-const
   /// params() call; weights must not be changed through a reference to params() obtained
   /// before packing. generate() and generate_frames() pack for their own duration
-  /// (GenerationPack).
-  void pack_for_generation() {
-    for (auto& l : layers_) l.pack_step_weights(params_);
+  /// (GenerationPack). GenerationWeights::float16 halves the bytes each step reads, at the
+  /// cost of logits that differ slightly from the float model's (Lstm::pack_step_weights); it
+  /// throws std::invalid_argument where the build cannot do it (Lstm<T>::half_steps_supported()).
+  void pack_for_generation(GenerationWeights format = GenerationWeights::float32) {
+    if (format == GenerationWeights::float16)
+      require(Lstm<T>::half_steps_supported(),
+              "16-bit generation weights need a float model in a build with AVX2, FMA and F16C "
+              "(LSTMIDI_ARCH='-mavx2 -mfma -mf16c' or -march=native)");
+    for (auto& l : layers_) l.pack_step_weights(params_, format);
   }
   void unpack_for_generation() {
     for (auto& l : layers_) l.unpack_step_weights();
   }
   bool packed_for_generation() const {
     return !layers_.empty() && layers_.front().step_weights_packed();
+  }
+  /// The format of the packed snapshot (float32 when not packed).
+  GenerationWeights generation_weights() const {
+    return layers_.empty() ? GenerationWeights::float32 : layers_.front().step_weights_format();
   }
 
   /// One generation step for B sequences: ids (B) -> logits (V, B); state carried.
@@ -413,23 +423,34 @@ class Model {
   Matrix<T> step_x_, logits_;         // generation
 };
 
-/// Packs a model for generation for the guard's lifetime (Model::pack_for_generation()), unless
-/// it was packed already; unpacks on leaving the scope, exceptions included.
+/// Packs a model for generation in the given format for the guard's lifetime
+/// (Model::pack_for_generation()), unless it was packed so already; on leaving the scope,
+/// exceptions included, the model is back as it was (unpacked, or packed in its former format).
 template <typename T>
 class GenerationPack {
  public:
-  explicit GenerationPack(Model<T>& model) : model_(model), owner_(!model.packed_for_generation()) {
-    if (owner_) model_.pack_for_generation();
+  explicit GenerationPack(Model<T>& model, GenerationWeights format = GenerationWeights::float32)
+      : model_(model),
+        was_packed_(model.packed_for_generation()),
+        was_format_(model.generation_weights()) {
+    owner_ = !was_packed_ || was_format_ != format;
+    if (owner_) model_.pack_for_generation(format);
   }
   ~GenerationPack() {
-    if (owner_) model_.unpack_for_generation();
+    if (!owner_) return;
+    if (was_packed_)
+      model_.pack_for_generation(was_format_);
+    else
+      model_.unpack_for_generation();
   }
   GenerationPack(const GenerationPack&) = delete;
   GenerationPack& operator=(const GenerationPack&) = delete;
 
  private:
   Model<T>& model_;
-  bool owner_;
+  bool was_packed_;
+  GenerationWeights was_format_;
+  bool owner_ = false;
 };
 
 }  // namespace lstmidi

@@ -312,10 +312,12 @@ LossTotals score_frames(Model<T>& model, const std::vector<std::vector<Frame>>& 
 ///   (temperature 0: on exactly when sigmoid(z_k) > 1/2); feed the new frame.
 ///
 /// Returns the generated frames (without the primer). The primer may be empty: the first frame
-/// is then drawn from the model's prediction after the zero frame.
+/// is then drawn from the model's prediction after the zero frame. `weights` as in
+/// GenerateOptions.
 template <typename T>
 std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& primer, Index length,
-                                   double temperature, Rng& rng) {
+                                   double temperature, Rng& rng,
+                                   GenerationWeights weights = GenerationWeights::float32) {
   const Index K = model.config().vocab_size;
   require(model.config().mode == ModelMode::pianoroll,
           "generate_frames: the model does not predict frames (it is a token model)");
@@ -326,7 +328,7 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
   for (const Frame& f : primer)
     for (std::uint8_t k : f)
       require(k < K, "generate_frames: primer key ", int(k), " outside 0..", K - 1);
-  const GenerationPack<T> packed(model);  // the weights are read many times, packed once
+  const GenerationPack<T> packed(model, weights);  // read many times, packed once
   auto state = model.zero_state(1);
   Matrix<T> x = Matrix<T>::Zero(K, 1);  // the zero frame first
   const Matrix<T>* z = &model.step_frame(x, state);

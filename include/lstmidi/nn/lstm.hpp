@@ -32,6 +32,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,14 @@ namespace lstmidi {
 enum class InitScheme {
   keras,    ///< Glorot-uniform W, orthogonal U, zero bias with forget-gate bias 1 (default)
   pytorch,  ///< every weight and bias U(-1/sqrt(H), 1/sqrt(H)), as torch.nn.LSTM
+};
+
+/// The number format of the weight snapshot that generation steps read (Lstm::pack_step_weights).
+enum class GenerationWeights {
+  float32,  ///< the weights as trained: steps equal the unpacked steps to float rounding
+  float16,  ///< rounded to 16-bit floats (relative error <= 2^-11): half the bytes per step,
+            ///< about 2x faster where reading the weights is the bottleneck; opt-in, since
+            ///< the logits then differ slightly from the trained model's
 };
 
 template <typename T>
@@ -201,15 +210,18 @@ class Lstm {
       step_units(h, c, padded_units(), detail::kPackMr, [&](Index k0, Index k1) {
         packed_step_gates(k0, k1, D_, H_, h);  // U h only: the U part of each panel
         add_step_bias(k0, k1);
-        // W[:, id] from the snapshot: 16 consecutive values per panel at depth id.
-        const T* panels = step_weights_.panels().data();
-        const Index K = D_ + H_;
-        for (Index g = 0; g < 4; ++g)
-          for (Index r0 = g * padded_units() + k0; r0 < g * padded_units() + k1;
-               r0 += detail::kPackMr)
-            for (Index j = 0; j < B; ++j)
-              a_.col(j).segment(r0, detail::kPackMr) += Eigen::Map<const Vector<T>>(
-                  panels + r0 * K + ids[static_cast<size_t>(j)] * detail::kPackMr, detail::kPackMr);
+        with_step_panels([&](const auto* panels) {
+          // W[:, id] from the snapshot: 16 consecutive values per panel at depth id.
+          const Index K = D_ + H_;
+          for (Index g = 0; g < 4; ++g)
+            for (Index r0 = g * padded_units() + k0; r0 < g * padded_units() + k1;
+                 r0 += detail::kPackMr)
+              for (Index j = 0; j < B; ++j) {
+                const auto* w = panels + r0 * K + ids[static_cast<size_t>(j)] * detail::kPackMr;
+                T* a = a_.data() + j * a_.rows() + r0;
+                for (Index r = 0; r < detail::kPackMr; ++r) a[r] += detail::widen(w[r]);
+              }
+        });
       });
       return;
     }
@@ -226,8 +238,18 @@ class Lstm {
   /// at batch 1, where a step is bound by how fast the weights are read, that was 1.3-1.9x
   /// faster than Eigen's matrix-vector products on row blocks of W and U for the classic model
   /// (docs/performance.md). Where the register kernel is not active (double, builds without
-  /// AVX2 + FMA) this does nothing and steps read p as before.
-  void pack_step_weights(const ParamBuffer<T>& p) {
+  /// AVX2 + FMA) a float32 snapshot does nothing and steps read p as before.
+  ///
+  /// GenerationWeights::float16 stores W and U rounded to 16-bit floats (the bias stays
+  /// float); the products widen them back exactly and accumulate in float. It needs the
+  /// register kernel and F16C (half_steps_supported()) and throws std::invalid_argument
+  /// otherwise.
+  void pack_step_weights(const ParamBuffer<T>& p,
+                         GenerationWeights format = GenerationWeights::float32) {
+    if (format == GenerationWeights::float16)
+      require(half_steps_supported(),
+              "16-bit generation weights need a float model in a build with AVX2, FMA and F16C "
+              "(LSTMIDI_ARCH='-mavx2 -mfma -mf16c' or -march=native)");
     if constexpr (PackedMatrix<T>::kernel_active()) {
       const Index Hp = padded_units();
       ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), b = b_.in(p.values);
@@ -239,7 +261,17 @@ class Lstm {
         step_bias_.segment(g * Hp, H_) = b.col(0).segment(g * H_, H_);
       }
       step_weights_.pack(WU);
+      step_half_.clear();
+#ifdef LSTMIDI_PACKED_F16
+      if (format == GenerationWeights::float16) {
+        step_half_.resize(step_weights_.panels().size());
+        detail::floats_to_halves(step_weights_.panels().data(), step_half_.data(),
+                                 static_cast<Index>(step_half_.size()));
+        step_weights_ = PackedMatrix<T>();  // the float panels are not read any more
+      }
+#endif
       step_packed_ = true;
+      step_format_ = format;
     } else {
       (void)p;
     }
@@ -249,12 +281,25 @@ class Lstm {
   void unpack_step_weights() {
     if (!step_packed_) return;
     step_packed_ = false;
+    step_format_ = GenerationWeights::float32;
     step_weights_ = PackedMatrix<T>();
+    step_half_ = {};
     step_bias_.resize(0);
   }
 
   /// Whether steps read a packed snapshot (pack_step_weights() with the register kernel active).
   bool step_weights_packed() const { return step_packed_; }
+  /// The format of the snapshot steps read (float32 when not packed).
+  GenerationWeights step_weights_format() const { return step_format_; }
+
+  /// Whether this build can pack 16-bit generation weights: float, AVX2 + FMA + F16C.
+  static constexpr bool half_steps_supported() {
+#ifdef LSTMIDI_PACKED_F16
+    return PackedMatrix<T>::kernel_active();
+#else
+    return false;
+#endif
+  }
 
   /// Floats kept between forward and backward (the BPTT cache), for the memory report.
   Index cache_size() const { return A_.size() + Hs_.size() + Cs_.size(); }
@@ -306,24 +351,40 @@ class Lstm {
     return (H_ + detail::kPackMr - 1) / detail::kPackMr * detail::kPackMr;
   }
 
-  // a[g*Hp + u] (+)= the packed [W U] rows of units [k0, k1) of every gate, depths [k, k+kc),
+  // Calls f with the snapshot's panels: const T* (float32) or const detail::Half* (float16).
+  template <typename F>
+  void with_step_panels(F&& f) const {
+    if (step_format_ == GenerationWeights::float16)
+      f(static_cast<const detail::Half*>(step_half_.data()));
+    else
+      f(step_weights_.panels().data());
+  }
+
+  // a[g*Hp + u] = the packed [W U] rows of units [k0, k1) of every gate, depths [k, k+kc),
   // times X (kc, B). Rows are whole panels: k0 and k1 are multiples of 16.
   void packed_step_gates(Index k0, Index k1, Index k, Index kc, const Matrix<T>& X) {
-#ifdef LSTMIDI_PACKED_AVX2
-    if constexpr (std::is_same_v<T, float>) {
-      const Index Hp = padded_units(), K = D_ + H_, B = X.cols();
-      const float* panels = step_weights_.panels().data();
+    const Index Hp = padded_units(), K = D_ + H_, B = X.cols();
+    with_step_panels([&](const auto* panels) {
       for (Index g = 0; g < 4; ++g)
-        for (Index r0 = g * Hp + k0; r0 < g * Hp + k1; r0 += detail::kPackMr)
-          for (Index j0 = 0; j0 < B; j0 += detail::kPackNr)
-            detail::packed_tile_f32(std::min(detail::kPackNr, B - j0), kc,
-                                    panels + r0 * K + k * detail::kPackMr, X.data() + j0 * X.rows(),
-                                    X.rows(), a_.data() + j0 * a_.rows() + r0, a_.rows(),
-                                    detail::kPackMr, /*assign=*/true);
-    }
-#else
-    (void)k0, (void)k1, (void)k, (void)kc, (void)X;
+        for (Index r0 = g * Hp + k0; r0 < g * Hp + k1; r0 += detail::kPackMr) {
+          const auto* w = panels + r0 * K + k * detail::kPackMr;
+          T* a = a_.data() + r0;
+#ifdef LSTMIDI_PACKED_AVX2
+          if constexpr (std::is_same_v<T, float> &&
+                        (std::is_same_v<std::decay_t<decltype(*w)>, float> ||
+                         half_steps_supported())) {
+            for (Index j0 = 0; j0 < B; j0 += detail::kPackNr)
+              detail::packed_tile_f32(std::min(detail::kPackNr, B - j0), kc, w,
+                                      X.data() + j0 * X.rows(), X.rows(), a + j0 * a_.rows(),
+                                      a_.rows(), detail::kPackMr, /*assign=*/true);
+            continue;
+          }
 #endif
+          // Snapshot packed by a translation unit built with other flags: same sums, slowly.
+          detail::packed_panels_portable(w, detail::kPackMr, kc, X.data(), X.rows(), B, a,
+                                         a_.rows(), /*accumulate=*/false);
+        }
+    });
   }
 
   void add_step_bias(Index k0, Index k1) {
@@ -479,6 +540,8 @@ class Lstm {
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
   Matrix<T> a_, h_next_, xh_;                    // (4H or 4Hp, B), (H, B), (D+H, B) step work
   PackedMatrix<T> step_weights_;                 // [W U] snapshot for steps, when packed
+  std::vector<detail::Half> step_half_;          // the same panels as 16-bit floats (float16)
+  GenerationWeights step_format_ = GenerationWeights::float32;
   Vector<T> step_bias_;                          // b in the same padded row layout
   bool step_packed_ = false;
   PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward

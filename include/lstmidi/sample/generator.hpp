@@ -23,6 +23,9 @@ struct GenerateOptions {
   SamplingConfig sampling;
   std::vector<TokenId> forbidden;     // ids never produced (e.g. padding, unknown)
   TokenId stop_token = -1;            // end early when this id is drawn (not included); -1 = never
+  /// Weights the steps read: float16 is faster where the weights do not fit the cache, and
+  /// gives slightly different logits (see GenerationWeights).
+  GenerationWeights weights = GenerationWeights::float32;
 
   static constexpr Index kMaxLength = 1000000;
   void validate() const {
@@ -42,7 +45,7 @@ std::vector<TokenId> generate(Model<T>& model, const std::vector<TokenId>& prime
     require(id >= 0 && id < V, "generate: primer token id ", id, " outside the vocabulary [0, ", V, ")");
   for (TokenId id : options.forbidden)
     require(id >= 0 && id < V, "generate: forbidden id ", id, " outside the vocabulary");
-  const GenerationPack<T> packed(model);  // the weights are read many times, packed once
+  const GenerationPack<T> packed(model, options.weights);  // read many times, packed once
   auto state = model.zero_state(1);
   std::vector<TokenId> one(1);
   Vector<T> logits(V);
