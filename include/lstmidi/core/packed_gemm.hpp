@@ -114,41 +114,36 @@ template <int NR, typename E>
 inline void packed_tile_f32(Index kc, const E* a, const float* x, Index ldx, float* c, Index ldc,
                             Index rows, bool assign) {
   // An FMA takes 4 cycles and two issue each cycle: 8 independent accumulators keep both units
-  // busy. Narrow tiles (NR <= 2) therefore split k into even and odd halves.
-  constexpr int S = NR <= 2 ? 2 : 1;
+  // busy. Narrow tiles therefore split k into S interleaved parts (NR = 1: 4, NR = 2: 2), summed
+  // in order of s at the end.
+  constexpr int S = NR == 1 ? 4 : NR == 2 ? 2 : 1;
   __m256 lo[S * NR], hi[S * NR];
 #pragma GCC unroll 12
   for (int j = 0; j < S * NR; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
-  Index k = 0;
-  for (; k + S <= kc; k += S) {
-#pragma GCC unroll 2
-    for (int s = 0; s < S; ++s) {
-      __m256 a0, a1;
-      load_panel_column(a + 16 * (k + s), a0, a1);
-#pragma GCC unroll 6
-      for (int j = 0; j < NR; ++j) {
-        const __m256 xb = _mm256_broadcast_ss(x + j * ldx + k + s);
-        lo[s * NR + j] = _mm256_fmadd_ps(a0, xb, lo[s * NR + j]);
-        hi[s * NR + j] = _mm256_fmadd_ps(a1, xb, hi[s * NR + j]);
-      }
-    }
-  }
-  if constexpr (S == 2) {
-    if (k < kc) {  // odd depth: the last k
-      __m256 a0, a1;
-      load_panel_column(a + 16 * k, a0, a1);
-#pragma GCC unroll 6
-      for (int j = 0; j < NR; ++j) {
-        const __m256 xb = _mm256_broadcast_ss(x + j * ldx + k);
-        lo[j] = _mm256_fmadd_ps(a0, xb, lo[j]);
-        hi[j] = _mm256_fmadd_ps(a1, xb, hi[j]);
-      }
-    }
+  auto depth = [&](Index kk, int s) {
+    __m256 a0, a1;
+    load_panel_column(a + 16 * kk, a0, a1);
 #pragma GCC unroll 6
     for (int j = 0; j < NR; ++j) {
-      lo[j] = _mm256_add_ps(lo[j], lo[NR + j]);
-      hi[j] = _mm256_add_ps(hi[j], hi[NR + j]);
+      const __m256 xb = _mm256_broadcast_ss(x + j * ldx + kk);
+      lo[s * NR + j] = _mm256_fmadd_ps(a0, xb, lo[s * NR + j]);
+      hi[s * NR + j] = _mm256_fmadd_ps(a1, xb, hi[s * NR + j]);
     }
+  };
+  Index k = 0;
+  for (; k + S <= kc; k += S) {
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) depth(k + s, s);
+  }
+  if constexpr (S > 1) {
+    for (; k < kc; ++k) depth(k, 0);  // the last kc % S depths
+#pragma GCC unroll 6
+    for (int j = 0; j < NR; ++j)
+#pragma GCC unroll 4
+      for (int s = 1; s < S; ++s) {
+        lo[j] = _mm256_add_ps(lo[j], lo[s * NR + j]);
+        hi[j] = _mm256_add_ps(hi[j], hi[s * NR + j]);
+      }
   }
   if (rows == 16) {
 #pragma GCC unroll 6
