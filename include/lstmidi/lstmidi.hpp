@@ -10,6 +10,7 @@
 #include "lstmidi/core/memory.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
+#include "lstmidi/core/piece_split.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/debug/grad_check.hpp"
 #include "lstmidi/io/binary.hpp"

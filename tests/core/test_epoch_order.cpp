@@ -54,3 +54,19 @@ TEST_CASE("epoch order: seeking past the last batch names the sampler") {
   CHECK(batch_count(8, 4) == 2);
   CHECK(batch_count(9, 4) == 3);
 }
+
+TEST_CASE("validation pieces: the share asked for, at least one, never all, fixed by the seed") {
+  auto held = [](const std::vector<bool>& v) {
+    return static_cast<std::size_t>(std::count(v.begin(), v.end(), true));
+  };
+  CHECK(held(validation_pieces(100, 0.1, 1)) == 10);
+  CHECK(held(validation_pieces(100, 0.0, 1)) == 0);
+  CHECK(held(validation_pieces(5, 0.01, 1)) == 1);  // rounds to 0, but a fraction was asked for
+  CHECK(held(validation_pieces(2, 0.9, 1)) == 1);   // never every piece
+  CHECK(held(validation_pieces(1, 0.5, 1)) == 0);   // one piece: it must be trained on
+  CHECK(validation_pieces(0, 0.5, 1).empty());
+  CHECK(validation_pieces(50, 0.2, 7) == validation_pieces(50, 0.2, 7));
+  CHECK(validation_pieces(50, 0.2, 7) != validation_pieces(50, 0.2, 8));
+  CHECK_THROWS_AS(validation_pieces(10, 1.0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(validation_pieces(10, -0.1, 1), std::invalid_argument);
+}

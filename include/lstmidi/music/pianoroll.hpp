@@ -21,8 +21,8 @@
 ///
 /// FrameSampler mirrors WindowSampler (windows.hpp): windows of T steps over the sequence
 /// 0, f_0, .., f_{n-1} with stride S (plus one window ending at the piece's end, so every target
-/// is trained on), validation split BY PIECE from Rng(seed) (or a separate list of validation
-/// pieces), optional transposition of training windows by +-N semitones (a shift is used only
+/// is trained on), validation split BY PIECE (core/piece_split.hpp, or a separate list of
+/// validation pieces), optional transposition of training windows by +-N semitones (a shift is used only
 /// when the whole piece stays in the key range), epoch order from a Fisher-Yates shuffle drawn
 /// from Rng(seed, epoch + 1), and a resumable {epoch, batch} position. Validation windows do not
 /// overlap (stride T), so each validation frame is scored exactly once per pass.
@@ -38,6 +38,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/epoch_order.hpp"
+#include "lstmidi/core/piece_split.hpp"
 #include "lstmidi/core/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
@@ -388,18 +389,8 @@ class FrameSampler {
             require(k < opt_.keys, "FrameSampler: key ", int(k), " outside 0..", opt_.keys - 1);
 
     const std::size_t n = pieces.size();
-    is_valid_.assign(n, false);
-    if (valid_pieces.empty()) {
-      std::vector<std::size_t> order(n);
-      for (std::size_t i = 0; i < n; ++i) order[i] = i;
-      Rng split_rng(opt_.seed, 0x5eedULL);
-      split_rng.shuffle(order.begin(), order.end());
-      std::size_t n_valid =
-          static_cast<std::size_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
-      if (opt_.valid_fraction > 0.0 && n >= 2) n_valid = std::max<std::size_t>(n_valid, 1);
-      n_valid = std::min(n_valid, n - 1);
-      for (std::size_t i = 0; i < n_valid; ++i) is_valid_[order[i]] = true;
-    }
+    is_valid_ = valid_pieces.empty() ? validation_pieces(n, opt_.valid_fraction, opt_.seed)
+                                     : std::vector<bool>(n, false);
     pieces_ = std::move(pieces);
     for (auto& p : valid_pieces) {
       is_valid_.push_back(true);

@@ -7,9 +7,9 @@
 /// padded at the end with <pad> inputs and target -1 (no loss). Pieces of fewer than 2 ids give
 /// none.
 ///
-/// Validation split BY PIECE: the pieces are shuffled with Rng(seed) and the first
-/// round(valid_fraction * n) (at least 1 when the fraction is > 0 and n >= 2; never all)
-/// are validation pieces. No window of a validation piece is ever in a training batch.
+/// Validation split BY PIECE (core/piece_split.hpp): round(valid_fraction * n) pieces drawn
+/// with the seed (at least 1 when the fraction is > 0 and n >= 2; never all) are validation
+/// pieces. No window of a validation piece is ever in a training batch.
 ///
 /// Transposition (training windows only): every shift k in [-max_transpose, +max_transpose] is
 /// tried for every window; a shifted window is kept only if all its tokens stay in MIDI range
@@ -23,6 +23,7 @@
 /// reproduce exactly the same batches.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/epoch_order.hpp"
+#include "lstmidi/core/piece_split.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
@@ -65,15 +67,8 @@ class WindowSampler {
 
     // Split by piece.
     const std::size_t n = pieces.size();
-    std::vector<std::size_t> order(n);
-    for (std::size_t i = 0; i < n; ++i) order[i] = i;
-    Rng split_rng(opt_.seed, 0x5eedULL);
-    split_rng.shuffle(order.begin(), order.end());
-    std::size_t n_valid = static_cast<std::size_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
-    if (opt_.valid_fraction > 0.0 && n >= 2) n_valid = std::max<std::size_t>(n_valid, 1);
-    n_valid = std::min(n_valid, n - 1);
-    is_valid_.assign(n, false);
-    for (std::size_t i = 0; i < n_valid; ++i) is_valid_[order[i]] = true;
+    is_valid_ = validation_pieces(n, opt_.valid_fraction, opt_.seed);
+    const auto n_valid = static_cast<std::size_t>(std::count(is_valid_.begin(), is_valid_.end(), true));
 
     // Id sequences per (piece, shift); -1 = not representable in that key.
     const int N = opt_.max_transpose;
