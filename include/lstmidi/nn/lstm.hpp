@@ -55,8 +55,9 @@ enum class InitScheme {
 enum class GenerationWeights {
   float32,  ///< the weights as trained: steps equal the unpacked steps to float rounding
   float16,  ///< rounded to 16-bit floats (relative error <= 2^-11): half the bytes per step,
-            ///< about 2x faster where reading the weights is the bottleneck; opt-in, since
-            ///< the logits then differ slightly from the trained model's
+            ///< 2-4x faster steps where reading the weights is the bottleneck (4x for the
+            ///< classic model when 16-bit weights fit the cache and float ones do not;
+            ///< docs/performance.md); opt-in, since the logits then differ slightly
 };
 
 template <typename T>
