@@ -218,10 +218,8 @@ class Model {
   /// cost of logits that differ slightly from the float model's (Lstm::pack_step_weights); it
   /// throws std::invalid_argument where the build cannot do it (Lstm<T>::half_steps_supported()).
   void pack_for_generation(GenerationWeights format = GenerationWeights::float32) {
-    if (format == GenerationWeights::float16)
-      require(Lstm<T>::half_steps_supported(),
-              "16-bit generation weights need a float model in a build with AVX2, FMA and F16C "
-              "(LSTMIDI_ARCH='-mavx2 -mfma -mf16c' or -march=native)");
+    // Lstm::pack_step_weights refuses an unsupported format before it changes anything, and
+    // every layer answers alike, so a refusal leaves no layer packed.
     for (auto& l : layers_) l.pack_step_weights(params_, format);
   }
   void unpack_for_generation() {

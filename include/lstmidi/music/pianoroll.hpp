@@ -22,10 +22,10 @@
 /// FrameSampler mirrors WindowSampler (windows.hpp): windows of T steps over the sequence
 /// 0, f_0, .., f_{n-1} with stride S (plus one window ending at the piece's end, so every target
 /// is trained on), validation split BY PIECE (core/piece_split.hpp, or a separate list of
-/// validation pieces), optional transposition of training windows by +-N semitones (a shift is used only
-/// when the whole piece stays in the key range), epoch order from a Fisher-Yates shuffle drawn
-/// from Rng(seed, epoch + 1), and a resumable {epoch, batch} position. Validation windows do not
-/// overlap (stride T), so each validation frame is scored exactly once per pass.
+/// validation pieces), optional transposition of training windows by +-N semitones (a shift is
+/// used only when the whole piece stays in the key range), epoch order from a Fisher-Yates
+/// shuffle drawn from Rng(seed, epoch + 1), and a resumable {epoch, batch} position. Validation
+/// windows do not overlap (stride T), so each validation frame is scored exactly once per pass.
 #pragma once
 
 #include <algorithm>
@@ -38,8 +38,8 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/epoch_order.hpp"
-#include "lstmidi/core/piece_split.hpp"
 #include "lstmidi/core/frame_batch.hpp"
+#include "lstmidi/core/piece_split.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/model.hpp"

@@ -24,7 +24,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -68,7 +67,8 @@ class WindowSampler {
     // Split by piece.
     const std::size_t n = pieces.size();
     is_valid_ = validation_pieces(n, opt_.valid_fraction, opt_.seed);
-    const auto n_valid = static_cast<std::size_t>(std::count(is_valid_.begin(), is_valid_.end(), true));
+    const auto n_valid =
+        static_cast<std::size_t>(std::count(is_valid_.begin(), is_valid_.end(), true));
 
     // Id sequences per (piece, shift); -1 = not representable in that key.
     const int N = opt_.max_transpose;
