@@ -11,6 +11,9 @@
 // p = sigmoid(z / temperature) (temperature 0: on when p > 1/2). The primer is frames
 // (--primer-notes "C4.E4.G4 rest G3.B3.D4"), the opening frames of a MIDI file, or a saved
 // training opening. Keys on in consecutive frames become held notes unless --reattack.
+//
+// By default the LSTM weights are read as 16-bit floats where the build supports it
+// (--weights auto): half the bytes per event; --weights float32 samples the model exactly.
 #include <filesystem>
 #include <iostream>
 #include <lstmidi/lstmidi.hpp>
@@ -68,11 +71,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Worker threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  bool half_weights = false;
-  app.add_flag("--half-weights", half_weights,
-               "Read the LSTM weights as 16-bit floats: faster steps where the weights do not "
-               "fit the CPU cache, slightly different choices than the trained model's (needs a "
-               "build with AVX2, FMA and F16C)");
+  std::string weights_flag = "auto";
+  app.add_option("--weights", weights_flag,
+                 "Precision of the LSTM weights: float16 reads half the bytes per event "
+                 "(faster for large models; next-event probabilities move by about 1e-4), "
+                 "float32 samples the trained model exactly, auto = float16 where this build can "
+                 "(AVX2, FMA, F16C), else float32")
+      ->check(CLI::IsMember({"auto", "float32", "float16"}))
+      ->capture_default_str();
   bool reattack = false;
   app.add_flag(
       "--reattack", reattack,
@@ -80,12 +86,18 @@ int main(int argc, char** argv) {
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
-    if (half_weights && !Lstm<float>::half_steps_supported())
+    const bool half_ok = Lstm<float>::half_steps_supported();
+    if (weights_flag == "float16" && !half_ok)
       throw std::invalid_argument(
-          "--half-weights: this build cannot step with 16-bit weights, which needs AVX2, FMA "
-          "and F16C (configure with -DLSTMIDI_ARCH=\"$(scripts/arch-flags.sh)\" on such a CPU)");
+          "--weights float16: this build cannot step with 16-bit weights, which needs AVX2, FMA "
+          "and F16C (configure with -DLSTMIDI_ARCH=\"$(scripts/arch-flags.sh)\" on such a CPU, "
+          "or use --weights float32)");
     const GenerationWeights weights =
-        half_weights ? GenerationWeights::float16 : GenerationWeights::float32;
+        weights_flag == "float16" || (weights_flag == "auto" && half_ok)
+            ? GenerationWeights::float16
+            : GenerationWeights::float32;
+    const char* weights_note =
+        weights == GenerationWeights::float16 ? ", 16-bit weights" : ", float weights";
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
     if (mm.mode == ModelMode::pianoroll) {
       const music::RollOptions& ro = mm.roll;
@@ -121,7 +133,7 @@ int main(int argc, char** argv) {
       std::cout << "wrote " << out << " (" << length << " generated frames after a primer of "
                 << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
                 << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo)
-                << " s)\n";
+                << " s" << weights_note << ")\n";
       std::cout << "wrote " << picture << '\n';
       return 0;
     }
@@ -201,7 +213,7 @@ int main(int argc, char** argv) {
                                       ? 0
                                       : (notes.back().onset_beats + notes.back().duration_beats) *
                                             60 / tempo)
-              << " s)\n";
+              << " s" << weights_note << ")\n";
     std::cout << "wrote " << picture << '\n';
     auto it = mm.meta.find("pc_hist");
     if (it != mm.meta.end()) {

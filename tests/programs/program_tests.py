@@ -301,7 +301,8 @@ def case_generate_errors():
     for flags, word in ((["--temperature", "-1"], "--temperature"), (["--top-p", "0"], "--top-p"),
                         (["--length", "0"], "--length"), (["--length", "100001"], "--length"),
                         (["--top-k", "-3"], "--top-k"), (["--tempo", "0"], "--tempo"),
-                        (["--program", "128"], "--program"), (["--bogus"], "bogus")):
+                        (["--program", "128"], "--program"), (["--weights", "int8"], "--weights"),
+                        (["--bogus"], "bogus")):
         p = generate(model, out, flags)
         expect_clean_error(p, G, f"bad flag {flags}", word)
         check(p.returncode == 2, f"{flags}: usage errors exit with 2, got {p.returncode}")
@@ -365,18 +366,32 @@ def case_generate_output():
     out = os.path.join(base, "t2.mid")
     expect_ok(generate(model, out, ["--seed", "5", "--length", "120", "--threads", "2"]), "generate --threads 2")
     check(open(out, "rb").read() == outs[0], "--threads 2 changed the generated file")
-    # 16-bit weights: a playable, repeatable file where the build can, a clear error otherwise.
+    # Weight precision. float32 samples the model exactly and is repeatable across threads;
+    # float16 is the default (auto) where the build can, otherwise a clear error.
+    out = os.path.join(base, "f.mid")
+    p = generate(model, out, ["--seed", "5", "--length", "120", "--weights", "float32"])
+    expect_ok(p, "--weights float32")
+    check("float weights" in p.stdout, f"--weights float32: not reported: {p.stdout}")
+    f32 = open(out, "rb").read()
+    print("mido --weights float32", parse_midi_with_mido(out))
+    expect_ok(generate(model, out, ["--seed", "5", "--length", "120", "--weights", "float32",
+                                    "--threads", "2"]), "--weights float32 --threads 2")
+    check(open(out, "rb").read() == f32, "--weights float32: --threads 2 changed the file")
     out = os.path.join(base, "h.mid")
-    p = generate(model, out, ["--seed", "5", "--length", "120", "--half-weights"])
+    p = generate(model, out, ["--seed", "5", "--length", "120", "--weights", "float16"])
+    default = run([ARGS.generate, "--model", model, "--out", os.path.join(base, "d.mid"),
+                   "--seed", "5", "--length", "120"])
+    expect_ok(default, "generate with the default weights")
     if p.returncode == 0:
-        a = open(out, "rb").read()
-        print("mido --half-weights", parse_midi_with_mido(out))
-        expect_ok(generate(model, out, ["--seed", "5", "--length", "120", "--half-weights",
-                                        "--threads", "2"]), "--half-weights again")
-        check(open(out, "rb").read() == a, "--half-weights: same seed, different output")
+        check("16-bit weights" in p.stdout, f"--weights float16: not reported: {p.stdout}")
+        check("16-bit weights" in default.stdout, f"auto did not choose 16-bit weights: {default.stdout}")
+        check(open(out, "rb").read() == outs[0], "--weights float16 differs from the default (auto)")
+        print("mido --weights float16", parse_midi_with_mido(out))
     else:
-        expect_clean_error(p, "lstmidi-generate", "--half-weights without F16C", "F16C")
-        check(not os.path.exists(out), "--half-weights failed but left a file")
+        expect_clean_error(p, "lstmidi-generate", "--weights float16 without F16C", "F16C")
+        check(not os.path.exists(out), "--weights float16 failed but left a file")
+        check("float weights" in default.stdout, f"auto did not fall back to float: {default.stdout}")
+        check(outs[0] == f32, "auto without F16C differs from --weights float32")
 
 
 def case_train_determinism():
