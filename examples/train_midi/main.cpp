@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
@@ -22,6 +23,7 @@
 #include <lstmidi/train/trainer.hpp>
 #include <sstream>
 #include <type_traits>
+#include <vector>
 
 #include "cli_main.hpp"
 
@@ -156,6 +158,23 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
   app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
+  // Settings that only one mode reads, with their defaults: the other mode refuses a changed
+  // one rather than ignore it (settings.ini lists every setting, so a default is no error).
+  struct ModeOnly {
+    const char* flag;
+    std::function<bool()> changed;
+  };
+  const std::vector<ModeOnly> tokens_only = {
+      {"--embedding", [&, d = embedding] { return embedding != d; }},
+      {"--encoding", [&, d = encoding] { return encoding != d; }},
+      {"--steps-per-beat", [&, d = steps_per_beat] { return steps_per_beat != d; }},
+      {"--max-duration", [&, d = max_duration] { return max_duration != d; }},
+      {"--min-count", [&, d = min_count] { return min_count != d; }},
+      {"--same-key", [&] { return same_key; }}};
+  const std::vector<ModeOnly> pianoroll_only = {
+      {"--frame-beats", [&, d = frame_beats] { return frame_beats != d; }},
+      {"--valid-data", [&] { return !valid_data.empty(); }},
+      {"--input-dropout", [&] { return input_dropout != 0; }}};
 
   // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
   auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
@@ -279,10 +298,12 @@ int main(int argc, char** argv) {
     if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
       throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
 
+    for (const ModeOnly& m : mode == "pianoroll" ? tokens_only : pianoroll_only)
+      if (m.changed())
+        throw std::invalid_argument(std::string(m.flag) + " is for --mode " +
+                                    (mode == "pianoroll" ? "tokens" : "pianoroll") +
+                                    " and has no effect in " + mode + " mode");
     if (mode == "pianoroll") return train_pianoroll();
-    if (!valid_data.empty())
-      throw std::invalid_argument(
-          "--valid-data is for --mode pianoroll; tokens mode holds out --valid-fraction of --data");
 
     // 1. Data: MIDI -> tokens -> vocabulary -> windows.
     music::EncoderOptions eo;

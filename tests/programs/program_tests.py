@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Black-box tests of lstmidi-train and lstmidi-generate (Python 3 standard library only).
+"""Black-box tests of lstmidi-train, lstmidi-generate and lstmidi-eval (Python 3 standard
+library only).
 
-    program_tests.py CASE --train BIN --generate BIN --dump BIN --data DIR --work DIR
+    program_tests.py CASE --train BIN --generate BIN --eval BIN --dump BIN --data DIR --work DIR
 
 CASE is one of the functions named case_* below (without the prefix). Every case works in its
 own folder under --work, uses tiny settings so it takes seconds, and exits 0 on success, 1 with
@@ -147,11 +148,13 @@ def flip_byte(path, offset):
 
 # ---------------------------------------------------------------------------------------------
 def case_help():
-    for prog, name in ((ARGS.train, "lstmidi-train"), (ARGS.generate, "lstmidi-generate")):
+    for prog, name, flag in ((ARGS.train, "lstmidi-train", "--seed"),
+                             (ARGS.generate, "lstmidi-generate", "--seed"),
+                             (ARGS.eval, "lstmidi-eval", "--model")):
         p = run([prog, "--help"])
         expect_ok(p, f"{name} --help")
         check("Usage" in p.stdout or "usage" in p.stdout.lower(), f"{name} --help prints no usage")
-        check("--seed" in p.stdout, f"{name} --help does not list --seed")
+        check(flag in p.stdout, f"{name} --help does not list {flag}")
 
 
 def case_train_errors():
@@ -394,6 +397,103 @@ def case_generate_output():
         check(outs[0] == f32, "auto without F16C differs from --weights float32")
 
 
+def notes_in(stdout):
+    m = re.search(r", (\d+) notes, ", stdout)
+    check(m is not None, f"no note count in the output: {stdout}")
+    return int(m.group(1))
+
+
+def case_pianoroll():
+    """Piano-roll mode end to end: training, generation in both weight precisions, scoring
+    with lstmidi-eval, and the flags that belong to one mode only."""
+    base = workdir("pianoroll")
+    data = copy_data(os.path.join(base, "data"))
+    model = os.path.join(base, "model")
+    roll = ["--mode", "pianoroll", "--frame-beats", "1", "--hidden", "16", "--layers", "1",
+            "--seq-len", "16", "--batch", "4", "--epochs", "6", "--lr", "0.01", "--threads", "1"]
+    p = run([ARGS.train, "--data", data, "--out", model, *roll], timeout=300)
+    expect_ok(p, "pianoroll training")
+    check("ppl" not in p.stdout, f"a piano-roll run printed a perplexity: {p.stdout}")
+    for f in ("model.lstmidi", "last.lstmidi", "settings.ini", "primers.txt", "evaluation.txt"):
+        check(os.path.exists(os.path.join(model, f)), f"pianoroll training did not write {f}")
+
+    # The settings file reproduces the run's settings; its defaults are no error.
+    p = run([ARGS.train, "--config", os.path.join(model, "settings.ini"), "--out",
+             os.path.join(base, "again"), "--epochs", "1"], timeout=300)
+    expect_ok(p, "pianoroll training from settings.ini")
+
+    # Generation: repeatable, seed-dependent, playable; 16-bit weights by default where the build
+    # can, float32 on request, neither depending on the thread count.
+    def gen(name, extra=()):
+        out = os.path.join(base, name + ".mid")
+        p = generate(model, out, merged(["--seed", "3"], extra))
+        expect_ok(p, f"pianoroll generate {name} {list(extra)}")
+        check("generated frames" in p.stdout, f"{name}: not a frame count: {p.stdout}")
+        return p, open(out, "rb").read()
+
+    pa, a = gen("a")
+    _, b = gen("b")
+    _, c = gen("c", ["--seed", "4"])
+    check(a == b, "pianoroll: same seed, different files")
+    check(a != c, "pianoroll: different seeds gave the same file (suspicious)")
+    print("mido pianoroll a.mid:", parse_midi_with_mido(os.path.join(base, "a.mid")))
+    _, f32 = gen("f32", ["--weights", "float32"])
+    _, f32t = gen("f32t", ["--weights", "float32", "--threads", "2"])
+    check(f32 == f32t, "pianoroll --weights float32: --threads 2 changed the file")
+    _, t2 = gen("t2", ["--threads", "2"])
+    check(t2 == a, "pianoroll: --threads 2 changed the file")
+    if "16-bit weights" in pa.stdout:
+        _, f16 = gen("f16", ["--weights", "float16"])
+        check(f16 == a, "pianoroll: --weights float16 differs from the default (auto)")
+    else:
+        check("float weights" in pa.stdout, f"pianoroll: weights not reported: {pa.stdout}")
+        check(a == f32, "pianoroll: auto without F16C differs from --weights float32")
+
+    # Primers: frames written out, or the opening of a MIDI file; held notes or re-struck ones.
+    pn, _ = gen("pn", ["--primer-notes", "C4.E4.G4 rest G3.B3.D4", "--length", "20"])
+    check("primer of 3 from --primer-notes" in pn.stdout, f"--primer-notes: {pn.stdout}")
+    first = os.path.join(data, sorted(os.listdir(data))[0])
+    held, _ = gen("held", ["--primer", first])
+    again, _ = gen("reattack", ["--primer", first, "--reattack"])
+    check(notes_in(again.stdout) > notes_in(held.stdout),
+          f"--reattack did not strike held keys again: {held.stdout} / {again.stdout}")
+    print("mido pianoroll reattack.mid:", parse_midi_with_mido(os.path.join(base, "reattack.mid")))
+    for flags, word in ((["--primer-notes", "C4.E4.Q4"], "Q4"), (["--primer-notes", "C9"], "C9")):
+        out = os.path.join(base, "bad.mid")
+        expect_clean_error(generate(model, out, flags), "lstmidi-generate", f"pianoroll {flags}", word)
+        check(not os.path.exists(out), f"pianoroll {flags} left a file")
+
+    # Scoring: the last line is the NLL per frame, below what a model that knows nothing scores
+    # (every key on with p = 1/2: 88 ln 2 = 61.0 nats per frame).
+    p = run([ARGS.eval, "--model", model, "--data", data])
+    expect_ok(p, "lstmidi-eval")
+    last = p.stdout.strip().splitlines()[-1].split()
+    check(last[0] == "nll_per_step", f"lstmidi-eval: last line {last}")
+    nll = float(last[1])
+    check(0 < nll < 88 * 0.6931, f"lstmidi-eval: nll per frame {nll} is no better than chance")
+    e = lambda *extra: run([ARGS.eval, "--model", model, *extra])
+    expect_clean_error(e("--data", os.path.join(base, "nope")), "lstmidi-eval", "eval: missing data", "nope")
+    os.makedirs(os.path.join(base, "empty"))
+    expect_clean_error(e("--data", os.path.join(base, "empty")), "lstmidi-eval", "eval: no files",
+                       "no usable MIDI files")
+    p = run([ARGS.eval, "--model", os.path.join(base, "nomodel"), "--data", data])
+    expect_clean_error(p, "lstmidi-eval", "eval: missing model", "nomodel")
+
+    # A setting the chosen mode does not read is refused, not ignored.
+    for extra, word in ((["--embedding", "32"], "--embedding"), (["--min-count", "1"], "--min-count"),
+                        (["--encoding", "pitch-only"], "--encoding"), (["--same-key"], "--same-key")):
+        out = os.path.join(base, "x")
+        p = run([ARGS.train, "--data", data, "--out", out, *roll, *extra])
+        expect_clean_error(p, "lstmidi-train", f"pianoroll {extra}", word)
+        check(not os.path.exists(out), f"pianoroll {extra}: a refused run created --out")
+    for extra, word in ((["--frame-beats", "0.5"], "--frame-beats"),
+                        (["--valid-data", data], "--valid-data"),
+                        (["--input-dropout", "0.2"], "--input-dropout")):
+        out = os.path.join(base, "x")
+        expect_clean_error(train(data, out, extra), "lstmidi-train", f"tokens {extra}", word)
+        check(not os.path.exists(out), f"tokens {extra}: a refused run created --out")
+
+
 def case_train_determinism():
     base = workdir("train_determinism")
     data = copy_data(os.path.join(base, "data"))
@@ -630,6 +730,7 @@ def main():
     ap.add_argument("--train", required=True)
     ap.add_argument("--generate", required=True)
     ap.add_argument("--dump", required=True)
+    ap.add_argument("--eval", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
     ARGS = ap.parse_args()

@@ -21,7 +21,7 @@ struct EpochStats {
   double train_loss = 0;       // mean cross-entropy over the epoch's training positions (nats)
   double train_accuracy = 0;   // share of positions whose most likely token was the target
   double valid_loss = NAN;     // NaN when there is no validation set
-  double valid_perplexity = NAN;
+  double valid_perplexity = NAN;  // exp(valid_loss); NaN also for piano-roll models
   double valid_accuracy = NAN;
   double seconds = 0;          // wall time of the epoch
   double tokens_per_second = 0;

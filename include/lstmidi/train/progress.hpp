@@ -5,6 +5,8 @@
 ///   epoch 3/20 [##########----------]  50%  loss 1.8342  5120 tok/s  ETA 0:42
 ///   epoch 3/20  train 1.8120 (acc 44.1%)  valid 1.9033  ppl 6.71  acc 41.0%  63.2 s  *best*
 ///
+/// (ppl only where the perplexity is finite: token models, not piano-roll ones).
+///
 /// On a terminal the bar redraws in place (carriage return) at most 10 times a second; on a pipe
 /// or file it prints a line at 10% steps so logs stay short.
 #pragma once
@@ -67,10 +69,13 @@ class ProgressPrinter : public TrainObserver {
   void on_epoch(const EpochStats& e, bool improved) override {
     clear_bar();
     char line[256];
+    char ppl[48] = "";
+    if (std::isfinite(e.valid_perplexity))
+      std::snprintf(ppl, sizeof ppl, "  ppl %.2f", e.valid_perplexity);
     if (std::isfinite(e.valid_loss))
       std::snprintf(line, sizeof line,
-                    "epoch %d  train %.4f (acc %.1f%%)  valid %.4f  ppl %.2f  acc %.1f%%  %.1f s%s",
-                    e.epoch, e.train_loss, 100 * e.train_accuracy, e.valid_loss, e.valid_perplexity,
+                    "epoch %d  train %.4f (acc %.1f%%)  valid %.4f%s  acc %.1f%%  %.1f s%s", e.epoch,
+                    e.train_loss, 100 * e.train_accuracy, e.valid_loss, ppl,
                     100 * e.valid_accuracy, e.seconds, improved ? "  *best*" : "");
     else
       std::snprintf(line, sizeof line, "epoch %d  train %.4f (acc %.1f%%)  %.1f s", e.epoch,

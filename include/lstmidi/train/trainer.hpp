@@ -6,10 +6,10 @@
 ///             -> Adam step                     (a NaN/inf loss or norm stops the run first)
 ///             -> with weight_average > 0, the moving average of the weights is updated; it is
 ///                what is validated and saved as model.lstmidi (optim/weight_average.hpp)
-/// Per epoch:  mean validation loss L_v, perplexity exp(L_v), accuracy; the model with the lowest
-///             L_v so far is saved as <out>/model.lstmidi (the last model when there is no
-///             validation set); the resume checkpoint <out>/last.lstmidi, history.csv and
-///             loss.svg are rewritten.
+/// Per epoch:  mean validation loss L_v, perplexity exp(L_v) (token models; NaN for piano-roll
+///             models), accuracy; the model with the lowest L_v so far is saved as
+///             <out>/model.lstmidi (the last model when there is no validation set); the resume
+///             checkpoint <out>/last.lstmidi, history.csv and loss.svg are rewritten.
 ///
 /// Source supplies batches; music::WindowSampler (TokenBatch) and music::FrameSampler
 /// (FrameBatch, pianoroll models) are two. It must offer next_batch(Batch&), position() ->
@@ -303,7 +303,9 @@ class Trainer {
           }
         });
         es.valid_loss = v.mean();
-        es.valid_perplexity = std::exp(v.mean());
+        // Perplexity is a categorical model's: a piano-roll loss sums 88 keys' log-losses, and
+        // its exponential (about 1e25 for an untrained model) tells nothing.
+        if (model_.config().mode == ModelMode::tokens) es.valid_perplexity = std::exp(v.mean());
         es.valid_accuracy = v.accuracy();
         if (!std::isfinite(es.valid_loss))
           throw TrainingDiverged(detail::concat("validation loss is not finite after epoch ", epoch,
