@@ -195,7 +195,8 @@ int main(int argc, char** argv) {
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
                 << sampler.position().batch << '\n';
     }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
+    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet,
+                            mode == "pianoroll" ? "frames" : "tok");
     return trainer.run(&printer);
   };
 

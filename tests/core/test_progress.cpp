@@ -63,7 +63,16 @@ TEST_CASE("progress: on a pipe the bar prints a line per tenth of an epoch, none
   CHECK(n == 11);  // 1%, then 10%, 20%, ..., 100%
   CHECK(last.find("100%") != std::string::npos);
   CHECK(last.find("loss 2.5000") != std::string::npos);
+  CHECK(last.find(" tok/s") != std::string::npos);
   CHECK(out.str().empty());
+
+  // Piano-roll runs count frames.
+  std::ostringstream bar3, out3;
+  ProgressPrinter frames(bar3, out3, false, true, "frames");
+  b.batch = b.batches;
+  frames.on_batch(b);
+  CHECK(bar3.str().find(" frames/s") != std::string::npos);
+  CHECK(bar3.str().find("tok/s") == std::string::npos);
 
   std::ostringstream bar2, out2;
   ProgressPrinter quiet(bar2, out2, false, /*bars=*/false);

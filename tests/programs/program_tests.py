@@ -414,6 +414,8 @@ def case_pianoroll():
     p = run([ARGS.train, "--data", data, "--out", model, *roll], timeout=300)
     expect_ok(p, "pianoroll training")
     check("ppl" not in p.stdout, f"a piano-roll run printed a perplexity: {p.stdout}")
+    check("frames/s" in p.stderr and "tok/s" not in p.stderr,
+          f"a piano-roll run's progress should count frames: {p.stderr}")
     for f in ("model.lstmidi", "last.lstmidi", "settings.ini", "primers.txt", "evaluation.txt"):
         check(os.path.exists(os.path.join(model, f)), f"pianoroll training did not write {f}")
 

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <ostream>
 #include <string>
+#include <utility>
 
 #include "lstmidi/train/trainer.hpp"
 
@@ -34,13 +35,16 @@ inline std::string format_duration(double seconds) {
 
 class ProgressPrinter : public TrainObserver {
  public:
-  /// interactive: redraw the bar in place; bars = false prints only the epoch lines and notes.
-  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive, bool bars = true)
-      : bar_(bar_out), out_(line_out), tty_(interactive), bars_(bars) {}
+  /// interactive: redraw the bar in place; bars = false prints only the epoch lines and notes;
+  /// unit names a training position in the bar's rate ("tok", or "frames" for piano rolls).
+  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive, bool bars = true,
+                  std::string unit = "tok")
+      : bar_(bar_out), out_(line_out), tty_(interactive), bars_(bars), unit_(std::move(unit)) {}
 
   void on_batch(const BatchProgress& p) override {
     if (!bars_) return;
-    const double frac = p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 1;
+    const double frac =
+        p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 1;
     const auto now = std::chrono::steady_clock::now();
     const int decile = static_cast<int>(frac * 10);
     if (tty_) {
@@ -52,10 +56,10 @@ class ProgressPrinter : public TrainObserver {
     last_decile_ = decile;
     const int width = 24, filled = static_cast<int>(frac * width);
     char line[200];
-    std::snprintf(line, sizeof line, "epoch %d/%d [%s%s] %3d%%  loss %.4f  %6.0f tok/s  ETA %s",
+    std::snprintf(line, sizeof line, "epoch %d/%d [%s%s] %3d%%  loss %.4f  %6.0f %s/s  ETA %s",
                   p.epoch, p.epochs, std::string(static_cast<size_t>(filled), '#').c_str(),
                   std::string(static_cast<size_t>(width - filled), '-').c_str(),
-                  static_cast<int>(frac * 100), p.loss, p.tokens_per_second,
+                  static_cast<int>(frac * 100), p.loss, p.tokens_per_second, unit_.c_str(),
                   format_duration(p.epoch_seconds_left).c_str());
     if (tty_) {
       bar_ << '\r' << line << "\033[K" << std::flush;
@@ -74,8 +78,8 @@ class ProgressPrinter : public TrainObserver {
       std::snprintf(ppl, sizeof ppl, "  ppl %.2f", e.valid_perplexity);
     if (std::isfinite(e.valid_loss))
       std::snprintf(line, sizeof line,
-                    "epoch %d  train %.4f (acc %.1f%%)  valid %.4f%s  acc %.1f%%  %.1f s%s", e.epoch,
-                    e.train_loss, 100 * e.train_accuracy, e.valid_loss, ppl,
+                    "epoch %d  train %.4f (acc %.1f%%)  valid %.4f%s  acc %.1f%%  %.1f s%s",
+                    e.epoch, e.train_loss, 100 * e.train_accuracy, e.valid_loss, ppl,
                     100 * e.valid_accuracy, e.seconds, improved ? "  *best*" : "");
     else
       std::snprintf(line, sizeof line, "epoch %d  train %.4f (acc %.1f%%)  %.1f s", e.epoch,
@@ -98,6 +102,7 @@ class ProgressPrinter : public TrainObserver {
   std::ostream& out_;
   bool tty_;
   bool bars_;
+  std::string unit_;
   bool drawn_ = false;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point last_draw_{};
