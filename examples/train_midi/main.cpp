@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", hidden, "Hidden units per LSTM layer")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--embedding", embedding, "Token embedding size (0 = one-hot input)")
+  app.add_option("--embedding", embedding, "Tokens mode: token embedding size (0 = one-hot input)")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--dropout", dropout, "Dropout after each LSTM layer")
@@ -131,19 +131,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e9))
       ->capture_default_str();
   app.add_option("--encoding", encoding,
-                 "Token scheme: durations (note/chord + length) or pitch-only (classic)")
+                 "Tokens mode: durations (note/chord + length) or pitch-only (classic)")
       ->check(CLI::IsMember({"durations", "pitch-only"}))
       ->capture_default_str();
   app.add_option("--steps-per-beat", steps_per_beat,
-                 "Quantisation grid per quarter note (4 = 16th notes)")
+                 "Tokens mode: quantisation grid per quarter note (4 = 16th notes)")
       ->check(CLI::Range(1, 48))
       ->capture_default_str();
-  app.add_option("--max-duration", max_duration,
-                 "Longest token duration in grid steps (longer notes continue with ties)")
+  app.add_option(
+         "--max-duration", max_duration,
+         "Tokens mode: longest token duration in grid steps (longer notes continue with ties)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_option("--min-count", min_count,
-                 "Keep tokens seen at least this often (rarer ones map to the nearest kept token)")
+  app.add_option(
+         "--min-count", min_count,
+         "Tokens mode: fewest uses of a kept token (rarer ones become the nearest kept one)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")
@@ -154,7 +156,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--keep-drums", keep_drums, "Keep MIDI channel 10 (drums)");
   app.add_flag("--same-key", same_key,
-               "Transpose every piece to C major / A minor before training");
+               "Tokens mode: transpose every piece to C major / A minor before training");
   app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
   app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
