@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   const std::vector<ModeOnly> pianoroll_only = {
       {"--frame-beats", [&, d = frame_beats] { return frame_beats != d; }},
       {"--valid-data", [&] { return !valid_data.empty(); }},
-      {"--input-dropout", [&] { return input_dropout != 0; }}};
+      {"--input-dropout", [&, d = input_dropout] { return input_dropout != d; }}};
 
   // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
   auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
@@ -197,8 +197,7 @@ int main(int argc, char** argv) {
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
                 << sampler.position().batch << '\n';
     }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet,
-                            mode == "pianoroll" ? "frames" : "tok");
+    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
     return trainer.run(&printer);
   };
 

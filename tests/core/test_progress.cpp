@@ -66,10 +66,11 @@ TEST_CASE("progress: on a pipe the bar prints a line per tenth of an epoch, none
   CHECK(last.find(" tok/s") != std::string::npos);
   CHECK(out.str().empty());
 
-  // Piano-roll runs count frames.
+  // Piano-roll runs count frames (the trainer names the unit).
   std::ostringstream bar3, out3;
-  ProgressPrinter frames(bar3, out3, false, true, "frames");
+  ProgressPrinter frames(bar3, out3, false);
   b.batch = b.batches;
+  b.unit = "frames";
   frames.on_batch(b);
   CHECK(bar3.str().find(" frames/s") != std::string::npos);
   CHECK(bar3.str().find("tok/s") == std::string::npos);

@@ -259,6 +259,10 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
   TrainOptions to;
   to.epochs = 3;
   to.adam.lr = 0.01;
+  struct UnitSeen : TrainObserver {
+    std::string unit;
+    void on_batch(const BatchProgress& p) override { unit = p.unit; }
+  } seen;
   auto train = [&](const fs::path& out, int epochs, bool resume) {
     FrameSampler s(data, wo);
     Model<float> m(mc);
@@ -270,10 +274,11 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
     Trainer<float, FrameSampler> tr(m, s, t, rng);
     static_assert(std::is_same_v<Trainer<float, FrameSampler>::Batch, FrameBatch>);
     if (resume) tr.resume();
-    const TrainResult r = tr.run();
+    const TrainResult r = tr.run(&seen);
     return std::make_pair(Vector<float>(m.params().values), r);
   };
   const auto straight = train(dir / "a", 3, false);
+  CHECK(seen.unit == "frames");  // progress counts frames, not tokens
   CHECK(straight.second.history.size() == 3);
   CHECK(straight.second.history.back().valid_loss < straight.second.history.front().valid_loss);
   // exp(nats per frame) is no perplexity: a piano-roll run leaves it NaN.

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <ostream>
 #include <string>
-#include <utility>
 
 #include "lstmidi/train/trainer.hpp"
 
@@ -35,11 +34,9 @@ inline std::string format_duration(double seconds) {
 
 class ProgressPrinter : public TrainObserver {
  public:
-  /// interactive: redraw the bar in place; bars = false prints only the epoch lines and notes;
-  /// unit names a training position in the bar's rate ("tok", or "frames" for piano rolls).
-  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive, bool bars = true,
-                  std::string unit = "tok")
-      : bar_(bar_out), out_(line_out), tty_(interactive), bars_(bars), unit_(std::move(unit)) {}
+  /// interactive: redraw the bar in place; bars = false prints only the epoch lines and notes.
+  ProgressPrinter(std::ostream& bar_out, std::ostream& line_out, bool interactive, bool bars = true)
+      : bar_(bar_out), out_(line_out), tty_(interactive), bars_(bars) {}
 
   void on_batch(const BatchProgress& p) override {
     if (!bars_) return;
@@ -59,7 +56,7 @@ class ProgressPrinter : public TrainObserver {
     std::snprintf(line, sizeof line, "epoch %d/%d [%s%s] %3d%%  loss %.4f  %6.0f %s/s  ETA %s",
                   p.epoch, p.epochs, std::string(static_cast<size_t>(filled), '#').c_str(),
                   std::string(static_cast<size_t>(width - filled), '-').c_str(),
-                  static_cast<int>(frac * 100), p.loss, p.tokens_per_second, unit_.c_str(),
+                  static_cast<int>(frac * 100), p.loss, p.tokens_per_second, p.unit,
                   format_duration(p.epoch_seconds_left).c_str());
     if (tty_) {
       bar_ << '\r' << line << "\033[K" << std::flush;
@@ -102,7 +99,6 @@ class ProgressPrinter : public TrainObserver {
   std::ostream& out_;
   bool tty_;
   bool bars_;
-  std::string unit_;
   bool drawn_ = false;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point last_draw_{};

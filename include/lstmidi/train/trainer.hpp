@@ -89,7 +89,8 @@ struct BatchProgress {
   std::size_t batch = 0;  // 1-based within the epoch
   std::size_t batches = 0;
   double loss = 0;     // running mean over the epoch so far
-  double tokens_per_second = 0;
+  double tokens_per_second = 0;  // training positions per second: tokens, or frames
+  const char* unit = "tok";      // what a position is: "tok", or "frames" (piano-roll models)
   double epoch_seconds_left = 0;
 };
 
@@ -263,6 +264,7 @@ class Trainer {
         bp.batches = per_epoch;
         bp.loss = run_.mean();
         bp.tokens_per_second = epoch_elapsed > 0 ? tokens_this_session / epoch_elapsed : 0;
+        bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
         const double per_batch = run_seconds_ / static_cast<double>(run_batches_);
         bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - run_batches_);
         obs.on_batch(bp);
