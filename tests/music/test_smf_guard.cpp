@@ -251,20 +251,28 @@ TEST_CASE("guard: legal but unusual files still load their notes") {
   }
 }
 
-TEST_CASE("guard: the sanitised file keeps notes and tempo only") {
+TEST_CASE("guard: the sanitised file keeps notes, programs, pedal, tempo and signatures only") {
   Bytes t;
   event(t, 0, {0xFF, 0x03, 0x04, 'n', 'a', 'm', 'e'});
   event(t, 0, {0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20});
+  event(t, 0, {0xFF, 0x58, 0x04, 3, 2, 24, 8});     // 3/4
+  event(t, 0, {0xFF, 0x59, 0x02, 0xFD, 0});        // E-flat major (3 flats)
+  event(t, 0, {0xFF, 0x58, 0x04, 0, 2, 24, 8});     // numerator 0: dropped
+  event(t, 0, {0xFF, 0x59, 0x02, 9, 0});            // 9 sharps: dropped
   event(t, 0, {0xC0, 5});
   event(t, 0, {0x90, 60, 100});
   event(t, 10, {0xB0, 64, 127});
-  event(t, 10, {0x80, 60, 0});
+  event(t, 0, {0xB0, 7, 100});                       // volume: dropped
+  event(t, 0, {0x80, 60, 0});
   const SanitizedSmf s = sanitize_smf(cat({header(0, 1, 96), chunk("MTrk", t)}), "s.mid");
-  CHECK(s.kept_events == 3);
-  CHECK(s.dropped_events == 3);
+  CHECK(s.kept_events == 7);
+  CHECK(s.dropped_events == 4);
   CHECK(s.added_end_of_track == 1);
-  const Bytes expected = cat({header(0, 1, 96), chunk("MTrk", {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0x90, 60,
-                                                              100, 20, 0x80, 60, 0, 0x00, 0xFF, 0x2F, 0x00})});
+  const Bytes expected =
+      cat({header(0, 1, 96),
+           chunk("MTrk", {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xFF, 0x58, 0x04, 3, 2, 24, 8,
+                          0x00, 0xFF, 0x59, 0x02, 0xFD, 0,    0x00, 0xC0, 5,  0x00, 0x90, 60,   100,
+                          10,   0xB0, 64,   127,  0x00, 0x80, 60,   0,    0x00, 0xFF, 0x2F, 0x00})});
   CHECK(s.bytes == expected);
   // Sanitising is idempotent.
   CHECK(sanitize_smf(s.bytes, "again.mid").bytes == s.bytes);

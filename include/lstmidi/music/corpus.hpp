@@ -41,7 +41,7 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
   for (Song& s : ds.songs) {
     c.notes += s.notes.size();
     if (normalise_keys) normalise_key(s.notes);
-    std::vector<Token> tokens = encoder.encode(s.notes);
+    std::vector<Token> tokens = encoder.encode(s);
     if (tokens.size() < 2) {
       c.warnings.push_back(s.source + ": fewer than 2 musical events, not used");
       continue;

@@ -17,6 +17,9 @@
 /// survive encode -> decode exactly; notes held under later onsets are cut (see
 /// round_trip.hpp for the measured share on a corpus).
 ///
+/// Events encoding (events.hpp, the default of the programs): bar / position / instrument /
+/// velocity / pitch / length words, every note of every instrument kept on the grid.
+///
 /// PitchOnly encoding (the classic Keras tutorial): one token per onset, no durations and no
 /// rests: a single pitch is its note name ("C4"), a chord is its sorted pitch classes
 /// ("4.7.11"). Decoding places tokens `pitch_only_step` steps apart, chords in octave 4.
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/music/events.hpp"
 #include "lstmidi/music/note.hpp"
 #include "lstmidi/music/token.hpp"
 
@@ -39,7 +43,12 @@ namespace lstmidi::music {
 enum class Encoding {
   Durations,  // "C4.E4.G4:4", "rest:2", "tie:16"
   PitchOnly,  // "C4", "0.4.7" (classic)
+  Events,     // "bar", "pos:4", "prog:73", "vel:20", "C4", "len:2" (events.hpp)
 };
+
+inline const char* to_string(Encoding e) {
+  return e == Encoding::Events ? "events" : e == Encoding::PitchOnly ? "pitch-only" : "durations";
+}
 
 struct EncoderOptions {
   Encoding encoding = Encoding::Durations;
@@ -48,6 +57,7 @@ struct EncoderOptions {
   int max_gap = 64;          // longest silence or held note between two onsets, in steps
   int default_duration = 4;  // duration given to parsed text without ":n" (Durations encoding)
   int pitch_only_step = 2;   // PitchOnly decoding: steps from one token to the next
+  EventOptions events{};     // Events encoding: instruments, time signature and tempo words
 };
 
 /// How decoded notes are played.
@@ -108,6 +118,11 @@ class Encoder {
 
   /// Tokens for one piece (notes in any order).
   std::vector<Token> encode(const std::vector<Note>& notes) const {
+    if (opt_.encoding == Encoding::Events) {
+      Song song;
+      song.notes = notes;
+      return events().encode(song);
+    }
     const std::vector<GridNote> grid = quantize(notes, opt_.steps_per_beat);
     std::vector<Token> out;
     if (grid.empty()) return out;
@@ -151,19 +166,39 @@ class Encoder {
     return out;
   }
 
-  std::vector<Token> encode(const Song& song) const { return encode(song.notes); }
+  /// Tokens for one piece; the events encoding also writes its time signatures (and tempo
+  /// changes, with EventOptions::tempo).
+  std::vector<Token> encode(const Song& song) const {
+    if (opt_.encoding == Encoding::Events) return events().encode(song);
+    return encode(song.notes);
+  }
 
   /// One token sequence per song, in the same order.
   std::vector<std::vector<Token>> encode(const std::vector<Song>& songs) const {
     std::vector<std::vector<Token>> out;
     out.reserve(songs.size());
-    for (const Song& s : songs) out.push_back(encode(s.notes));
+    for (const Song& s : songs) out.push_back(encode(s));
     return out;
   }
+
+  /// The piece the tokens describe: notes, plus time signatures and tempo changes where the
+  /// encoding holds them (events).
+  Song decode_song(const std::vector<Token>& tokens, const DecodeOptions& play = {}) const {
+    if (opt_.encoding == Encoding::Events) return events().decode(tokens);
+    Song song;
+    song.source = "decoded tokens";
+    song.notes = decode(tokens, play);
+    for (const Note& n : song.notes)
+      song.length_beats = std::max(song.length_beats, n.onset_beats + n.duration_beats);
+    return song;
+  }
+
+  EventEncoder events() const { return EventEncoder(opt_.steps_per_beat, opt_.events); }
 
   /// Notes played by `tokens` (times in beats). Tokens without a duration (PitchOnly) last
   /// pitch_only_step steps; pitch-class chords sound in octave 4 (C4..B4).
   std::vector<Note> decode(const std::vector<Token>& tokens, const DecodeOptions& play = {}) const {
+    if (opt_.encoding == Encoding::Events) return events().decode(tokens).notes;
     require(play.velocity >= 1 && play.velocity <= 127, "DecodeOptions::velocity must be 1..127, got ",
             play.velocity);
     require(play.channel >= 0 && play.channel <= 15, "DecodeOptions::channel must be 0..15, got ",
@@ -195,6 +230,8 @@ class Encoder {
             out.push_back(n);
           }
           break;
+        default:
+          continue;  // event-encoding words take no time here
       }
       t += d;
     }
@@ -203,9 +240,15 @@ class Encoder {
 
   /// The token as this encoding writes it, or nothing when it has no counterpart:
   ///   Durations: a missing duration becomes default_duration; a pitch-class chord becomes
-  ///   notes in octave 4. PitchOnly: durations are removed; chords of notes become pitch
+  ///   notes in octave 4. Events: the event words and single pitches (their length is its
+  ///   own len word). PitchOnly: durations are removed; chords of notes become pitch
   ///   classes; rests and ties have no counterpart.
   std::optional<Token> normalize(const Token& t) const {
+    if (opt_.encoding == Encoding::Events) {
+      if (t.kind >= Token::Kind::Bar) return t;
+      if (t.kind == Token::Kind::Notes && t.pitches.size() == 1) return Token::notes(t.pitches, 0);
+      return std::nullopt;
+    }
     if (opt_.encoding == Encoding::PitchOnly) {
       if (t.kind == Token::Kind::Rest || t.kind == Token::Kind::Tie) return std::nullopt;
       if (t.kind == Token::Kind::PitchClasses) return t;

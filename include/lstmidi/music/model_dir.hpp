@@ -48,12 +48,19 @@ inline std::string vocabulary_checksum(const Vocabulary& v) {
 
 /// Metadata stored in every model file of a music run.
 inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e, const Vocabulary& v) {
-  return {{"encoding", e.encoding == Encoding::PitchOnly ? "pitch-only" : "durations"},
-          {"steps_per_beat", std::to_string(e.steps_per_beat)},
-          {"max_duration", std::to_string(e.max_duration)},
-          {"max_gap", std::to_string(e.max_gap)},
-          {"vocab_size", std::to_string(v.size())},
-          {"vocab_crc", vocabulary_checksum(v)}};
+  std::map<std::string, std::string> m = {{"encoding", to_string(e.encoding)},
+                                          {"steps_per_beat", std::to_string(e.steps_per_beat)},
+                                          {"max_duration", std::to_string(e.max_duration)},
+                                          {"max_gap", std::to_string(e.max_gap)},
+                                          {"vocab_size", std::to_string(v.size())},
+                                          {"vocab_crc", vocabulary_checksum(v)}};
+  if (e.encoding == Encoding::Events) {
+    m["instruments"] = to_string(e.events.instruments);
+    m["time_signature_words"] = e.events.time_signatures ? "1" : "0";
+    m["tempo_words"] = e.events.tempo ? "1" : "0";
+    m["max_bar_beats"] = std::to_string(e.events.max_bar_beats);
+  }
+  return m;
 }
 
 /// Metadata stored in every model file of a pianoroll run; `key_probs` (may be empty) are the
@@ -161,14 +168,29 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
                       std::to_string(mm.vocab.size()) + " tokens, model trained on " +
                       std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");
   auto enc = ck.meta.find("encoding");
-  if (enc == ck.meta.end() || (enc->second != "durations" && enc->second != "pitch-only"))
+  if (enc == ck.meta.end() ||
+      (enc->second != "durations" && enc->second != "pitch-only" && enc->second != "events"))
     throw FormatError(file + ": unknown encoding setting");
-  mm.encoder.encoding = enc->second == "pitch-only" ? Encoding::PitchOnly : Encoding::Durations;
+  mm.encoder.encoding = enc->second == "pitch-only" ? Encoding::PitchOnly
+                        : enc->second == "events"   ? Encoding::Events
+                                                    : Encoding::Durations;
+  if (mm.encoder.encoding == Encoding::Events) {
+    auto ins = ck.meta.find("instruments");
+    try {
+      mm.encoder.events.instruments = parse_instrument_mode(ins == ck.meta.end() ? "" : ins->second);
+    } catch (const std::invalid_argument&) {
+      throw FormatError(file + ": bad or missing 'instruments' setting");
+    }
+    mm.encoder.events.time_signatures = detail::meta_int(ck.meta, "time_signature_words", file) != 0;
+    mm.encoder.events.tempo = detail::meta_int(ck.meta, "tempo_words", file) != 0;
+    mm.encoder.events.max_bar_beats = detail::meta_int(ck.meta, "max_bar_beats", file);
+  }
   mm.encoder.steps_per_beat = detail::meta_int(ck.meta, "steps_per_beat", file);
   mm.encoder.max_duration = detail::meta_int(ck.meta, "max_duration", file);
   mm.encoder.max_gap = detail::meta_int(ck.meta, "max_gap", file);
   try {
     Encoder check(mm.encoder);
+    if (mm.encoder.encoding == Encoding::Events) check.events();
   } catch (const std::invalid_argument& e) {
     throw FormatError(file + ": " + e.what());
   }

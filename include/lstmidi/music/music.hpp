@@ -9,6 +9,7 @@
 #include "lstmidi/music/smf_guard.hpp"
 #include "lstmidi/music/midi_reader.hpp"
 #include "lstmidi/music/token.hpp"
+#include "lstmidi/music/events.hpp"
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 #include "lstmidi/music/windows.hpp"

@@ -24,16 +24,27 @@ inline constexpr int kMaxPitch = 127;
 inline constexpr int kDrumChannel = 9;  // "channel 10" in 1-based MIDI speak
 
 /// One sounding note. Times in beats (quarter notes).
+///
+/// The instrument that plays it is (program, part, drum): `program` is the General MIDI program
+/// in force on the note's channel when it started (0..127; unused for drums), `drum` is true
+/// for notes on channel 10, where the pitch names a percussion sound, and `part` tells apart
+/// several parts that share one instrument (the four voices of a chorale all sung by program
+/// 0): part k is the k-th (track, channel) pair of the file, in track order, that plays this
+/// instrument.
 struct Note {
   int pitch = 60;         // MIDI pitch 0..127
   int channel = 0;        // 0..15
   int velocity = 80;      // 1..127
   double onset_beats = 0.0;
   double duration_beats = 0.0;
+  int program = 0;        // General MIDI program 0..127
+  int part = 0;           // 0.. : parts of the same instrument, in track order
+  bool drum = false;      // channel 10 percussion
 
   friend bool operator==(const Note& a, const Note& b) {
     return a.pitch == b.pitch && a.channel == b.channel && a.velocity == b.velocity &&
-           a.onset_beats == b.onset_beats && a.duration_beats == b.duration_beats;
+           a.onset_beats == b.onset_beats && a.duration_beats == b.duration_beats &&
+           a.program == b.program && a.part == b.part && a.drum == b.drum;
   }
 };
 
@@ -41,6 +52,26 @@ struct Note {
 struct TempoChange {
   double beat = 0.0;
   double bpm = 120.0;
+};
+
+/// A time signature from `beat` on: `numerator` / `denominator` (a power of two).
+struct TimeSignature {
+  double beat = 0.0;
+  int numerator = 4;
+  int denominator = 4;
+  friend bool operator==(const TimeSignature& a, const TimeSignature& b) {
+    return a.beat == b.beat && a.numerator == b.numerator && a.denominator == b.denominator;
+  }
+};
+
+/// A key signature from `beat` on: `sharps` -7..7 (negative = flats), major or minor.
+struct KeySignature {
+  double beat = 0.0;
+  int sharps = 0;
+  bool minor = false;
+  friend bool operator==(const KeySignature& a, const KeySignature& b) {
+    return a.beat == b.beat && a.sharps == b.sharps && a.minor == b.minor;
+  }
 };
 
 /// Everything read from one MIDI file.
@@ -51,6 +82,8 @@ struct Song {
   int tracks = 1;                     // number of MTrk chunks
   std::vector<Note> notes;            // sorted by onset, then pitch, then channel
   std::vector<TempoChange> tempos;    // in file order; empty = the SMF default 120 bpm
+  std::vector<TimeSignature> time_signatures;  // by beat; empty = 4/4
+  std::vector<KeySignature> key_signatures;    // by beat; empty = none given
   std::vector<std::string> warnings;  // things that were repaired or dropped, one line each
   double length_beats = 0.0;          // time of the file's last event (End-of-Track), in beats
 };

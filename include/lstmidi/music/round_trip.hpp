@@ -8,10 +8,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/events.hpp"
 #include "lstmidi/music/note.hpp"
 
 namespace lstmidi::music {
@@ -55,6 +59,65 @@ inline RoundTripStats round_trip_stats(const std::vector<Song>& songs, const Enc
   RoundTripStats total;
   for (const Song& s : songs) total += round_trip_stats(s.notes, encoder);
   return total;
+}
+
+/// A note as the event encoding keeps it: onset and length on the grid, pitch, instrument,
+/// velocity bin. The event round trip is exact when these multisets are equal.
+struct EventNoteKey {
+  std::int64_t onset = 0, length = 1;
+  int pitch = 0;
+  Instrument instrument;
+  int velocity_bin = 0;
+  friend bool operator<(const EventNoteKey& a, const EventNoteKey& b) {
+    return std::tie(a.onset, a.length, a.pitch, a.instrument, a.velocity_bin) <
+           std::tie(b.onset, b.length, b.pitch, b.instrument, b.velocity_bin);
+  }
+  friend bool operator==(const EventNoteKey& a, const EventNoteKey& b) { return !(a < b) && !(b < a); }
+};
+
+/// The sorted keys of `notes` on a grid of `steps_per_beat` steps.
+inline std::vector<EventNoteKey> event_note_keys(const std::vector<Note>& notes, int steps_per_beat,
+                                                 InstrumentMode mode) {
+  std::vector<EventNoteKey> out;
+  for (const Note& n : notes) {
+    if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats)) || n.onset_beats < 0) continue;
+    EventNoteKey k;
+    k.onset = std::llround(n.onset_beats * steps_per_beat);
+    k.length = std::max<std::int64_t>(1, std::llround((n.onset_beats + n.duration_beats) * steps_per_beat) - k.onset);
+    k.pitch = n.pitch;
+    k.instrument = instrument_of(n, mode);
+    k.velocity_bin = velocity_bin(n.velocity);
+    out.push_back(k);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// How many of `before` are found again in `after` (multiset intersection of sorted keys).
+template <typename Key>
+RoundTripStats match_sorted(const std::vector<Key>& before, const std::vector<Key>& after) {
+  RoundTripStats st;
+  st.notes = before.size();
+  std::size_t i = 0, j = 0;
+  while (i < before.size() && j < after.size()) {
+    if (before[i] == after[j]) {
+      ++st.exact;
+      ++i;
+      ++j;
+    } else if (before[i] < after[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return st;
+}
+
+/// Compares the notes of `original` with `round_tripped` as the events encoding keeps them.
+inline RoundTripStats event_round_trip_stats(const Song& original, const Song& round_tripped,
+                                             const EncoderOptions& options) {
+  return match_sorted(event_note_keys(original.notes, options.steps_per_beat, options.events.instruments),
+                      event_note_keys(round_tripped.notes, options.steps_per_beat, options.events.instruments));
 }
 
 }  // namespace lstmidi::music

@@ -6,11 +6,14 @@
 /// unusual files (docs/encoding.md#limits lists them). So no byte from disk reaches libsmf
 /// unchecked: `sanitize_smf` parses the file itself and emits a new file that contains only
 ///   - an MThd with length 6, the original format (0 or 1), track count and PPQN;
-///   - one MTrk per input MTrk, holding only note-on / note-off messages (running status
-///     expanded), tempo meta events (length 3, value > 0) and a final End-of-Track.
+///   - one MTrk per input MTrk, holding only note-on / note-off messages, program changes and
+///     sustain-pedal controller messages (CC 64) (running status expanded), tempo meta events
+///     (length 3, value > 0), time signatures (length 4, numerator 1..64, denominator 2^0..2^6),
+///     key signatures (length 2, -7..7 sharps, major 0 or minor 1) and a final End-of-Track.
 /// Everything else is dropped: SysEx (F0) and escape/continuation packets (F7), other meta
-/// events of any length, other channel messages, unknown chunk types. A missing End-of-Track is
-/// added at the tick of the track's last event.
+/// events of any length, other controllers and channel messages, time or key signatures with
+/// values out of range (counted in dropped_events), unknown chunk types. A missing End-of-Track
+/// is added at the tick of the track's last event.
 ///
 /// Rejected with lstmidi::FormatError("<name>: <reason>"):
 ///   - size below 14 bytes (no header), above `max_file_bytes` (default 4 MiB);
@@ -23,7 +26,8 @@
 ///     before it, a status byte F1..FE other than FF, a tempo event whose length is not 3 or
 ///     whose value is 0;
 ///   - limits: more than 2^28 ticks in a track, more than 50,000 kept events in one track or
-///     100,000 in the file, more than 512 tempo changes.
+///     100,000 in the file, more than 512 tempo changes, more than 512 time and key signatures,
+///     more than 4,096 program changes.
 /// Running status survives meta and SysEx events (many real files rely on that).
 #pragma once
 
@@ -46,6 +50,8 @@ struct GuardLimits {
   std::size_t max_events_per_track = 50000;  // kept events (notes + tempo), per track
   std::size_t max_events_total = 100000;     // kept events in the whole file
   std::size_t max_tempo_events = 512;        // tempo changes in the whole file
+  std::size_t max_signature_events = 512;    // time + key signatures in the whole file
+  std::size_t max_program_changes = 4096;    // program changes in the whole file
   std::int64_t max_ticks = std::int64_t{1} << 28;  // largest absolute tick in a track
 };
 
@@ -221,9 +227,14 @@ class SmfScanner {
         for (std::size_t i = 0; i < count; ++i)
           if (d_[p + i] >= 0x80)
             fail(concat("data byte 0x", hex(d_[p + i]), " >= 0x80 at offset ", p + i));
-        if (kind == 0x80 || kind == 0x90) {
+        if (kind == 0x80 || kind == 0x90 || (kind == 0xB0 && d_[p] == 64)) {
           const std::uint8_t ev[3] = {status, d_[p], d_[p + 1]};
           emit(ev, 3);
+        } else if (kind == 0xC0) {
+          if (++program_changes_ > lim_.max_program_changes)
+            fail(concat("more than ", lim_.max_program_changes, " program changes"));
+          const std::uint8_t ev[2] = {status, d_[p]};
+          emit(ev, 2);
         } else {
           ++out.dropped_events;
         }
@@ -245,6 +256,13 @@ class SmfScanner {
             fail(concat("more than ", lim_.max_tempo_events, " tempo changes"));
           const std::uint8_t ev[6] = {0xFF, 0x51, 0x03, d_[p], d_[p + 1], d_[p + 2]};
           emit(ev, 6);
+        } else if ((type == 0x58 && mlen == 4 && d_[p] >= 1 && d_[p] <= 64 && d_[p + 1] <= 6) ||
+                   (type == 0x59 && mlen == 2 && (d_[p] <= 7 || d_[p] >= 0xF9) && d_[p + 1] <= 1)) {
+          if (++signature_events_ > lim_.max_signature_events)
+            fail(concat("more than ", lim_.max_signature_events, " time and key signatures"));
+          std::uint8_t ev[7] = {0xFF, type, static_cast<std::uint8_t>(mlen)};
+          for (std::uint32_t i = 0; i < mlen; ++i) ev[3 + i] = d_[p + i];
+          emit(ev, 3 + mlen);
         } else {
           ++out.dropped_events;
         }
@@ -279,6 +297,8 @@ class SmfScanner {
   const GuardLimits& lim_;
   std::size_t total_kept_ = 0;
   std::size_t tempo_events_ = 0;
+  std::size_t signature_events_ = 0;
+  std::size_t program_changes_ = 0;
 };
 
 }  // namespace detail

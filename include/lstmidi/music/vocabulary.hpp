@@ -11,6 +11,7 @@
 ///   notes:  2*|dA - dB| + 12*| |A| - |B| | + sum_{a in A} min_b |a-b| + sum_{b in B} min_a |a-b|
 ///   classes: the same with circular pitch-class distance, no duration term
 ///   rest, tie: 2*|dA - dB|
+///   event words (events.hpp): |vA - vB| + 16*|v2A - v2B| (the word's numbers)
 /// (d = duration in steps, A/B = pitch sets); ties go to the lower id. Only when no kept token
 /// of the same kind exists does it map to <unk>. With UnknownPolicy::Unk every unseen token
 /// maps to <unk>.
@@ -146,6 +147,8 @@ class Vocabulary {
   /// Distance between two tokens used for rare-token mapping (infinite for different kinds).
   static double distance(const Token& a, const Token& b) {
     if (a.kind != b.kind) return std::numeric_limits<double>::infinity();
+    if (a.kind >= Token::Kind::Bar)  // event words: the nearest number, parts far apart
+      return std::abs(a.value - b.value) + 16.0 * std::abs(a.value2 - b.value2);
     double d = 2.0 * std::abs(a.duration - b.duration);
     if (a.kind == Token::Kind::Rest || a.kind == Token::Kind::Tie) return d;
     const bool circular = a.kind == Token::Kind::PitchClasses;

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+/// Event encoding: a piece as bar / position / instrument / velocity / pitch / length words,
+/// lossless on the grid for every note of every instrument (docs/encoding.md#events).
+///
+/// With S = steps_per_beat, every note is quantised as in encoder.hpp's quantize():
+///   onset = round(onset_beats * S),  length = max(1, round(end_beats * S) - onset).
+/// Bars follow the piece's time signatures: a bar of num/den lasts
+///   bar_steps(num, den) = clamp(round(num * 4 * S / den), 1, max_bar_beats * S)
+/// grid steps (a signature that changes inside a bar takes effect at the next bar line; the
+/// notes keep their exact times, only the bar lines move). A piece is written bar by bar:
+///
+///   bar [ts:N/D]                    every bar; its signature when it changes (and at the start)
+///     pos:p [bpm:X]                 each onset that has notes (or a tempo change), p in 0..bar-1
+///       [prog:P[/k] | drums[/k]]    the instrument, when it differs from the previous note's
+///       [vel:b]                     the velocity bin (velocity / 4), when it differs
+///       C4 | drum:36                the pitch, or the percussion key on the drum kit
+///       len:d [len:d ...]           the length: the sum of these (d from a fixed set, largest
+///                                   first: 1..2S, 3S, 4S, 6S, 8S, 12S, 16S)
+///
+/// Within one onset notes are ordered by instrument (programs ascending, parts ascending, drums
+/// last), then pitch. Decoding reads the same words back: a bar adds the previous bar's length
+/// to the time, a position places the following notes, a note with no len word lasts one beat,
+/// velocities decode to the bin's centre 4 b + 2. So encode -> decode gives back every note with
+/// its onset and length on the grid, pitch, instrument (as the InstrumentMode keeps it) and
+/// velocity bin; time signatures at bar lines; tempo changes (with tempo words) rounded to the
+/// tempo ladder, a twelfth of an octave apart (about 6%).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/music/note.hpp"
+#include "lstmidi/music/token.hpp"
+
+namespace lstmidi::music {
+
+/// What the instrument words keep of a note's instrument.
+enum class InstrumentMode {
+  parts,     // program and part: two tracks of one program stay two parts (the default)
+  programs,  // the exact General MIDI program; parts of one program merge
+  families,  // the 16 General MIDI families (program / 8; written as its first program)
+};
+
+inline const char* to_string(InstrumentMode m) {
+  return m == InstrumentMode::parts ? "parts" : m == InstrumentMode::programs ? "programs" : "families";
+}
+
+/// Throws std::invalid_argument for names other than parts, programs, families.
+inline InstrumentMode parse_instrument_mode(const std::string& s) {
+  if (s == "parts") return InstrumentMode::parts;
+  if (s == "programs") return InstrumentMode::programs;
+  if (s == "families") return InstrumentMode::families;
+  throw std::invalid_argument("instrument mode '" + s + "' is not one of parts, programs, families");
+}
+
+struct EventOptions {
+  InstrumentMode instruments = InstrumentMode::parts;
+  bool time_signatures = true;  // ts words; without them every bar is 4/4 (a grid only)
+  bool tempo = false;           // bpm words at the onsets where the tempo changes
+  int max_bar_beats = 16;       // longest bar, in beats
+};
+
+/// An instrument as the event words name it.
+struct Instrument {
+  bool drum = false;
+  int program = 0;  // 0 for drums
+  int part = 0;
+  friend bool operator<(const Instrument& a, const Instrument& b) {
+    return std::make_tuple(a.drum, a.program, a.part) < std::make_tuple(b.drum, b.program, b.part);
+  }
+  friend bool operator==(const Instrument& a, const Instrument& b) {
+    return a.drum == b.drum && a.program == b.program && a.part == b.part;
+  }
+  friend bool operator!=(const Instrument& a, const Instrument& b) { return !(a == b); }
+};
+
+/// The instrument of `n` as `mode` keeps it.
+inline Instrument instrument_of(const Note& n, InstrumentMode mode) {
+  Instrument i;
+  i.drum = n.drum;
+  i.program = n.drum ? 0 : (mode == InstrumentMode::families ? n.program / 8 * 8 : n.program);
+  i.part = mode == InstrumentMode::parts ? std::min(n.part, kMaxParts - 1) : 0;
+  return i;
+}
+
+inline int velocity_bin(int velocity) { return std::clamp(velocity, 0, 127) / 4; }
+inline int velocity_of_bin(int bin) { return std::clamp(4 * bin + 2, 1, 127); }
+
+/// The tempo ladder: 120 * 2^(k/12) bpm rounded to an integer, the nearest rung to `bpm`.
+inline int tempo_rung(double bpm) {
+  const double k = std::round(12.0 * std::log2(std::clamp(bpm, 10.0, 1000.0) / 120.0));
+  return static_cast<int>(std::lround(120.0 * std::exp2(k / 12.0)));
+}
+
+/// Grid steps of one bar of num/den (see the top of this header).
+inline std::int64_t bar_steps(int num, int den, int steps_per_beat, int max_bar_beats) {
+  const double steps = std::round(4.0 * num * steps_per_beat / std::max(1, den));
+  return std::clamp<std::int64_t>(static_cast<std::int64_t>(steps), 1,
+                                  std::int64_t{max_bar_beats} * steps_per_beat);
+}
+
+/// The lengths a len word may carry, largest first.
+inline std::vector<int> length_words(int steps_per_beat) {
+  const int s = steps_per_beat;
+  std::vector<int> out = {16 * s, 12 * s, 8 * s, 6 * s, 4 * s, 3 * s};
+  for (int d = 2 * s; d >= 1; --d) out.push_back(d);
+  out.erase(std::remove_if(out.begin(), out.end(), [](int d) { return d > kMaxTokenDuration; }), out.end());
+  return out;
+}
+
+namespace detail {
+struct EventNote {
+  std::int64_t onset = 0, length = 1;
+  Instrument instrument;
+  int pitch = 60;
+  int velocity = 80;
+};
+}  // namespace detail
+
+class EventEncoder {
+ public:
+  EventEncoder(int steps_per_beat, const EventOptions& options) : s_(steps_per_beat), opt_(options) {
+    require(s_ >= 1 && s_ <= 960, "EventEncoder: steps_per_beat must be 1..960, got ", s_);
+    require(opt_.max_bar_beats >= 1 && opt_.max_bar_beats * s_ < kMaxPosition,
+            "EventEncoder: max_bar_beats * steps_per_beat must be 1..", kMaxPosition - 1);
+  }
+
+  /// The words of one piece (its notes, time signatures and tempo map).
+  std::vector<Token> encode(const Song& song) const {
+    using K = Token::Kind;
+    std::vector<detail::EventNote> notes;
+    notes.reserve(song.notes.size());
+    for (const Note& n : song.notes) {
+      if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats))) continue;
+      if (n.pitch < kMinPitch || n.pitch > kMaxPitch || n.onset_beats < 0) continue;
+      detail::EventNote e;
+      e.onset = std::llround(n.onset_beats * s_);
+      const std::int64_t off = std::llround((n.onset_beats + n.duration_beats) * s_);
+      e.length = std::max<std::int64_t>(1, off - e.onset);
+      e.instrument = instrument_of(n, opt_.instruments);
+      e.pitch = n.pitch;
+      e.velocity = velocity_bin(n.velocity);
+      notes.push_back(e);
+    }
+    std::sort(notes.begin(), notes.end(), [](const detail::EventNote& a, const detail::EventNote& b) {
+      return std::tie(a.onset, a.instrument, a.pitch, a.length, a.velocity) <
+             std::tie(b.onset, b.instrument, b.pitch, b.length, b.velocity);
+    });
+    struct TempoAt {
+      std::int64_t step;
+      int bpm;
+    };
+    std::vector<TempoAt> tempos;
+    if (opt_.tempo)
+      for (const TempoChange& t : song.tempos) {
+        if (!(std::isfinite(t.beat) && t.beat >= 0 && std::isfinite(t.bpm) && t.bpm > 0)) continue;
+        const TempoAt at{std::llround(t.beat * s_), tempo_rung(t.bpm)};
+        if (!tempos.empty() && tempos.back().step == at.step) tempos.pop_back();
+        if (tempos.empty() || tempos.back().bpm != at.bpm) tempos.push_back(at);
+      }
+    std::vector<TimeSignature> sigs;
+    if (opt_.time_signatures) sigs = song.time_signatures;
+
+    std::vector<Token> out;
+    if (notes.empty()) return out;
+    const std::int64_t last = std::max(notes.back().onset, tempos.empty() ? 0 : tempos.back().step);
+    std::size_t ni = 0, ti = 0, si = 0;
+    int num = 4, den = 4;
+    bool sig_written = false;
+    Instrument inst;
+    bool have_inst = false;
+    int vel = -1;
+    for (std::int64_t bar = 0; bar <= last;) {
+      bool changed = false;
+      while (si < sigs.size() && std::llround(sigs[si].beat * s_) <= bar) {
+        changed |= sigs[si].numerator != num || sigs[si].denominator != den;
+        num = sigs[si].numerator;
+        den = sigs[si].denominator;
+        ++si;
+      }
+      const std::int64_t len = bar_steps(num, den, s_, opt_.max_bar_beats);
+      out.push_back(Token::event(K::Bar));
+      if (opt_.time_signatures && (changed || !sig_written)) {
+        out.push_back(Token::event(K::TimeSig, num, den));
+        sig_written = true;
+      }
+      while (true) {
+        const std::int64_t next_note = ni < notes.size() ? notes[ni].onset : INT64_MAX;
+        const std::int64_t next_tempo = ti < tempos.size() ? tempos[ti].step : INT64_MAX;
+        const std::int64_t at = std::min(next_note, next_tempo);
+        if (at >= bar + len) break;
+        out.push_back(Token::event(K::Position, static_cast<int>(at - bar)));
+        if (next_tempo == at) out.push_back(Token::event(K::Tempo, tempos[ti++].bpm));
+        for (; ni < notes.size() && notes[ni].onset == at; ++ni) {
+          const detail::EventNote& n = notes[ni];
+          if (!have_inst || n.instrument != inst) {
+            out.push_back(n.instrument.drum ? Token::event(K::Drums, 0, n.instrument.part)
+                                            : Token::event(K::Program, n.instrument.program, n.instrument.part));
+            inst = n.instrument;
+            have_inst = true;
+          }
+          if (n.velocity != vel) {
+            out.push_back(Token::event(K::Velocity, n.velocity));
+            vel = n.velocity;
+          }
+          out.push_back(n.instrument.drum ? Token::event(K::DrumHit, n.pitch) : Token::notes({n.pitch}, 0));
+          std::int64_t left = n.length;
+          for (int d : length_words(s_))
+            while (left >= d) {
+              out.push_back(Token::event(K::Length, d));
+              left -= d;
+            }
+        }
+      }
+      bar += len;
+    }
+    return out;
+  }
+
+  /// The piece the words describe: notes (channel 9 for drums, else 0; the writer assigns
+  /// channels), time signatures and tempo changes. Words of other encodings are ignored.
+  Song decode(const std::vector<Token>& tokens) const {
+    using K = Token::Kind;
+    Song song;
+    song.source = "decoded events";
+    std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
+    Instrument inst;
+    int vel = velocity_bin(80);
+    std::vector<detail::EventNote> notes;
+    std::vector<std::int64_t> lengths;  // 0 = no len word yet
+    bool have_last = false;
+    const double s = s_;
+    auto now = [&] { return std::max<std::int64_t>(bar, 0) + pos; };
+    for (const Token& t : tokens) {
+      switch (t.kind) {
+        case K::Bar:
+          bar = bar < 0 ? 0 : bar + len;
+          pos = 0;
+          have_last = false;
+          break;
+        case K::TimeSig: {
+          if (bar < 0) bar = 0;
+          auto& sigs = song.time_signatures;
+          const double beat = static_cast<double>(bar) / s;
+          if (!sigs.empty() && sigs.back().beat == beat) sigs.pop_back();
+          if (sigs.empty() || sigs.back().numerator != t.value || sigs.back().denominator != t.value2)
+            sigs.push_back({beat, t.value, t.value2});
+          len = bar_steps(t.value, t.value2, s_, opt_.max_bar_beats);
+          break;
+        }
+        case K::Position:
+          pos = t.value;
+          have_last = false;
+          break;
+        case K::Tempo:
+          song.tempos.push_back({static_cast<double>(now()) / s, static_cast<double>(t.value)});
+          break;
+        case K::Program: inst = Instrument{false, t.value, t.value2}; break;
+        case K::Drums: inst = Instrument{true, 0, t.value2}; break;
+        case K::Velocity: vel = t.value; break;
+        case K::DrumHit:
+        case K::Notes: {
+          if (t.kind == K::Notes && (t.pitches.size() != 1 || t.duration != 0)) break;
+          detail::EventNote n;
+          n.onset = now();
+          n.instrument = inst;
+          if (t.kind == K::DrumHit) {
+            n.instrument.drum = true;
+            if (!inst.drum) n.instrument.part = 0;
+            n.instrument.program = 0;
+          } else if (inst.drum) {
+            n.instrument = Instrument{false, 0, 0};
+          }
+          n.pitch = t.kind == K::DrumHit ? t.value : t.pitches.front();
+          n.velocity = vel;
+          notes.push_back(n);
+          lengths.push_back(0);
+          have_last = true;
+          break;
+        }
+        case K::Length:
+          if (have_last) lengths.back() += t.value;
+          break;
+        default: break;
+      }
+    }
+    song.notes.reserve(notes.size());
+    for (std::size_t i = 0; i < notes.size(); ++i) {
+      const detail::EventNote& e = notes[i];
+      Note n;
+      n.pitch = e.pitch;
+      n.drum = e.instrument.drum;
+      n.channel = n.drum ? kDrumChannel : 0;
+      n.program = e.instrument.program;
+      n.part = e.instrument.part;
+      n.velocity = velocity_of_bin(e.velocity);
+      n.onset_beats = static_cast<double>(e.onset) / s;
+      n.duration_beats = static_cast<double>(lengths[i] > 0 ? lengths[i] : s_) / s;
+      song.notes.push_back(n);
+    }
+    std::stable_sort(song.notes.begin(), song.notes.end(),
+                     [](const Note& a, const Note& b) { return a.onset_beats < b.onset_beats; });
+    for (const Note& n : song.notes)
+      song.length_beats = std::max(song.length_beats, n.onset_beats + n.duration_beats);
+    return song;
+  }
+
+  int steps_per_beat() const { return s_; }
+  const EventOptions& options() const { return opt_; }
+
+ private:
+  int s_;
+  EventOptions opt_;
+};
+
+}  // namespace lstmidi::music
