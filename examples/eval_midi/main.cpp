@@ -1,39 +1,221 @@
 // SPDX-License-Identifier: MIT
-// lstmidi-eval: score a trained model on a folder of MIDI files.
+// lstmidi-eval: score a trained model on a folder of MIDI files, or compare the music statistics
+// of two folders.
 //
 //   lstmidi-eval --model runs/jsb --data jsb_chorales/valid
+//   lstmidi-eval --generated out/generated --reference jsb_chorales/train [--steps-per-beat 4]
+//   lstmidi-eval --round-trip my_midi_folder --out round_tripped [--instruments parts]
 //
-// Every file is scored as a whole piece from its start, the LSTM state carried from step to
-// step. Pianoroll models: the NLL of every frame given the frames before it (the first
-// predicted from the all-zero frame), pooled over all frames of all files, in nats per frame:
-// the number the polyphonic-music benchmarks publish (Boulanger-Lewandowski et al. 2012).
-// Tokens models: the NLL per token of every next-token prediction (music::score_sequences).
-// The last line printed is always "nll_per_step <nats>".
+// Scoring mode (--model, --data). Every file is scored as a whole piece from its start, the
+// LSTM state carried from step to step. Pianoroll models: the NLL of every frame given the frames
+// before it (the first predicted from the all-zero frame), pooled over all frames of all files,
+// in nats per frame: the number the polyphonic-music benchmarks publish (Boulanger-Lewandowski
+// et al. 2012). Tokens models: the NLL per token of every next-token prediction
+// (music::score_sequences). The last line printed is always "nll_per_step <nats>".
+//
+// Comparison mode (--generated, --reference; no model). The statistics of music/statistics.hpp
+// for every piece of both folders, then per feature the mean on each side and the overlapping
+// area of the two distributions (docs/statistics.md). The last line printed is always
+// "mean_overlap <0..1>".
+//
+// Round-trip mode (--round-trip, --out; no model). Every file is read, encoded with the events
+// encoding, decoded and written under --out (same relative path), then read back and compared
+// note by note with the original on the grid: onset, length, pitch, instrument, velocity bin
+// (music/round_trip.hpp). The written files can be checked with any MIDI tool. The last line
+// printed is always "round_trip_exact <share 0..1>".
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
+#include <lstmidi/music/statistics.hpp>
 
 #include "cli_main.hpp"
 
 using namespace lstmidi;
 
-int main(int argc, char** argv) {
-  CLI::App app{"Score a trained lstmidi model on a folder of MIDI files", "lstmidi-eval"};
-  std::string model_dir, data;
-  int threads = 1, chunk = 256;
-  app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
-  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
-      ->required();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 256))
-      ->capture_default_str();
-  app.add_option("--chunk", chunk, "Steps per forward call (the state is carried across chunks)")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
+namespace {
 
-  return cli::run(app, argc, argv, [&]() -> int {
+/// The notes of every usable piece under `dir`; warns (stderr) about each file left out.
+std::vector<std::vector<music::Note>> load_pieces(const std::string& dir) {
+  music::ReadOptions ro;
+  ro.keep_drums = true;  // the statistics leave drums out of the pitch features themselves
+  const music::Dataset ds = music::load_folder(dir, ro);
+  for (const auto& w : ds.warnings) std::cerr << "warning: " << w << '\n';
+  std::vector<std::vector<music::Note>> pieces;
+  for (const music::Song& s : ds.songs) {
+    if (music::has_usable_notes(s.notes))
+      pieces.push_back(s.notes);
+    else
+      std::cerr << "warning: " << s.source << ": no notes; left out\n";
+  }
+  if (pieces.empty())
+    throw std::runtime_error(dir + ": no usable MIDI files (" + std::to_string(ds.songs.size()) +
+                             " without notes, " + std::to_string(ds.skipped) + " unreadable)");
+  return pieces;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Score a trained lstmidi model on a folder of MIDI files (--model, --data), or compare the "
+      "music statistics of two folders (--generated, --reference)",
+      "lstmidi-eval"};
+  std::string model_dir, data, generated, reference, round_trip, out_dir, instruments = "parts";
+  int threads = 1, chunk = 256, steps_per_beat = 4;
+  CLI::Option* model_opt = app.add_option(
+      "--model", model_dir, "Scoring: model directory written by lstmidi-train (with --data)");
+  CLI::Option* data_opt = app.add_option(
+      "--data", data, "Scoring: folder of .mid/.midi files (searched recursively), or one file");
+  CLI::Option* threads_opt =
+      app.add_option("--threads", threads, "Scoring: worker threads (0 = all cores)")
+          ->check(CLI::Range(0, 256))
+          ->capture_default_str();
+  CLI::Option* chunk_opt =
+      app.add_option("--chunk", chunk,
+                     "Scoring: steps per forward call (the state is carried across chunks)")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+  CLI::Option* generated_opt = app.add_option(
+      "--generated", generated,
+      "Comparison: folder (or file) of generated MIDI files, compared with --reference");
+  CLI::Option* reference_opt =
+      app.add_option("--reference", reference, "Comparison: folder (or file) of real MIDI files");
+  CLI::Option* spb_opt =
+      app.add_option("--steps-per-beat", steps_per_beat,
+                     "Comparison and round trip: grid the notes are snapped to")
+          ->check(CLI::Range(1, 240))
+          ->capture_default_str();
+  CLI::Option* round_trip_opt = app.add_option(
+      "--round-trip", round_trip,
+      "Round trip: folder (or file) of MIDI files to encode, decode and write to --out");
+  CLI::Option* out_opt =
+      app.add_option("--out", out_dir, "Round trip: folder for the round-tripped files");
+  CLI::Option* instruments_opt =
+      app.add_option("--instruments", instruments,
+                     "Round trip: what the instrument words keep (parts, programs, families)")
+          ->check(CLI::IsMember({"parts", "programs", "families"}))
+          ->capture_default_str();
+
+  // The two modes: the flags of one are refused, not ignored, in the other.
+  auto check_usage = [&]() {
+    const bool comparing = generated_opt->count() > 0 || reference_opt->count() > 0;
+    const bool tripping = round_trip_opt->count() > 0 || out_opt->count() > 0;
+    auto refuse = [](const CLI::Option* o, const char* why) {
+      if (o->count() > 0) throw std::invalid_argument(o->get_name() + " " + why + " (see --help)");
+    };
+    if (tripping) {
+      for (const CLI::Option* o : {model_opt, data_opt, threads_opt, chunk_opt, generated_opt, reference_opt})
+        refuse(o, "has no effect with --round-trip");
+      if (round_trip_opt->count() == 0 || out_opt->count() == 0)
+        throw std::invalid_argument("--round-trip and --out go together (see --help)");
+      return;
+    }
+    refuse(instruments_opt, "is for --round-trip");
+    if (comparing) {
+      for (const CLI::Option* o : {model_opt, data_opt, threads_opt, chunk_opt})
+        refuse(o, "is for scoring a model and has no effect with --generated/--reference");
+      if (generated_opt->count() == 0 || reference_opt->count() == 0)
+        throw std::invalid_argument(
+            "--generated and --reference go together: give both folders to compare (see --help)");
+      return;
+    }
+    refuse(spb_opt, "is for comparing --generated with --reference and has no effect when scoring");
+    if (model_opt->count() == 0 && data_opt->count() == 0)
+      throw std::invalid_argument(
+          "give --model and --data to score a model, or --generated and --reference to compare "
+          "two folders of MIDI files (see --help)");
+    if (model_opt->count() == 0)
+      throw std::invalid_argument("--model is required to score --data (see --help)");
+    if (data_opt->count() == 0)
+      throw std::invalid_argument("--data is required to score --model (see --help)");
+  };
+
+  auto compare = [&]() -> int {
+    const auto gen = load_pieces(generated);
+    const auto ref = load_pieces(reference);
+    const music::SetComparison c = music::compare_sets(gen, ref, steps_per_beat);
+    std::cout << "generated: " << c.generated_pieces << " pieces from " << generated
+              << "\nreference: " << c.reference_pieces << " pieces from " << reference
+              << "\ngrid: " << steps_per_beat << " steps per beat\n";
+    std::cout.setf(std::ios::fixed);
+    std::cout.precision(4);
+    std::cout << std::left << std::setw(22) << "feature" << std::right << std::setw(12)
+              << "generated" << std::setw(12) << "reference" << std::setw(9) << "overlap" << '\n';
+    for (const auto& f : c.features)
+      std::cout << std::left << std::setw(22) << f.name << std::right << std::setw(12)
+                << f.generated_mean << std::setw(12) << f.reference_mean << std::setw(9)
+                << f.overlap << '\n';
+    std::cout.precision(6);
+    std::cout << "mean_overlap " << c.mean_overlap << '\n';
+    return 0;
+  };
+
+  auto trip = [&]() -> int {
+    namespace fs = std::filesystem;
+    music::EncoderOptions eo;
+    eo.encoding = music::Encoding::Events;
+    eo.steps_per_beat = steps_per_beat;
+    eo.events.instruments = music::parse_instrument_mode(instruments);
+    eo.events.tempo = true;
+    const music::Encoder encoder(eo);
+    music::ReadOptions ro;
+    ro.keep_drums = true;
+    std::error_code ec;
+    const bool single = fs::is_regular_file(round_trip, ec);
+    const std::vector<fs::path> files =
+        single ? std::vector<fs::path>{round_trip} : music::list_midi_files(round_trip);
+    if (files.empty()) throw std::runtime_error(round_trip + ": no .mid/.midi files");
+    if (fs::exists(out_dir, ec) && fs::equivalent(out_dir, single ? fs::path(round_trip).parent_path() : fs::path(round_trip), ec))
+      throw std::invalid_argument("--out " + out_dir + " is the input folder; choose another");
+    music::RoundTripStats total;
+    std::size_t written = 0, skipped = 0, signatures = 0, signatures_kept = 0, keys = 0, keys_kept = 0;
+    for (const fs::path& f : files) {
+      music::Song song;
+      try {
+        song = music::read_midi(f, ro);
+      } catch (const std::exception& e) {
+        std::cerr << "warning: " << e.what() << " (skipped)\n";
+        ++skipped;
+        continue;
+      }
+      music::Song decoded = encoder.decode_song(encoder.encode(song));
+      decoded.key_signatures = song.key_signatures;  // not in the words: carried by the writer
+      const fs::path rel = single ? f.filename() : fs::relative(f, round_trip);
+      const fs::path dest = fs::path(out_dir) / rel;
+      fs::create_directories(dest.parent_path());
+      music::write_song(dest, decoded);
+      const music::Song back = music::read_midi(dest, ro);
+      const music::RoundTripStats st = music::event_round_trip_stats(song, back, eo);
+      total += st;
+      ++written;
+      signatures += song.time_signatures.size();
+      for (const auto& ts : song.time_signatures)
+        for (const auto& b : back.time_signatures)
+          signatures_kept += ts.numerator == b.numerator && ts.denominator == b.denominator &&
+                             std::abs(ts.beat - b.beat) < 1e-9;
+      keys += song.key_signatures.size();
+      keys_kept += back.key_signatures == song.key_signatures ? song.key_signatures.size() : 0;
+      if (st.exact != st.notes)
+        std::cout << f.string() << ": " << st.exact << " of " << st.notes << " notes exact\n";
+    }
+    std::cout << "round trip (events encoding, " << steps_per_beat << " steps per beat, instruments "
+              << instruments << "): " << written << " files written to " << out_dir << ", " << skipped
+              << " unreadable\n"
+              << "notes exact on the grid (onset, length, pitch, instrument, velocity bin): "
+              << total.exact << " of " << total.notes << "\n"
+              << "time signatures kept at their beat: " << signatures_kept << " of " << signatures
+              << " (a change inside a bar moves to the next bar line)\n"
+              << "key signatures kept: " << keys_kept << " of " << keys << '\n';
+    std::cout.setf(std::ios::fixed);
+    std::cout.precision(6);
+    std::cout << "round_trip_exact " << total.share() << '\n';
+    return 0;
+  };
+
+  auto score = [&]() -> int {
     cli::set_threads(threads);
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
     std::cout.setf(std::ios::fixed);
@@ -55,7 +237,9 @@ int main(int argc, char** argv) {
     } else {
       const music::Encoder encoder(mm.encoder);
       const bool same_key = mm.meta.count("same_key") && mm.meta.at("same_key") == "1";
-      const music::Corpus corpus = music::load_corpus(data, encoder, {}, same_key);
+      music::ReadOptions ro;
+      ro.keep_drums = mm.encoder.encoding == music::Encoding::Events;
+      const music::Corpus corpus = music::load_corpus(data, encoder, ro, same_key);
       for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
       std::vector<std::vector<TokenId>> ids;
       for (const auto& piece : corpus.pieces) ids.push_back(mm.vocab.encode(piece));
@@ -68,5 +252,11 @@ int main(int argc, char** argv) {
     std::cout.precision(6);
     std::cout << "nll_per_step " << nll << '\n';
     return 0;
+  };
+
+  return cli::run(app, argc, argv, [&]() -> int {
+    check_usage();
+    if (round_trip_opt->count() > 0) return trip();
+    return generated_opt->count() > 0 ? compare() : score();
   });
 }

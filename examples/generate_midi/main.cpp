@@ -29,7 +29,8 @@ using namespace lstmidi;
 int main(int argc, char** argv) {
   CLI::App app{"Generate a MIDI file with a trained lstmidi model", "lstmidi-generate"};
   std::string model_dir, out, primer_file, primer_notes, picture;
-  int length = 200, top_k = 0, program = 0, primer_len = 32, threads = 1;
+  int length = 200, top_k = 0, program = 0, primer_len = 32, threads = 1, num_outputs = 1;
+  std::string instruments_flag, time_signature = "4/4";
   double temperature = 1.0, top_p = 1.0, tempo = 100;
   std::uint64_t seed = 1;
   app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
@@ -51,12 +52,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 1.0))
       ->capture_default_str();
   app.add_option("--seed", seed, "Random seed (same seed, same file)")->capture_default_str();
-  app.add_option("--tempo", tempo, "Tempo of the written file, quarter notes per minute")
-      ->check(CLI::Range(10.0, 400.0))
-      ->capture_default_str();
-  app.add_option("--program", program,
-                 "General MIDI instrument 0-127 (0 = piano, 19 = church organ, 48 = strings)")
-      ->check(CLI::Range(0, 127))
+  auto* tempo_opt =
+      app.add_option("--tempo", tempo,
+                     "Tempo of the written file, quarter notes per minute (default: the "
+                     "primer's, else the training data's most common, else 100)")
+          ->check(CLI::Range(10.0, 400.0));
+  auto* ts_opt = app.add_option("--time-signature", time_signature,
+                                "Time signature N/D of the written file (default: the model's "
+                                "own time signature words, else the primer's, else the training "
+                                "data's most common, else 4/4)");
+  auto* program_opt =
+      app.add_option("--program", program,
+                     "Models of the durations and pitch-only encodings: General MIDI instrument "
+                     "0-127 (0 = piano, 19 = church organ, 48 = strings)")
+          ->check(CLI::Range(0, 127))
+          ->capture_default_str();
+  auto* instruments_opt = app.add_option(
+      "--instruments", instruments_flag,
+      "Events models: the only instruments that may play what is generated, e.g. 73,33,drums "
+      "(General MIDI programs; P/K for part K of program P)");
+  app.add_option("--num-outputs", num_outputs,
+                 "Pieces to write, with seeds seed .. seed+N-1 (named OUT-<seed>.mid when N > 1)")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
                  ->check(CLI::ExistingFile);
@@ -100,6 +117,10 @@ int main(int argc, char** argv) {
         weights == GenerationWeights::float16 ? ", 16-bit weights" : ", float weights";
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
     if (mm.mode == ModelMode::pianoroll) {
+      for (const CLI::Option* o : {instruments_opt, ts_opt})
+        if (o->count() > 0)
+          throw std::invalid_argument(o->get_name() + " is for token models of the events encoding");
+      if (num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
       const music::RollOptions& ro = mm.roll;
       std::vector<music::Frame> primer;
       std::string primer_from;
@@ -139,15 +160,32 @@ int main(int argc, char** argv) {
     }
     const music::Encoder encoder(mm.encoder);
     using music::Vocabulary;
+    const bool events = mm.encoder.encoding == music::Encoding::Events;
+    if (events && program_opt->count() > 0)
+      throw std::invalid_argument(
+          "--program: this model writes the instruments it learned; choose among them with "
+          "--instruments");
+    if (!events && instruments_opt->count() > 0)
+      throw std::invalid_argument("--instruments is for models trained with --encoding events");
+    if (num_outputs > 1 && !picture.empty())
+      throw std::invalid_argument(
+          "--picture names one file; with --num-outputs each picture is written beside its MIDI "
+          "file");
+    const bool same_key = mm.meta.count("same_key") && mm.meta.at("same_key") == "1";
 
-    // The primer, as ids: <bos> followed by its events.
+    // The primer, as tokens; from a file also its tempo, metre and key.
     std::vector<music::Token> primer;
     std::string primer_from;
+    music::Song primer_song;
+    bool have_primer_song = false;
+    int key_shift = 0;  // semitones the primer was moved by (same-key models)
     if (!primer_file.empty()) {
-      music::Song song = music::read_midi(primer_file);
-      if (mm.meta.count("same_key") && mm.meta.at("same_key") == "1")
-        music::normalise_key(song.notes);
-      primer = encoder.encode(song.notes);
+      music::ReadOptions ro;
+      ro.keep_drums = events;
+      primer_song = music::read_midi(primer_file, ro);
+      have_primer_song = true;
+      if (same_key) key_shift = music::normalise_key(primer_song.notes);
+      primer = encoder.encode(primer_song);
       if (primer.size() > static_cast<size_t>(primer_len))
         primer.resize(static_cast<size_t>(primer_len));
       if (primer.empty())
@@ -183,49 +221,131 @@ int main(int argc, char** argv) {
           << "note: " << approximated
           << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
 
-    // Generate, one step of work per event (the LSTM state carries the context).
     GenerateOptions go;
     go.length = length;
     go.sampling = SamplingConfig{temperature, top_k, top_p};
     go.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
     go.weights = weights;
-    Rng rng(seed);
-    const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
+    std::string instruments_note;
+    if (instruments_opt->count() > 0) {
+      const music::InstrumentFilter allowed = music::parse_instrument_list(instruments_flag);
+      const auto masked = music::instrument_mask(mm.vocab, allowed);
+      go.forbidden.insert(go.forbidden.end(), masked.forbidden.begin(), masked.forbidden.end());
+      if (masked.allowed_words == 0)
+        throw std::invalid_argument("--instruments " + instruments_flag +
+                                    ": the model knows none of these (it knows: " +
+                                    music::known_instruments(mm.vocab) + ")");
+      instruments_note = ", instruments " + instruments_flag;
+    }
 
-    // Decode primer + continuation and write the MIDI file and its picture.
-    std::vector<music::Token> all(primer);
-    for (TokenId id : gen) all.push_back(mm.vocab.token(id));
-    const std::vector<music::Note> notes = encoder.decode(all);
-    const std::vector<music::Note> primer_notes_decoded = encoder.decode(primer);
-    double split = 0;
-    for (const auto& t : primer)
-      split += (mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
-                                                                  : t.duration);
-    split /= mm.encoder.steps_per_beat;
-    music::write_midi(out, notes, tempo, program);
-    if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
-    write_file_atomic(picture, music::piano_roll_svg(notes, split,
-                                                     fs::path(out).filename().string() +
-                                                         " (grey: primer, blue: generated)"));
-    std::cout << "wrote " << out << " (" << gen.size() << " generated events after a primer of "
-              << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
-              << static_cast<int>(notes.empty()
-                                      ? 0
-                                      : (notes.back().onset_beats + notes.back().duration_beats) *
-                                            60 / tempo)
-              << " s" << weights_note << ")\n";
-    std::cout << "wrote " << picture << '\n';
-    auto it = mm.meta.find("pc_hist");
-    if (it != mm.meta.end()) {
-      music::PitchClassHistogram corpus{};
-      std::istringstream ss(it->second);
-      std::string cell;
-      for (size_t k = 0; k < 12 && std::getline(ss, cell, ','); ++k) corpus[k] = std::stod(cell);
-      std::vector<music::Note> generated_only(
-          notes.begin() + static_cast<long>(primer_notes_decoded.size()), notes.end());
-      std::cout << "pitch-class distance to the training corpus (total variation, 0 = same): "
-                << music::total_variation(music::pitch_class_histogram(generated_only), corpus)
-                << '\n';
+    // The written file's tempo, metre and key: the primer's, else the training data's most
+    // common, else the flags (which win when given).
+    const double split =
+        events ? encoder.events().position_after(primer) : [&] {
+          double steps = 0;
+          for (const auto& t : primer)
+            steps += mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
+                                                                       : t.duration;
+          return steps / mm.encoder.steps_per_beat;
+        }();
+    music::Song frame;  // tempo, time and key signatures for every output
+    if (tempo_opt->count() > 0) {
+      frame.tempos = {{0.0, tempo}};
+    } else if (have_primer_song && !primer_song.tempos.empty()) {
+      for (const auto& t : primer_song.tempos)
+        if (t.beat <= split || frame.tempos.empty()) frame.tempos.push_back(t);
+    } else if (mm.meta.count("common_tempo")) {
+      frame.tempos = {{0.0, music::detail::parse_meta_double(mm.meta, "common_tempo", 100)}};
+    } else {
+      frame.tempos = {{0.0, tempo}};
+    }
+    if (have_primer_song) frame.key_signatures = primer_song.key_signatures;
+    if (frame.key_signatures.empty() && mm.meta.count("common_key"))
+      frame.key_signatures = {music::parse_key_signature(mm.meta.at("common_key"))};
+    music::TimeSignature ts_flag = music::parse_time_signature(time_signature);
+    if (ts_opt->count() == 0) {
+      if (have_primer_song && !primer_song.time_signatures.empty())
+        ts_flag = primer_song.time_signatures.front();
+      else if (mm.meta.count("common_time_signature"))
+        ts_flag = music::parse_time_signature(mm.meta.at("common_time_signature"));
+    }
+
+    for (int k = 0; k < num_outputs; ++k) {
+      const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
+      const std::string out_k =
+          num_outputs == 1 ? out
+                           : (fs::path(out).parent_path() /
+                              (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
+                               fs::path(out).extension().string()))
+                                 .string();
+      Rng rng(seed_k);
+      const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
+      std::vector<music::Token> all(primer);
+      for (TokenId id : gen) all.push_back(mm.vocab.token(id));
+      music::Song song = encoder.decode_song(all);
+      std::size_t dropped = 0;
+      if (instruments_opt->count() > 0) {  // notes the primer's instrument left sounding
+        const music::InstrumentFilter allowed = music::parse_instrument_list(instruments_flag);
+        std::vector<music::Note> kept;
+        for (const music::Note& n : song.notes)
+          if (n.onset_beats < split || allowed.allows(n.drum, n.program, n.part))
+            kept.push_back(n);
+          else
+            ++dropped;
+        song.notes = std::move(kept);
+      }
+      if (key_shift != 0)
+        for (music::Note& n : song.notes)
+          if (!n.drum) {
+            int p = n.pitch - key_shift;
+            if (p > music::kMaxPitch) p -= 12;
+            if (p < music::kMinPitch) p += 12;
+            n.pitch = p;
+          }
+      if (!(events && !song.time_signatures.empty() && ts_opt->count() == 0))
+        song.time_signatures = {ts_flag};
+      if (!(events && !song.tempos.empty() && tempo_opt->count() == 0)) song.tempos = frame.tempos;
+      song.key_signatures = frame.key_signatures;
+      if (!events)
+        for (music::Note& n : song.notes) n.program = program;
+      music::write_song(out_k, song);
+      const std::string picture_k =
+          picture.empty() ? fs::path(out_k).replace_extension(".svg").string() : picture;
+      write_file_atomic(picture_k, music::piano_roll_svg(song.notes, split,
+                                                         fs::path(out_k).filename().string() +
+                                                             " (grey: primer, blue: generated)"));
+      double end_beats = 0;
+      for (const auto& n : song.notes) end_beats = std::max(end_beats, n.onset_beats + n.duration_beats);
+      const music::TimeSignature& ts_out = song.time_signatures.front();
+      std::cout << "wrote " << out_k << " (" << gen.size() << " generated events after a primer of "
+                << primer.size() << " from " << primer_from << ", " << song.notes.size()
+                << " notes, " << static_cast<int>(end_beats * 60 / song.tempos.front().bpm)
+                << " s, " << static_cast<int>(std::lround(song.tempos.front().bpm)) << " bpm, "
+                << ts_out.numerator << "/" << ts_out.denominator
+                << (song.key_signatures.empty() ? std::string()
+                                                : ", key " + music::key_signature_name(song.key_signatures.front()))
+                << instruments_note << weights_note << ")\n";
+      if (key_shift != 0)
+        std::cout << "  the model plays in C major / A minor: its output moved back to the primer's key ("
+                  << (key_shift > 0 ? "-" : "+") << std::abs(key_shift) << " semitones)\n";
+      if (dropped)
+        std::cout << "  " << dropped << " note(s) left out: the primer's last instrument is not in --instruments\n";
+      std::cout << "wrote " << picture_k << '\n';
+      auto it = mm.meta.find("pc_hist");
+      if (it != mm.meta.end()) {
+        music::PitchClassHistogram corpus{};
+        std::istringstream ss(it->second);
+        std::string cell;
+        for (size_t c = 0; c < 12 && std::getline(ss, cell, ','); ++c) corpus[c] = std::stod(cell);
+        std::vector<music::Note> generated_only;
+        for (const auto& n : song.notes)
+          if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);
+        if (key_shift != 0)
+          for (auto& n : generated_only) n.pitch += key_shift;  // compare in the model's key
+        std::cout << "pitch-class distance to the training corpus (total variation, 0 = same): "
+                  << music::total_variation(music::pitch_class_histogram(generated_only), corpus)
+                  << '\n';
+      }
     }
     return 0;
   });

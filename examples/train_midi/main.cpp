@@ -32,7 +32,8 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
-  std::string data, out, encoding = "durations", loss = "all", mode = "tokens", valid_data;
+  std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
+                          instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
       transpose = 0, threads = 0, patience = 8, steps_per_beat = 4, max_duration = 16,
       primer_len = 32;
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
          time_budget = 0, weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0,
          weight_average = 0, input_dropout = 0, weight_drop = 0;
   std::uint64_t seed = 1, min_count = 2;
-  bool resume = false, keep_drums = false, quiet = false, same_key = false;
+  bool resume = false, keep_drums = false, quiet = false, same_key = false, sustain = false,
+       tempo_words = false, no_time_signature_words = false;
   app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
       ->required();
   app.add_option("--out", out, "Model directory to write")->required();
@@ -131,9 +133,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 1e9))
       ->capture_default_str();
   app.add_option("--encoding", encoding,
-                 "Tokens mode: durations (note/chord + length) or pitch-only (classic)")
-      ->check(CLI::IsMember({"durations", "pitch-only"}))
+                 "Tokens mode: events (every note with its instrument, velocity and length, "
+                 "bar by bar), durations (note/chord + length, one part) or pitch-only (classic)")
+      ->check(CLI::IsMember({"events", "durations", "pitch-only"}))
       ->capture_default_str();
+  app.add_option("--instruments", instruments,
+                 "Events encoding: what an instrument word keeps: parts (program and part: two "
+                 "tracks of one program stay two), programs (the exact General MIDI program) or "
+                 "families (the 16 General MIDI families: a smaller vocabulary)")
+      ->check(CLI::IsMember({"parts", "programs", "families"}))
+      ->capture_default_str();
+  app.add_flag("--tempo-words", tempo_words,
+               "Events encoding: write tempo changes as words the model learns");
+  app.add_flag("--no-time-signature-words", no_time_signature_words,
+               "Events encoding: no time signature words (every bar 4/4 on the grid)");
+  app.add_flag("--sustain", sustain,
+               "Hold notes released under the sustain pedal (CC 64) until the pedal comes up");
   app.add_option("--steps-per-beat", steps_per_beat,
                  "Tokens mode: quantisation grid per quarter note (4 = 16th notes)")
       ->check(CLI::Range(1, 48))
@@ -154,7 +169,9 @@ int main(int argc, char** argv) {
   app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_flag("--keep-drums", keep_drums, "Keep MIDI channel 10 (drums)");
+  app.add_flag("--keep-drums", keep_drums,
+               "Keep MIDI channel 10 (drums) in the durations and pitch-only encodings (the "
+               "events encoding always keeps them, as a drum kit of their own)");
   app.add_flag("--same-key", same_key,
                "Tokens mode: transpose every piece to C major / A minor before training");
   app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
@@ -172,7 +189,15 @@ int main(int argc, char** argv) {
       {"--steps-per-beat", [&, d = steps_per_beat] { return steps_per_beat != d; }},
       {"--max-duration", [&, d = max_duration] { return max_duration != d; }},
       {"--min-count", [&, d = min_count] { return min_count != d; }},
-      {"--same-key", [&] { return same_key; }}};
+      {"--same-key", [&] { return same_key; }},
+      {"--instruments", [&, d = instruments] { return instruments != d; }},
+      {"--tempo-words", [&] { return tempo_words; }},
+      {"--no-time-signature-words", [&] { return no_time_signature_words; }}};
+  // Settings only the events encoding reads.
+  const std::vector<ModeOnly> events_only = {
+      {"--instruments", [&, d = instruments] { return instruments != d; }},
+      {"--tempo-words", [&] { return tempo_words; }},
+      {"--no-time-signature-words", [&] { return no_time_signature_words; }}};
   const std::vector<ModeOnly> pianoroll_only = {
       {"--frame-beats", [&, d = frame_beats] { return frame_beats != d; }},
       {"--valid-data", [&] { return !valid_data.empty(); }},
@@ -207,6 +232,7 @@ int main(int argc, char** argv) {
     ro.frame_beats = frame_beats;
     music::ReadOptions rd;
     rd.keep_drums = keep_drums;
+    rd.sustain = sustain;
     const music::RollCorpus corpus = music::load_roll_corpus(data, ro, rd);
     for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
     std::vector<std::vector<music::Frame>> valid_pieces;
@@ -306,16 +332,28 @@ int main(int argc, char** argv) {
                                     (mode == "pianoroll" ? "tokens" : "pianoroll") +
                                     " and has no effect in " + mode + " mode");
     if (mode == "pianoroll") return train_pianoroll();
+    if (encoding != "events")
+      for (const ModeOnly& m : events_only)
+        if (m.changed())
+          throw std::invalid_argument(std::string(m.flag) +
+                                      " is for --encoding events and has no effect with --encoding " +
+                                      encoding);
 
     // 1. Data: MIDI -> tokens -> vocabulary -> windows.
     music::EncoderOptions eo;
-    eo.encoding =
-        encoding == "pitch-only" ? music::Encoding::PitchOnly : music::Encoding::Durations;
+    eo.encoding = encoding == "pitch-only" ? music::Encoding::PitchOnly
+                  : encoding == "events"   ? music::Encoding::Events
+                                           : music::Encoding::Durations;
     eo.steps_per_beat = steps_per_beat;
     eo.max_duration = max_duration;
+    eo.events.instruments = music::parse_instrument_mode(instruments);
+    eo.events.tempo = tempo_words;
+    eo.events.time_signatures = !no_time_signature_words;
     const music::Encoder encoder(eo);
+    if (eo.encoding == music::Encoding::Events) encoder.events();  // checks the bar length
     music::ReadOptions ro;
-    ro.keep_drums = keep_drums;
+    ro.keep_drums = keep_drums || eo.encoding == music::Encoding::Events;
+    ro.sustain = sustain;
     const music::Corpus corpus = music::load_corpus(data, encoder, ro, same_key);
     for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
     if (corpus.skipped) std::cerr << "skipped " << corpus.skipped << " unreadable file(s)\n";
@@ -354,16 +392,21 @@ int main(int argc, char** argv) {
     auto meta = music::music_metadata(eo, vocab);
     const music::PitchClassHistogram pc = [&] {
       std::vector<music::Note> all;
-      for (const auto& piece : corpus.pieces) {
-        auto notes = encoder.decode(piece);
-        all.insert(all.end(), notes.begin(), notes.end());
-      }
+      for (const auto& piece : corpus.pieces)
+        for (const music::Note& n : encoder.decode(piece))
+          if (!n.drum) all.push_back(n);
       return music::pitch_class_histogram(all);
     }();
     std::string pcs;
     for (double x : pc) pcs += (pcs.empty() ? "" : ",") + std::to_string(x);
     meta["pc_hist"] = pcs;
     meta["same_key"] = same_key ? "1" : "0";
+    // What the generator writes when its primer gives no tempo, metre or key.
+    if (auto t = music::most_common(corpus.opening_tempos)) meta["common_tempo"] = std::to_string(*t);
+    if (auto ts = music::most_common(corpus.opening_time_signatures); ts && ts->first != music::kNoSignature)
+      meta["common_time_signature"] = std::to_string(ts->first) + "/" + std::to_string(ts->second);
+    if (auto k = music::most_common(corpus.opening_keys); k && k->first != music::kNoSignature)
+      meta["common_key"] = std::to_string(k->first) + (k->second ? "m" : "");
     if (!resume) {
       vocab.save(fs::path(out) / music::kVocabFile);
       std::string primers;

@@ -284,6 +284,8 @@ def case_generate_errors():
     expect_clean_error(generate(bad, out), G, "model.lstmidi is a directory", "model.lstmidi")
 
     p = generate(model, out, ["--primer-notes", "C-1.G9:1024 C4"])
+    expect_clean_error(p, G, "--primer-notes with a chord the events encoding lacks", "not a word of the events encoding")
+    p = generate(model, out, ["--primer-notes", "bar pos:0 G9 len:4"])
     expect_clean_error(p, G, "--primer-notes with a token the vocabulary lacks", "not in the model's vocabulary")
     for garbage in ("hello world", "C4 E4 ::: G4", "C4:0", "C4:99999999999", "H4", "1.2.99",
                     "C4.", "\u00e9\u00e8", "C4:4:4", "tie"):
@@ -357,7 +359,7 @@ def case_generate_output():
     for flags in (["--temperature", "0"], ["--top-k", "1"], ["--top-p", "0.5"],
                   ["--primer-notes", open(os.path.join(model, "primers.txt")).readline().strip()],
                   ["--primer", os.path.join(data, sorted(os.listdir(data))[0])],
-                  ["--length", "1"], ["--program", "19", "--tempo", "60"]):
+                  ["--length", "1"], ["--tempo", "60", "--instruments", "0,0/1"]):
         out = os.path.join(base, "v.mid")
         expect_ok(generate(model, out, flags), f"generate {flags}")
         a = open(out, "rb").read()
@@ -723,6 +725,249 @@ def case_limits():
                         (["--embedding", "4097"], "--embedding"), (["--seq-len", "1"], "--seq-len")):
         p = train(data, os.path.join(base, "x"), flags)
         expect_clean_error(p, "lstmidi-train", f"{flags}", word)
+
+
+# ---------------------------------------------------------------------------------------------
+# lstmidi-eval --generated DIR --reference DIR: music statistics of two folders
+# (include/lstmidi/music/statistics.hpp, docs/statistics.md).
+STAT_FEATURES = ("pitch_range", "pitch_classes_used", "polyphony", "in_scale_rate",
+                 "pitch_class_entropy", "empty_beat_rate", "mean_duration", "mean_ioi",
+                 "top_voice_interval", "velocity_spread", "repetition")
+
+
+def stats_table(stdout):
+    """{feature: (generated mean, reference mean, overlap)} and the mean_overlap line's value."""
+    rows, mean = {}, None
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] in STAT_FEATURES:
+            rows[parts[0]] = tuple(float(x) for x in parts[1:])
+        elif len(parts) == 2 and parts[0] == "mean_overlap":
+            mean = float(parts[1])
+    return rows, mean
+
+
+def case_eval_compare():
+    """Chorales valid against train: a table of every feature, a high mean overlap; a folder
+    against itself overlaps fully; missing or empty folders and mixed-up flags are clean errors."""
+    base = workdir("eval_compare")
+    train_dir = ARGS.data
+    valid_dir = os.path.join(os.path.dirname(os.path.normpath(ARGS.data)), "valid")
+    if not os.path.isdir(valid_dir):
+        raise Skip(f"no valid split beside {train_dir}")
+    p = run([ARGS.eval, "--generated", valid_dir, "--reference", train_dir])
+    expect_ok(p, "lstmidi-eval --generated --reference")
+    rows, mean = stats_table(p.stdout)
+    for f in STAT_FEATURES:
+        check(f in rows, f"lstmidi-eval compare: no row for {f}: {p.stdout}")
+    for f, (_, _, ov) in rows.items():
+        check(0 <= ov <= 1, f"lstmidi-eval compare: overlap of {f} is {ov}: {p.stdout}")
+    last = p.stdout.strip().splitlines()[-1].split()
+    check(last[0] == "mean_overlap", f"lstmidi-eval compare: last line {last}")
+    check(mean is not None and 0.5 < mean <= 1,
+          f"lstmidi-eval compare: chorales valid vs train mean_overlap {mean}: {p.stdout}")
+    check(abs(mean - sum(r[2] for r in rows.values()) / len(STAT_FEATURES)) < 1e-3,
+          f"lstmidi-eval compare: mean_overlap is not the mean of the overlaps: {p.stdout}")
+    print(f"chorales valid vs train: mean_overlap {mean}")
+
+    # A folder against a copy of itself: same means, every overlap ~1; the grid flag works.
+    copy = copy_data(os.path.join(base, "copy"), n=12)
+    p = run([ARGS.eval, "--generated", copy, "--reference", copy, "--steps-per-beat", "2"])
+    expect_ok(p, "lstmidi-eval compare a folder with itself")
+    rows, mean = stats_table(p.stdout)
+    check(len(rows) == len(STAT_FEATURES) and mean is not None and mean > 0.99,
+          f"lstmidi-eval compare: a folder against itself: {p.stdout}")
+    check(all(g == r for g, r, _ in rows.values()), f"self-comparison means differ: {p.stdout}")
+
+    # A broken file is a warning that names it, not an error.
+    mixed = copy_data(os.path.join(base, "mixed"), n=3)
+    with open(os.path.join(mixed, "broken.mid"), "wb") as f:
+        f.write(b"MThd\x00\x00\x00\x06garbage")
+    p = run([ARGS.eval, "--generated", mixed, "--reference", train_dir])
+    expect_ok(p, "lstmidi-eval compare with a broken file")
+    check(any(l.startswith("warning: ") and "broken.mid" in l for l in p.stderr.splitlines()),
+          f"the broken file is not named in a warning: {describe(p)}")
+    check("generated: 3 pieces" in p.stdout, f"expected 3 usable pieces: {p.stdout}")
+
+    # Errors: a missing folder (named), an empty one, one of the pair, flags of the other mode.
+    nope = os.path.join(base, "nope-folder")
+    for args in (["--generated", nope, "--reference", train_dir],
+                 ["--generated", valid_dir, "--reference", nope]):
+        p = run([ARGS.eval, *args])
+        expect_clean_error(p, "lstmidi-eval", f"compare {args}", "nope-folder")
+    empty = os.path.join(base, "empty")
+    os.makedirs(empty)
+    p = run([ARGS.eval, "--generated", empty, "--reference", train_dir])
+    err = expect_clean_error(p, "lstmidi-eval", "compare an empty folder", "no usable MIDI files")
+    check(empty in err, f"the error should name the empty folder: {err}")
+    usage = (
+        (["--generated", valid_dir], "--reference"),
+        (["--reference", train_dir], "--generated"),
+        (["--generated", valid_dir, "--reference", train_dir, "--model", base], "--model"),
+        (["--generated", valid_dir, "--reference", train_dir, "--chunk", "8"], "--chunk"),
+        (["--model", base, "--data", train_dir, "--steps-per-beat", "2"], "--steps-per-beat"),
+        (["--model", base], "--data"),
+        (["--data", train_dir], "--model"),
+        ([], "--generated"),
+    )
+    for args, word in usage:
+        p = run([ARGS.eval, *args])
+        expect_clean_error(p, "lstmidi-eval", f"usage {args}", word)
+        check(p.returncode == 2, f"usage {args}: expected exit status 2: {describe(p)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The events encoding end to end: instruments, velocities, tempo, metre and key from reading to
+# the written file, --instruments, --num-outputs, --same-key, and the round-trip mode of
+# lstmidi-eval checked note by note with mido against the fixtures' own note lists.
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "music", "fixtures", "multitrack")
+
+
+def mido_or_skip():
+    try:
+        import mido
+        return mido
+    except ImportError:
+        raise Skip("python3-mido is not installed (scripts/install-deps.sh installs it)")
+
+
+def mido_song(path):
+    """(notes, metas) of a file read by mido: notes as (onset, length, pitch, program, drum,
+    velocity // 4) in beats; metas as lists of tempos (us), time signatures, key names."""
+    mido = mido_or_skip()
+    mid = mido.MidiFile(path)
+    notes, tempos, sigs, keys = [], [], [], []
+    for track in mid.tracks:
+        tick, program, sounding = 0, {}, {}
+        for m in track:
+            tick += m.time
+            beat = tick / mid.ticks_per_beat
+            if m.type == "set_tempo":
+                tempos.append((beat, m.tempo))
+            elif m.type == "time_signature":
+                sigs.append((beat, m.numerator, m.denominator))
+            elif m.type == "key_signature":
+                keys.append((beat, m.key))
+            elif m.type == "program_change":
+                program[m.channel] = m.program
+            elif m.type == "note_on" and m.velocity > 0:
+                sounding[(m.channel, m.note)] = (beat, m.velocity, program.get(m.channel, 0))
+            elif m.type in ("note_on", "note_off") and (m.channel, m.note) in sounding:
+                on, vel, prog = sounding.pop((m.channel, m.note))
+                drum = m.channel == 9
+                notes.append((on, beat - on, m.note, 0 if drum else prog, drum, vel // 4))
+    return sorted(notes), (tempos, sigs, keys)
+
+
+def case_events():
+    import json
+    mido_or_skip()
+    base = workdir("events")
+    data = copy_data(os.path.join(base, "data"))
+    for f in ("band.mid", "two_parts_same_program.mid"):
+        shutil.copy(os.path.join(FIXTURES, f), os.path.join(data, f))
+    model = os.path.join(base, "model")
+    p = train(data, model, ["--epochs", "1"])
+    expect_ok(p, "training an events model on chorales + a band + a folk tune")
+    check("encoding events" in open(os.path.join(model, "settings.ini")).read().replace("=", " ").replace('"', ""),
+          "settings.ini does not record the events encoding")
+    vocab = open(os.path.join(model, "vocab.txt")).read().split()
+    for word in ("prog:73", "prog:33", "drums", "drum:36", "ts:3/4", "ts:6/8", "prog:0/3"):
+        check(word in vocab, f"vocabulary lacks {word}")
+
+    # A primer with a tempo, metre and key: all three reach the written file; drums are kept.
+    out = os.path.join(base, "band.mid")
+    p = generate(model, out, ["--primer", os.path.join(FIXTURES, "band.mid"), "--primer-length", "60",
+                              "--length", "80", "--seed", "3"])
+    expect_ok(p, "generate from the band primer")
+    check("140 bpm" in p.stdout and "3/4" in p.stdout and "E-flat major" in p.stdout,
+          f"the primer's tempo, metre and key are not reported: {p.stdout}")
+    notes, (tempos, sigs, keys) = mido_song(out)
+    check(tempos and tempos[0] == (0.0, 428571), f"tempo of the written file: {tempos}")
+    check(sigs and sigs[0][1:] == (3, 4), f"time signature of the written file: {sigs}")
+    check(keys and keys[0][1] == "Eb", f"key of the written file: {keys}")
+    programs = {n[3] for n in notes if not n[4]}
+    check({73, 33} <= programs, f"the flute and bass of the primer are missing: {programs}")
+    check(any(n[4] for n in notes), "the primer's drums are missing")
+    check(len({n[5] for n in notes}) > 3, "velocities were flattened")
+
+    # --instruments: only the allowed instruments play what is generated.
+    p = generate(model, out, ["--primer-notes", "bar ts:3/4 pos:0 prog:33 vel:20 C3 len:4",
+                              "--instruments", "33,drums", "--length", "150", "--seed", "4"])
+    expect_ok(p, "--instruments 33,drums")
+    notes, _ = mido_song(out)
+    check(notes and {n[3] for n in notes if not n[4]} <= {33},
+          f"--instruments 33,drums: other programs play: {sorted({n[3] for n in notes})}")
+    p = generate(model, out, ["--instruments", "5"])
+    expect_clean_error(p, "lstmidi-generate", "--instruments the model does not know", "knows none")
+    for bad in ("128", "piano", "", "3/99", "1,,2"):
+        p = generate(model, out, ["--instruments", bad])
+        expect_clean_error(p, "lstmidi-generate", f"--instruments {bad!r}")
+    p = generate(model, out, ["--program", "19"])
+    expect_clean_error(p, "lstmidi-generate", "--program with an events model", "--instruments")
+    check(p.returncode == 2, f"--program with an events model: exit {p.returncode}, expected 2")
+    p = generate(model, out, ["--time-signature", "3/5"])
+    expect_clean_error(p, "lstmidi-generate", "--time-signature 3/5", "3/5")
+    p = generate(model, out, ["--time-signature", "5/4", "--tempo", "77", "--seed", "2"])
+    expect_ok(p, "--time-signature 5/4 --tempo 77")
+    _, (tempos, sigs, _) = mido_song(out)
+    check(sigs and sigs[0][1:] == (5, 4) and tempos[0][1] == round(60e6 / 77),
+          f"--time-signature / --tempo not written: {sigs} {tempos}")
+
+    # --num-outputs: seed .. seed+N-1, each the same file as a run with that seed.
+    out = os.path.join(base, "many.mid")
+    p = generate(model, out, ["--num-outputs", "3", "--seed", "10", "--length", "60"])
+    expect_ok(p, "--num-outputs 3")
+    for seed in (10, 11, 12):
+        path = os.path.join(base, f"many-{seed}.mid")
+        check(os.path.exists(path) and os.path.exists(path[:-4] + ".svg"), f"{path} missing")
+        single = os.path.join(base, f"one-{seed}.mid")
+        expect_ok(generate(model, single, ["--seed", str(seed), "--length", "60"]), f"seed {seed} alone")
+        check(open(single, "rb").read() == open(path, "rb").read(), f"--num-outputs seed {seed} differs")
+    check(not os.path.exists(out), "--num-outputs 3 also wrote the plain --out name")
+    p = generate(model, out, ["--num-outputs", "2", "--picture", os.path.join(base, "p.svg")])
+    expect_clean_error(p, "lstmidi-generate", "--num-outputs with --picture", "--picture")
+
+    # --same-key: the output goes back to the primer's key and says so.
+    sk = os.path.join(base, "samekey")
+    expect_ok(train(data, sk, ["--epochs", "1", "--same-key"]), "training with --same-key")
+    p = generate(sk, out, ["--primer", os.path.join(FIXTURES, "band.mid"), "--length", "40"])
+    expect_ok(p, "generate from a same-key model")
+    check("moved back to the primer's key" in p.stdout, f"no transposition note: {p.stdout}")
+
+    # Flags of the events encoding are refused with the others.
+    p = train(data, os.path.join(base, "x"), ["--encoding", "durations", "--instruments", "programs"])
+    expect_clean_error(p, "lstmidi-train", "--instruments with --encoding durations", "--encoding events")
+    # A durations model still takes --program.
+    dur = os.path.join(base, "durations")
+    expect_ok(train(data, dur, ["--epochs", "1", "--encoding", "durations"]), "training a durations model")
+    expect_ok(generate(dur, out, ["--program", "19", "--length", "20"]), "--program with a durations model")
+    notes, _ = mido_song(out)
+    check(notes and {n[3] for n in notes} == {19}, f"--program 19 not written: {sorted({n[3] for n in notes})}")
+
+    # Round trip: every fixture, written and checked with mido against the notes its generator
+    # wrote (programs, drums, velocity bins, onsets and lengths in beats).
+    rt = os.path.join(base, "rt")
+    p = run([ARGS.eval, "--round-trip", FIXTURES, "--out", rt])
+    expect_ok(p, "lstmidi-eval --round-trip")
+    check(p.stdout.strip().splitlines()[-1] == "round_trip_exact 1.000000", f"round trip: {p.stdout}")
+    for name in sorted(os.listdir(FIXTURES)):
+        if not name.endswith(".json"):
+            continue
+        want = json.load(open(os.path.join(FIXTURES, name)))
+        expected = sorted((n["onset_beats"], n["duration_beats"], n["pitch"], 0 if n["drum"] else n["program"],
+                           n["drum"], n["velocity"] // 4) for n in want["notes"])
+        got, (tempos, sigs, keys) = mido_song(os.path.join(rt, name[:-5] + ".mid"))
+        check(got == expected, f"{name}: round-tripped notes differ from the fixture's")
+        check([s[1:] for s in sigs] == [(s["numerator"], s["denominator"]) for s in want["time_signatures"]]
+              or not want["time_signatures"], f"{name}: time signatures {sigs}")
+        check(len(keys) == len(want["key_signatures"]), f"{name}: key signatures {keys}")
+    p = run([ARGS.eval, "--round-trip", FIXTURES])
+    expect_clean_error(p, "lstmidi-eval", "--round-trip without --out", "--out")
+    p = run([ARGS.eval, "--round-trip", FIXTURES, "--out", FIXTURES])
+    expect_clean_error(p, "lstmidi-eval", "--round-trip onto its own input", "input folder")
+    check(p.returncode == 2, f"--round-trip onto its input: exit {p.returncode}")
 
 
 def main():

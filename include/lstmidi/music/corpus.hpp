@@ -8,7 +8,10 @@
 /// windows whose shifted tokens are not in the vocabulary).
 #pragma once
 
+#include <cmath>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +22,34 @@
 
 namespace lstmidi::music {
 
+inline constexpr int kNoSignature = 1000;  // Corpus::opening_*: the piece has no signature
+
 struct Corpus {
   std::vector<std::string> files;                // source of each piece
   std::vector<std::vector<Token>> pieces;        // tokens per file (files without notes dropped)
   std::vector<std::string> warnings;             // one line per skipped file
   std::size_t skipped = 0;                       // files that could not be read
   std::size_t notes = 0;                         // notes read in total
+  // How many pieces open with each tempo (whole bpm), time signature and key signature
+  // (sharps, minor): the generator's defaults when a primer gives none. Pieces without a
+  // signature count under kNoSignature, so "most pieces have none" stays none.
+  std::map<int, std::size_t> opening_tempos;
+  std::map<std::pair<int, int>, std::size_t> opening_time_signatures;
+  std::map<std::pair<int, bool>, std::size_t> opening_keys;
 };
+
+/// The most frequent key of `counts` (the smallest key on ties); nothing when empty.
+template <typename K>
+std::optional<K> most_common(const std::map<K, std::size_t>& counts) {
+  std::optional<K> best;
+  std::size_t n = 0;
+  for (const auto& [k, c] : counts)
+    if (c > n) {
+      best = k;
+      n = c;
+    }
+  return best;
+}
 
 /// Loads and encodes every MIDI file under `path`. Throws std::invalid_argument when nothing
 /// usable is found (an empty dataset is an error, not an empty model).
@@ -40,6 +64,15 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
   c.skipped = ds.skipped;
   for (Song& s : ds.songs) {
     c.notes += s.notes.size();
+    ++c.opening_tempos[static_cast<int>(std::lround(s.tempos.empty() ? 120.0 : s.tempos.front().bpm))];
+    if (s.time_signatures.empty())
+      ++c.opening_time_signatures[{kNoSignature, 0}];
+    else
+      ++c.opening_time_signatures[{s.time_signatures.front().numerator, s.time_signatures.front().denominator}];
+    if (normalise_keys || s.key_signatures.empty())  // normalised pieces lose their key
+      ++c.opening_keys[{kNoSignature, false}];
+    else
+      ++c.opening_keys[{s.key_signatures.front().sharps, s.key_signatures.front().minor}];
     if (normalise_keys) normalise_key(s.notes);
     std::vector<Token> tokens = encoder.encode(s);
     if (tokens.size() < 2) {

@@ -268,11 +268,19 @@ class Encoder {
   }
 
   /// Parses text such as "C4 E4 G4 C4.E4.G4:8" into tokens of this encoding (normalize() on
-  /// each; tokens without a counterpart are dropped). Throws FormatError on bad text.
+  /// each; tokens without a counterpart are dropped, or refused by the events encoding).
+  /// Throws FormatError on bad text.
   std::vector<Token> parse(const std::string& text) const {
     std::vector<Token> out;
-    for (const Token& t : parse_tokens(text, opt_.default_duration))
-      if (auto n = normalize(t)) out.push_back(std::move(*n));
+    for (const Token& t : parse_tokens(text, opt_.encoding == Encoding::Events ? 0 : opt_.default_duration)) {
+      if (auto n = normalize(t)) {
+        out.push_back(std::move(*n));
+      } else if (opt_.encoding == Encoding::Events) {
+        throw FormatError("'" + to_string(t) +
+                          "' is not a word of the events encoding: write notes as pitch words "
+                          "with their lengths, e.g. \"bar pos:0 C4 len:4 E4 len:4 pos:4 G4 len:4\"");
+      }
+    }
     return out;
   }
 

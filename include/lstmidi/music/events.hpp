@@ -310,6 +310,24 @@ class EventEncoder {
     return song;
   }
 
+  /// The time, in beats, where a word after `tokens` would fall (the last bar's start plus the
+  /// last position): where a continuation of the piece begins.
+  double position_after(const std::vector<Token>& tokens) const {
+    std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
+    for (const Token& t : tokens) {
+      if (t.kind == Token::Kind::Bar) {
+        bar = bar < 0 ? 0 : bar + len;
+        pos = 0;
+      } else if (t.kind == Token::Kind::TimeSig) {
+        if (bar < 0) bar = 0;
+        len = bar_steps(t.value, t.value2, s_, opt_.max_bar_beats);
+      } else if (t.kind == Token::Kind::Position) {
+        pos = t.value;
+      }
+    }
+    return static_cast<double>(std::max<std::int64_t>(bar, 0) + pos) / s_;
+  }
+
   int steps_per_beat() const { return s_; }
   const EventOptions& options() const { return opt_; }
 

@@ -7,7 +7,7 @@
 ///   key      = the (tonic, mode) of the 24 with the highest score
 /// normalise_key() shifts a piece by s in [-5, 6] semitones so a major key lands on C and a
 /// minor key on A: every piece then shares one key signature, which makes chord statistics
-/// denser for a small corpus. The shift is undone by nothing: generated music is in C / A minor.
+/// denser for a small corpus. lstmidi-generate moves its output back by the primer's shift.
 #pragma once
 
 #include <array>
@@ -24,13 +24,15 @@ struct Key {
   double score = 0;    // correlation of the winning profile
 };
 
+/// The key of the notes (drum notes left out).
 inline Key estimate_key(const std::vector<Note>& notes) {
   static constexpr std::array<double, 12> kMajor = {6.35, 2.23, 3.48, 2.33, 4.38, 4.09,
                                                     2.52, 5.19, 2.39, 3.66, 2.29, 2.88};
   static constexpr std::array<double, 12> kMinor = {6.33, 2.68, 3.52, 5.38, 2.60, 3.53,
                                                     2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
   std::array<double, 12> h{};
-  for (const Note& n : notes) h[static_cast<size_t>(((n.pitch % 12) + 12) % 12)] += std::max(n.duration_beats, 1e-3);
+  for (const Note& n : notes)
+    if (!n.drum) h[static_cast<size_t>(((n.pitch % 12) + 12) % 12)] += std::max(n.duration_beats, 1e-3);
   auto corr = [&](const std::array<double, 12>& prof, int tonic) {
     double mh = 0, mp = 0;
     for (int k = 0; k < 12; ++k) {
@@ -65,11 +67,13 @@ inline int shift_to_c_or_a(const Key& key) {
 }
 
 /// Transposes the notes to C major / A minor; returns the shift applied (notes that would leave
-/// the MIDI range are moved by an octave the other way).
+/// the MIDI range are moved by an octave the other way). Drum notes (percussion keys) and the
+/// key estimate ignore each other.
 inline int normalise_key(std::vector<Note>& notes) {
   if (notes.empty()) return 0;
   const int s = shift_to_c_or_a(estimate_key(notes));
   for (Note& n : notes) {
+    if (n.drum) continue;
     int p = n.pitch + s;
     if (p > kMaxPitch) p -= 12;
     if (p < kMinPitch) p += 12;

@@ -98,6 +98,17 @@ inline int meta_int(const std::map<std::string, std::string>& m, const std::stri
     throw FormatError(file + ": bad '" + key + "' setting '" + it->second + "'");
   }
 }
+// The number stored under `key`, or `fallback` when it is missing or not a number.
+inline double parse_meta_double(const std::map<std::string, std::string>& m, const std::string& key,
+                                double fallback) {
+  auto it = m.find(key);
+  if (it == m.end()) return fallback;
+  try {
+    return std::stod(it->second);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
 }  // namespace detail
 
 namespace detail {

@@ -7,7 +7,9 @@
 /// sharps or flats accepted when reading ("Db4").
 #pragma once
 
+#include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -126,6 +128,57 @@ inline int parse_pitch_name(const std::string& text) {
   const int pitch = (octave + 1) * 12 + pc;
   if (pitch < kMinPitch || pitch > kMaxPitch || octave > 9) return -1;
   return pitch;
+}
+
+/// Parses "3/4" (numerator 1..64, denominator a power of two up to 64). Throws
+/// std::invalid_argument naming the text.
+inline TimeSignature parse_time_signature(const std::string& text) {
+  const auto slash = text.find('/');
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() <= 2 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  };
+  const std::string a = text.substr(0, slash), b = slash == std::string::npos ? "" : text.substr(slash + 1);
+  if (!digits(a) || !digits(b))
+    throw std::invalid_argument("time signature '" + text + "' is not N/D (e.g. 3/4, 6/8)");
+  TimeSignature ts;
+  ts.numerator = std::stoi(a);
+  ts.denominator = std::stoi(b);
+  if (ts.numerator < 1 || ts.numerator > 64 || ts.denominator < 1 || ts.denominator > 64 ||
+      (ts.denominator & (ts.denominator - 1)) != 0)
+    throw std::invalid_argument("time signature '" + text +
+                                "': the numerator must be 1..64 and the denominator 1, 2, 4, ..., 64");
+  return ts;
+}
+
+/// Parses a key signature as stored in model metadata: sharps -7..7, "m" for minor ("-3",
+/// "1m"). Throws std::invalid_argument.
+inline KeySignature parse_key_signature(const std::string& text) {
+  KeySignature k;
+  std::string s = text;
+  if (!s.empty() && s.back() == 'm') {
+    k.minor = true;
+    s.pop_back();
+  }
+  try {
+    std::size_t used = 0;
+    k.sharps = std::stoi(s, &used);
+    if (used != s.size()) throw std::invalid_argument("junk");
+  } catch (const std::exception&) {
+    throw std::invalid_argument("key signature '" + text + "' is not a number of sharps -7..7");
+  }
+  if (k.sharps < -7 || k.sharps > 7)
+    throw std::invalid_argument("key signature '" + text + "' is not a number of sharps -7..7");
+  return k;
+}
+
+/// "E-flat major", "A minor", "F-sharp minor": the key a signature names.
+inline std::string key_signature_name(const KeySignature& k) {
+  static constexpr const char* kMajor[15] = {"C-flat", "G-flat", "D-flat", "A-flat", "E-flat", "B-flat", "F", "C",
+                                             "G",      "D",      "A",      "E",      "B",      "F-sharp", "C-sharp"};
+  static constexpr const char* kMinor[15] = {"A-flat", "E-flat", "B-flat", "F", "C", "G", "D", "A",
+                                             "E",      "B",      "F-sharp", "C-sharp", "G-sharp", "D-sharp", "A-sharp"};
+  const int i = std::clamp(k.sharps, -7, 7) + 7;
+  return std::string(k.minor ? kMinor[i] : kMajor[i]) + (k.minor ? " minor" : " major");
 }
 
 }  // namespace lstmidi::music
