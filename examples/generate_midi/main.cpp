@@ -199,27 +199,34 @@ int main(int argc, char** argv) {
       primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed));
       primer_from = "a training piece's opening";
     }
-    std::vector<TokenId> ids{Vocabulary::kBos};
-    std::size_t approximated = 0;
-    for (const music::Token& t : primer) {
-      if (auto id = mm.vocab.find(t)) {
-        ids.push_back(*id);
-        continue;
+    // <bos> and the primer's ids. Real music (a file, a saved opening) may hold events the
+    // vocabulary lacks: they become the nearest known ones; typed words must be known.
+    auto primer_ids = [&](const std::vector<music::Token>& words) {
+      std::vector<TokenId> ids{Vocabulary::kBos};
+      std::size_t approximated = 0;
+      for (const music::Token& t : words) {
+        if (auto id = mm.vocab.find(t)) {
+          ids.push_back(*id);
+          continue;
+        }
+        if (primer_notes.empty()) {
+          ids.push_back(mm.vocab.id(t));
+          ++approximated;
+          continue;
+        }
+        const TokenId near = mm.vocab.id(t);
+        throw std::invalid_argument("primer event '" + music::to_string(t) +
+                                    "' is not in the model's vocabulary (nearest known: '" +
+                                    music::to_string(mm.vocab.token(near)) + "')");
       }
-      if (primer_notes.empty()) {  // real music: use the nearest event the model knows
-        ids.push_back(mm.vocab.id(t));
-        ++approximated;
-        continue;
-      }
-      const TokenId near = mm.vocab.id(t);
-      throw std::invalid_argument("primer event '" + music::to_string(t) +
-                                  "' is not in the model's vocabulary (nearest known: '" +
-                                  music::to_string(mm.vocab.token(near)) + "')");
-    }
-    if (approximated)
-      std::cerr
-          << "note: " << approximated
-          << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
+      if (approximated)
+        std::cerr
+            << "note: " << approximated
+            << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
+      return ids;
+    };
+    const bool saved_primer = primer_file.empty() && primer_notes.empty();
+    if (!saved_primer) primer_ids(primer);  // refuses unknown typed words before any output
 
     GenerateOptions go;
     go.length = length;
@@ -240,20 +247,22 @@ int main(int argc, char** argv) {
 
     // The written file's tempo, metre and key: the primer's, else the training data's most
     // common, else the flags (which win when given).
-    const double split =
-        events ? encoder.events().position_after(primer) : [&] {
-          double steps = 0;
-          for (const auto& t : primer)
-            steps += mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
-                                                                       : t.duration;
-          return steps / mm.encoder.steps_per_beat;
-        }();
+    // Where the primer ends, in beats (the picture's grey part).
+    auto primer_end = [&](const std::vector<music::Token>& words) {
+      if (events) return encoder.events().position_after(words);
+      double steps = 0;
+      for (const auto& t : words)
+        steps += mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
+                                                                   : t.duration;
+      return steps / mm.encoder.steps_per_beat;
+    };
+    const double file_split = primer_end(primer);
     music::Song frame;  // tempo, time and key signatures for every output
     if (tempo_opt->count() > 0) {
       frame.tempos = {{0.0, tempo}};
     } else if (have_primer_song && !primer_song.tempos.empty()) {
       for (const auto& t : primer_song.tempos)
-        if (t.beat <= split || frame.tempos.empty()) frame.tempos.push_back(t);
+        if (t.beat <= file_split || frame.tempos.empty()) frame.tempos.push_back(t);
     } else if (mm.meta.count("common_tempo")) {
       frame.tempos = {{0.0, music::detail::parse_meta_double(mm.meta, "common_tempo", 100)}};
     } else {
@@ -278,6 +287,10 @@ int main(int argc, char** argv) {
                               (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
                                fs::path(out).extension().string()))
                                  .string();
+      // A saved opening is picked by the output's own seed: the same file as a run with it.
+      if (saved_primer) primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed_k));
+      const std::vector<TokenId> ids = primer_ids(primer);
+      const double split = primer_end(primer);
       Rng rng(seed_k);
       const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
       std::vector<music::Token> all(primer);

@@ -281,8 +281,13 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
     const Key& key = entry.first;
     channel_of[key] = key.drum ? kDrumChannel : kMelodic[next_channel++ % 15];
   }
-  std::size_t most_lanes = 0;
-  for (const auto& entry : lanes) most_lanes = std::max(most_lanes, entry.second.size());
+  std::size_t most_lanes = 0, tracks = 1;
+  for (const auto& entry : lanes) {
+    most_lanes = std::max(most_lanes, entry.second.size());
+    tracks += entry.second.size();
+  }
+  require(tracks <= 64, "write_song: the notes need ", tracks - 1,
+          " instrument tracks, above the 63 a file may hold (the reader's limit is 64 tracks)");
   for (std::size_t lane = 0; lane < most_lanes; ++lane)
     for (const auto& [key, ls] : lanes) {
       if (lane >= ls.size()) continue;
