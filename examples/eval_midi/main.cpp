@@ -83,11 +83,10 @@ int main(int argc, char** argv) {
       "Comparison: folder (or file) of generated MIDI files, compared with --reference");
   CLI::Option* reference_opt =
       app.add_option("--reference", reference, "Comparison: folder (or file) of real MIDI files");
-  CLI::Option* spb_opt =
-      app.add_option("--steps-per-beat", steps_per_beat,
-                     "Comparison and round trip: grid the notes are snapped to")
-          ->check(CLI::Range(1, 240))
-          ->capture_default_str();
+  CLI::Option* spb_opt = app.add_option("--steps-per-beat", steps_per_beat,
+                                        "Comparison and round trip: grid the notes are snapped to")
+                             ->check(CLI::Range(1, 240))
+                             ->capture_default_str();
   CLI::Option* round_trip_opt = app.add_option(
       "--round-trip", round_trip,
       "Round trip: folder (or file) of MIDI files to encode, decode and write to --out");
@@ -107,7 +106,8 @@ int main(int argc, char** argv) {
       if (o->count() > 0) throw std::invalid_argument(o->get_name() + " " + why + " (see --help)");
     };
     if (tripping) {
-      for (const CLI::Option* o : {model_opt, data_opt, threads_opt, chunk_opt, generated_opt, reference_opt})
+      for (const CLI::Option* o :
+           {model_opt, data_opt, threads_opt, chunk_opt, generated_opt, reference_opt})
         refuse(o, "has no effect with --round-trip");
       if (round_trip_opt->count() == 0 || out_opt->count() == 0)
         throw std::invalid_argument("--round-trip and --out go together (see --help)");
@@ -168,10 +168,13 @@ int main(int argc, char** argv) {
     const std::vector<fs::path> files =
         single ? std::vector<fs::path>{round_trip} : music::list_midi_files(round_trip);
     if (files.empty()) throw std::runtime_error(round_trip + ": no .mid/.midi files");
-    if (fs::exists(out_dir, ec) && fs::equivalent(out_dir, single ? fs::path(round_trip).parent_path() : fs::path(round_trip), ec))
+    if (fs::exists(out_dir, ec) &&
+        fs::equivalent(out_dir, single ? fs::path(round_trip).parent_path() : fs::path(round_trip),
+                       ec))
       throw std::invalid_argument("--out " + out_dir + " is the input folder; choose another");
     music::RoundTripStats total;
-    std::size_t written = 0, skipped = 0, signatures = 0, signatures_kept = 0, keys = 0, keys_kept = 0;
+    std::size_t written = 0, skipped = 0, signatures = 0, signatures_kept = 0, keys = 0,
+                keys_kept = 0;
     for (const fs::path& f : files) {
       music::Song song;
       try {
@@ -201,9 +204,9 @@ int main(int argc, char** argv) {
       if (st.exact != st.notes)
         std::cout << f.string() << ": " << st.exact << " of " << st.notes << " notes exact\n";
     }
-    std::cout << "round trip (events encoding, " << steps_per_beat << " steps per beat, instruments "
-              << instruments << "): " << written << " files written to " << out_dir << ", " << skipped
-              << " unreadable\n"
+    std::cout << "round trip (events encoding, " << steps_per_beat
+              << " steps per beat, instruments " << instruments << "): " << written
+              << " files written to " << out_dir << ", " << skipped << " unreadable\n"
               << "notes exact on the grid (onset, length, pitch, instrument, velocity bin): "
               << total.exact << " of " << total.notes << "\n"
               << "time signatures kept at their beat: " << signatures_kept << " of " << signatures

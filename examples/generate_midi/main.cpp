@@ -4,8 +4,13 @@
 //   lstmidi-generate --model runs/bach --out bach.mid [--length 200 --temperature 0.9 --seed 7]
 //
 // The primer (the music the model continues) is the opening of a MIDI file (--primer), a token
-// list (--primer-notes "C4 E4 G4 C4.E4.G4"), or by default one of the training openings saved
-// with the model. Writes the MIDI file and a piano-roll picture next to it (.svg).
+// list (--primer-notes "bar pos:0 C4 len:4 ..."), or by default one of the training openings
+// saved with the model. Writes the MIDI file and a piano-roll picture next to it (.svg).
+//
+// Events models write a type-1 file: one track per instrument, the velocities the model chose,
+// and the primer's tempo, time and key signatures (else the training data's most common, else
+// the flags; --tempo and --time-signature win when given). --instruments masks the words of
+// the other instruments; --num-outputs N writes N pieces with seeds seed .. seed+N-1.
 //
 // Pianoroll models generate --length frames; every key of a frame is drawn on its own with
 // p = sigmoid(z / temperature) (temperature 0: on when p > 1/2). The primer is frames
@@ -78,7 +83,9 @@ int main(int argc, char** argv) {
   auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
                  ->check(CLI::ExistingFile);
   app.add_option("--primer-notes", primer_notes,
-                 "Start from these events, e.g. \"C4 E4 G4 C4.E4.G4:8 rest:4\"")
+                 "Start from these events: words of an events model, e.g. \"bar ts:3/4 pos:0 "
+                 "prog:0 vel:20 C4 len:4 E4 len:4\", or tokens of an older model, e.g. \"C4 E4 G4 "
+                 "C4.E4.G4:8 rest:4\"")
       ->excludes(pf);
   app.add_option("--primer-length", primer_len, "Events taken from the primer file")
       ->check(CLI::Range(1, 4096))
@@ -119,7 +126,8 @@ int main(int argc, char** argv) {
     if (mm.mode == ModelMode::pianoroll) {
       for (const CLI::Option* o : {instruments_opt, ts_opt})
         if (o->count() > 0)
-          throw std::invalid_argument(o->get_name() + " is for token models of the events encoding");
+          throw std::invalid_argument(o->get_name() +
+                                      " is for token models of the events encoding");
       if (num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
       const music::RollOptions& ro = mm.roll;
       std::vector<music::Frame> primer;
@@ -328,21 +336,25 @@ int main(int argc, char** argv) {
                                                          fs::path(out_k).filename().string() +
                                                              " (grey: primer, blue: generated)"));
       double end_beats = 0;
-      for (const auto& n : song.notes) end_beats = std::max(end_beats, n.onset_beats + n.duration_beats);
+      for (const auto& n : song.notes)
+        end_beats = std::max(end_beats, n.onset_beats + n.duration_beats);
       const music::TimeSignature& ts_out = song.time_signatures.front();
       std::cout << "wrote " << out_k << " (" << gen.size() << " generated events after a primer of "
                 << primer.size() << " from " << primer_from << ", " << song.notes.size()
                 << " notes, " << static_cast<int>(end_beats * 60 / song.tempos.front().bpm)
                 << " s, " << static_cast<int>(std::lround(song.tempos.front().bpm)) << " bpm, "
                 << ts_out.numerator << "/" << ts_out.denominator
-                << (song.key_signatures.empty() ? std::string()
-                                                : ", key " + music::key_signature_name(song.key_signatures.front()))
+                << (song.key_signatures.empty()
+                        ? std::string()
+                        : ", key " + music::key_signature_name(song.key_signatures.front()))
                 << instruments_note << weights_note << ")\n";
       if (key_shift != 0)
-        std::cout << "  the model plays in C major / A minor: its output moved back to the primer's key ("
-                  << (key_shift > 0 ? "-" : "+") << std::abs(key_shift) << " semitones)\n";
+        std::cout
+            << "  the model plays in C major / A minor: its output moved back to the primer's key ("
+            << (key_shift > 0 ? "-" : "+") << std::abs(key_shift) << " semitones)\n";
       if (dropped)
-        std::cout << "  " << dropped << " note(s) left out: the primer's last instrument is not in --instruments\n";
+        std::cout << "  " << dropped
+                  << " note(s) left out: the primer's last instrument is not in --instruments\n";
       std::cout << "wrote " << picture_k << '\n';
       auto it = mm.meta.find("pc_hist");
       if (it != mm.meta.end()) {

@@ -33,7 +33,7 @@ using namespace lstmidi;
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
-                          instruments = "parts";
+                         instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
       transpose = 0, threads = 0, patience = 8, steps_per_beat = 4, max_duration = 16,
       primer_len = 32;
@@ -335,9 +335,9 @@ int main(int argc, char** argv) {
     if (encoding != "events")
       for (const ModeOnly& m : events_only)
         if (m.changed())
-          throw std::invalid_argument(std::string(m.flag) +
-                                      " is for --encoding events and has no effect with --encoding " +
-                                      encoding);
+          throw std::invalid_argument(
+              std::string(m.flag) + " is for --encoding events and has no effect with --encoding " +
+              encoding);
 
     // 1. Data: MIDI -> tokens -> vocabulary -> windows.
     music::EncoderOptions eo;
@@ -402,8 +402,10 @@ int main(int argc, char** argv) {
     meta["pc_hist"] = pcs;
     meta["same_key"] = same_key ? "1" : "0";
     // What the generator writes when its primer gives no tempo, metre or key.
-    if (auto t = music::most_common(corpus.opening_tempos)) meta["common_tempo"] = std::to_string(*t);
-    if (auto ts = music::most_common(corpus.opening_time_signatures); ts && ts->first != music::kNoSignature)
+    if (auto t = music::most_common(corpus.opening_tempos))
+      meta["common_tempo"] = std::to_string(*t);
+    if (auto ts = music::most_common(corpus.opening_time_signatures);
+        ts && ts->first != music::kNoSignature)
       meta["common_time_signature"] = std::to_string(ts->first) + "/" + std::to_string(ts->second);
     if (auto k = music::most_common(corpus.opening_keys); k && k->first != music::kNoSignature)
       meta["common_key"] = std::to_string(k->first) + (k->second ? "m" : "");

@@ -145,10 +145,13 @@ TEST_CASE("write_song: instruments, parts, overlapping unisons and signatures su
   s.time_signatures = {{0.0, 3, 4}};
   s.key_signatures = {{0.0, -3, false}};
   s.tempos = {{0.0, 140}, {12.0, 120}};
-  s.notes = {note(72, 0, 1, 110, 73), note(48, 0, 3, 50, 33),
-             note(60, 0, 2, 80, 0, 0), note(60, 1, 2, 80, 0, 0),  // same part, same pitch, overlapping
-             note(60, 0, 2, 70, 0, 1),                            // a second part of program 0
-             note(36, 0, 0.25, 127, 0, 0, true), note(42, 0.5, 0.25, 60, 0, 0, true)};
+  s.notes = {note(72, 0, 1, 110, 73),
+             note(48, 0, 3, 50, 33),
+             note(60, 0, 2, 80, 0, 0),
+             note(60, 1, 2, 80, 0, 0),  // same part, same pitch, overlapping
+             note(60, 0, 2, 70, 0, 1),  // a second part of program 0
+             note(36, 0, 0.25, 127, 0, 0, true),
+             note(42, 0.5, 0.25, 60, 0, 0, true)};
   write_song(tmp, s);
   ReadOptions ro;
   ro.keep_drums = true;
@@ -238,7 +241,8 @@ std::vector<Expected> expected_notes(const fs::path& json, const std::string& li
 std::vector<Expected> read_notes(const std::vector<Note>& notes) {
   std::vector<Expected> out;
   for (const Note& n : notes)
-    out.emplace_back(n.onset_beats, n.duration_beats, n.pitch, n.channel, n.program, n.drum, n.velocity);
+    out.emplace_back(n.onset_beats, n.duration_beats, n.pitch, n.channel, n.program, n.drum,
+                     n.velocity);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -284,7 +288,8 @@ TEST_CASE("event round trip through a MIDI file is exact on the multi-track fixt
   ReadOptions ro;
   ro.keep_drums = true;
   for (const fs::path& f : list_midi_files(kMultitrack))
-    for (InstrumentMode mode : {InstrumentMode::parts, InstrumentMode::programs, InstrumentMode::families}) {
+    for (InstrumentMode mode :
+         {InstrumentMode::parts, InstrumentMode::programs, InstrumentMode::families}) {
       CAPTURE(f.string());
       CAPTURE(to_string(mode));
       const Song song = read_midi(f, ro);

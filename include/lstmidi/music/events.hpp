@@ -47,7 +47,9 @@ enum class InstrumentMode {
 };
 
 inline const char* to_string(InstrumentMode m) {
-  return m == InstrumentMode::parts ? "parts" : m == InstrumentMode::programs ? "programs" : "families";
+  return m == InstrumentMode::parts      ? "parts"
+         : m == InstrumentMode::programs ? "programs"
+                                         : "families";
 }
 
 /// Throws std::invalid_argument for names other than parts, programs, families.
@@ -55,7 +57,8 @@ inline InstrumentMode parse_instrument_mode(const std::string& s) {
   if (s == "parts") return InstrumentMode::parts;
   if (s == "programs") return InstrumentMode::programs;
   if (s == "families") return InstrumentMode::families;
-  throw std::invalid_argument("instrument mode '" + s + "' is not one of parts, programs, families");
+  throw std::invalid_argument("instrument mode '" + s +
+                              "' is not one of parts, programs, families");
 }
 
 struct EventOptions {
@@ -88,8 +91,12 @@ inline Instrument instrument_of(const Note& n, InstrumentMode mode) {
   return i;
 }
 
-inline int velocity_bin(int velocity) { return std::clamp(velocity, 0, 127) / 4; }
-inline int velocity_of_bin(int bin) { return std::clamp(4 * bin + 2, 1, 127); }
+inline int velocity_bin(int velocity) {
+  return std::clamp(velocity, 0, 127) / 4;
+}
+inline int velocity_of_bin(int bin) {
+  return std::clamp(4 * bin + 2, 1, 127);
+}
 
 /// The tempo ladder: 120 * 2^(k/12) bpm rounded to an integer, the nearest rung to `bpm`.
 inline int tempo_rung(double bpm) {
@@ -109,7 +116,8 @@ inline std::vector<int> length_words(int steps_per_beat) {
   const int s = steps_per_beat;
   std::vector<int> out = {16 * s, 12 * s, 8 * s, 6 * s, 4 * s, 3 * s};
   for (int d = 2 * s; d >= 1; --d) out.push_back(d);
-  out.erase(std::remove_if(out.begin(), out.end(), [](int d) { return d > kMaxTokenDuration; }), out.end());
+  out.erase(std::remove_if(out.begin(), out.end(), [](int d) { return d > kMaxTokenDuration; }),
+            out.end());
   return out;
 }
 
@@ -124,7 +132,8 @@ struct EventNote {
 
 class EventEncoder {
  public:
-  EventEncoder(int steps_per_beat, const EventOptions& options) : s_(steps_per_beat), opt_(options) {
+  EventEncoder(int steps_per_beat, const EventOptions& options)
+      : s_(steps_per_beat), opt_(options) {
     require(s_ >= 1 && s_ <= 960, "EventEncoder: steps_per_beat must be 1..960, got ", s_);
     require(opt_.max_bar_beats >= 1 && opt_.max_bar_beats * s_ < kMaxPosition,
             "EventEncoder: max_bar_beats * steps_per_beat must be 1..", kMaxPosition - 1);
@@ -147,10 +156,11 @@ class EventEncoder {
       e.velocity = velocity_bin(n.velocity);
       notes.push_back(e);
     }
-    std::sort(notes.begin(), notes.end(), [](const detail::EventNote& a, const detail::EventNote& b) {
-      return std::tie(a.onset, a.instrument, a.pitch, a.length, a.velocity) <
-             std::tie(b.onset, b.instrument, b.pitch, b.length, b.velocity);
-    });
+    std::sort(notes.begin(), notes.end(),
+              [](const detail::EventNote& a, const detail::EventNote& b) {
+                return std::tie(a.onset, a.instrument, a.pitch, a.length, a.velocity) <
+                       std::tie(b.onset, b.instrument, b.pitch, b.length, b.velocity);
+              });
     struct TempoAt {
       std::int64_t step;
       int bpm;
@@ -199,8 +209,9 @@ class EventEncoder {
         for (; ni < notes.size() && notes[ni].onset == at; ++ni) {
           const detail::EventNote& n = notes[ni];
           if (!have_inst || n.instrument != inst) {
-            out.push_back(n.instrument.drum ? Token::event(K::Drums, 0, n.instrument.part)
-                                            : Token::event(K::Program, n.instrument.program, n.instrument.part));
+            out.push_back(n.instrument.drum
+                              ? Token::event(K::Drums, 0, n.instrument.part)
+                              : Token::event(K::Program, n.instrument.program, n.instrument.part));
             inst = n.instrument;
             have_inst = true;
           }
@@ -208,7 +219,8 @@ class EventEncoder {
             out.push_back(Token::event(K::Velocity, n.velocity));
             vel = n.velocity;
           }
-          out.push_back(n.instrument.drum ? Token::event(K::DrumHit, n.pitch) : Token::notes({n.pitch}, 0));
+          out.push_back(n.instrument.drum ? Token::event(K::DrumHit, n.pitch)
+                                          : Token::notes({n.pitch}, 0));
           std::int64_t left = n.length;
           for (int d : length_words(s_))
             while (left >= d) {
@@ -248,7 +260,8 @@ class EventEncoder {
           auto& sigs = song.time_signatures;
           const double beat = static_cast<double>(bar) / s;
           if (!sigs.empty() && sigs.back().beat == beat) sigs.pop_back();
-          if (sigs.empty() || sigs.back().numerator != t.value || sigs.back().denominator != t.value2)
+          if (sigs.empty() || sigs.back().numerator != t.value ||
+              sigs.back().denominator != t.value2)
             sigs.push_back({beat, t.value, t.value2});
           len = bar_steps(t.value, t.value2, s_, opt_.max_bar_beats);
           break;
@@ -260,9 +273,15 @@ class EventEncoder {
         case K::Tempo:
           song.tempos.push_back({static_cast<double>(now()) / s, static_cast<double>(t.value)});
           break;
-        case K::Program: inst = Instrument{false, t.value, t.value2}; break;
-        case K::Drums: inst = Instrument{true, 0, t.value2}; break;
-        case K::Velocity: vel = t.value; break;
+        case K::Program:
+          inst = Instrument{false, t.value, t.value2};
+          break;
+        case K::Drums:
+          inst = Instrument{true, 0, t.value2};
+          break;
+        case K::Velocity:
+          vel = t.value;
+          break;
         case K::DrumHit:
         case K::Notes: {
           if (t.kind == K::Notes && (t.pitches.size() != 1 || t.duration != 0)) break;
@@ -286,7 +305,8 @@ class EventEncoder {
         case K::Length:
           if (have_last) lengths.back() += t.value;
           break;
-        default: break;
+        default:
+          break;
       }
     }
     song.notes.reserve(notes.size());

@@ -27,7 +27,8 @@ struct InstrumentFilter {
 
   bool allows(bool drum, int program, int part) const {
     for (const Item& i : items)
-      if (i.drum == drum && (drum || i.program == program) && (i.part < 0 || i.part == part)) return true;
+      if (i.drum == drum && (drum || i.program == program) && (i.part < 0 || i.part == part))
+        return true;
     return false;
   }
   bool allows_drums() const {
@@ -43,7 +44,8 @@ inline InstrumentFilter parse_instrument_list(const std::string& text) {
   std::size_t start = 0;
   while (start <= text.size()) {
     const auto comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     auto bad = [&](const std::string& why) -> void {
       throw std::invalid_argument("--instruments: '" + item + "' " + why +
                                   " (expected e.g. 73,33/1,drums: General MIDI programs 0-127, "
