@@ -50,6 +50,18 @@ struct WriteOptions {
 };
 
 namespace detail {
+// Saves through a temporary file beside `path`, renamed into place: readers never see a
+// partial file, and a failed save leaves no temporary behind.
+inline void save_smf_atomic(smf_t* smf, const std::filesystem::path& path) {
+  const auto tmp = temp_path_beside(path);
+  if (smf_save(smf, tmp.string().c_str()) != 0) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw IoError(path.string() + ": cannot write the MIDI file");
+  }
+  commit_temp_file(tmp, path);
+}
+
 struct TimedEvent {
   std::int64_t tick;
   int order;  // 0 tempo/program, 1 note-off, 2 note-on
@@ -136,13 +148,7 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
     add(smf_event_new_from_bytes(status, e.pitch, e.order == 2 ? e.velocity : 0), e.tick);
   }
 
-  const auto tmp = temp_path_beside(path);
-  if (smf_save(smf.get(), tmp.string().c_str()) != 0) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw IoError(path.string() + ": cannot write the MIDI file");
-  }
-  commit_temp_file(tmp, path);
+  detail::save_smf_atomic(smf.get(), path);
 }
 
 /// write_midi with just a tempo and a General MIDI program.
@@ -308,13 +314,7 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
             e.tick, where);
     }
 
-  const auto tmp = temp_path_beside(path);
-  if (smf_save(smf.get(), tmp.string().c_str()) != 0) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw IoError(path.string() + ": cannot write the MIDI file");
-  }
-  commit_temp_file(tmp, path);
+  detail::save_smf_atomic(smf.get(), path);
 }
 
 }  // namespace lstmidi::music

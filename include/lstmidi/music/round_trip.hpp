@@ -31,14 +31,11 @@ struct RoundTripStats {
   }
 };
 
-/// Compares the quantised `notes` with encode -> decode of them.
-inline RoundTripStats round_trip_stats(const std::vector<Note>& notes, const Encoder& encoder) {
-  const int spb = encoder.options().steps_per_beat;
-  const std::vector<GridNote> before = quantize(notes, spb);
-  const std::vector<GridNote> after = quantize(encoder.decode(encoder.encode(notes)), spb);
+/// How many of `before` are found again in `after` (multiset intersection of sorted keys).
+template <typename Key>
+RoundTripStats match_sorted(const std::vector<Key>& before, const std::vector<Key>& after) {
   RoundTripStats st;
   st.notes = before.size();
-  // Both are sorted; count the multiset intersection.
   std::size_t i = 0, j = 0;
   while (i < before.size() && j < after.size()) {
     if (before[i] == after[j]) {
@@ -52,6 +49,12 @@ inline RoundTripStats round_trip_stats(const std::vector<Note>& notes, const Enc
     }
   }
   return st;
+}
+
+/// Compares the quantised `notes` with encode -> decode of them.
+inline RoundTripStats round_trip_stats(const std::vector<Note>& notes, const Encoder& encoder) {
+  const int spb = encoder.options().steps_per_beat;
+  return match_sorted(quantize(notes, spb), quantize(encoder.decode(encoder.encode(notes)), spb));
 }
 
 /// Summed over songs.
@@ -91,26 +94,6 @@ inline std::vector<EventNoteKey> event_note_keys(const std::vector<Note>& notes,
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-/// How many of `before` are found again in `after` (multiset intersection of sorted keys).
-template <typename Key>
-RoundTripStats match_sorted(const std::vector<Key>& before, const std::vector<Key>& after) {
-  RoundTripStats st;
-  st.notes = before.size();
-  std::size_t i = 0, j = 0;
-  while (i < before.size() && j < after.size()) {
-    if (before[i] == after[j]) {
-      ++st.exact;
-      ++i;
-      ++j;
-    } else if (before[i] < after[j]) {
-      ++i;
-    } else {
-      ++j;
-    }
-  }
-  return st;
 }
 
 /// Compares the notes of `original` with `round_tripped` as the events encoding keeps them.
