@@ -300,3 +300,50 @@ TEST_CASE("event round trip through a MIDI file is exact on the multi-track fixt
     }
   fs::remove(tmp);
 }
+
+TEST_CASE("event grid: snapping never makes a part's notes of one pitch overlap") {
+  // 4 steps per beat: the first note ends at 1.13 beats (step 4.52 -> 5), the second starts at
+  // 1.1 (step 4.4 -> 4). One part cannot hold both at step 4 (a channel sounds a pitch once),
+  // so the first ends where the second starts. Two notes that snap to one onset keep the longer.
+  Song s;
+  s.notes = {note(60, 0, 1.13), note(60, 1.1, 1), note(64, 2.0, 0.5), note(64, 2.05, 1.5)};
+  const std::vector<EventNote> grid = event_grid(s.notes, 4, InstrumentMode::parts);
+  REQUIRE(grid.size() == 3);
+  CHECK(grid[0].length == 4);
+  CHECK(grid[1].onset == 4);
+  CHECK(grid[2].onset == 8);
+  CHECK(grid[2].length == 6);
+  // Merged parts keep unisons: the programs mode keeps all four notes.
+  CHECK(event_grid(s.notes, 4, InstrumentMode::programs).size() == 4);
+  const fs::path tmp = fs::temp_directory_path() / "lstmidi_test_event_grid.mid";
+  for (InstrumentMode mode : {InstrumentMode::parts, InstrumentMode::programs}) {
+    CAPTURE(to_string(mode));
+    CHECK(file_round_trip(s, events_options(mode), tmp).share() == 1.0);
+  }
+  fs::remove(tmp);
+}
+
+TEST_CASE("event round trip is exact on every MIDI input fuzzing found that loads") {
+  const fs::path dir = fs::path(LSTMIDI_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "regressions" / "midi";
+  const fs::path tmp = fs::temp_directory_path() / "lstmidi_test_events_regressions.mid";
+  ReadOptions ro;
+  ro.keep_drums = true;
+  std::size_t loaded = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    Song song;
+    try {
+      song = read_midi(entry.path(), ro);
+    } catch (const FormatError&) {
+      continue;
+    }
+    ++loaded;
+    for (InstrumentMode mode : {InstrumentMode::parts, InstrumentMode::programs, InstrumentMode::families}) {
+      CAPTURE(entry.path().string());
+      CAPTURE(to_string(mode));
+      const RoundTripStats st = file_round_trip(song, events_options(mode), tmp);
+      CHECK(st.exact == st.notes);
+    }
+  }
+  CHECK(loaded >= 1);
+  fs::remove(tmp);
+}

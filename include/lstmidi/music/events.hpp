@@ -121,14 +121,56 @@ inline std::vector<int> length_words(int steps_per_beat) {
   return out;
 }
 
-namespace detail {
+/// A note on the grid as the event words hold it (velocity as its bin).
 struct EventNote {
   std::int64_t onset = 0, length = 1;
   Instrument instrument;
   int pitch = 60;
-  int velocity = 80;
+  int velocity = 80;  // bin 0..31
 };
-}  // namespace detail
+
+/// The notes on a grid of `steps_per_beat` steps, in the order the words list them (onset,
+/// instrument, pitch). With InstrumentMode::parts, a part is one (track, channel) of the file,
+/// where a pitch sounds once at a time: when snapping to the grid makes a note of a part run
+/// into the next note of its pitch, the note ends there, and of two notes of a part and pitch
+/// that snap to one onset the longer is kept. (Merged parts, in the other modes, may hold
+/// unisons; the writer gives them tracks of their own.)
+inline std::vector<EventNote> event_grid(const std::vector<Note>& notes, int steps_per_beat, InstrumentMode mode) {
+  const double s = steps_per_beat;
+  std::vector<EventNote> out;
+  out.reserve(notes.size());
+  for (const Note& n : notes) {
+    if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats))) continue;
+    if (n.pitch < kMinPitch || n.pitch > kMaxPitch || n.onset_beats < 0) continue;
+    EventNote e;
+    e.onset = std::llround(n.onset_beats * s);
+    const std::int64_t off = std::llround((n.onset_beats + n.duration_beats) * s);
+    e.length = std::max<std::int64_t>(1, off - e.onset);
+    e.instrument = instrument_of(n, mode);
+    e.pitch = n.pitch;
+    e.velocity = velocity_bin(n.velocity);
+    out.push_back(e);
+  }
+  if (mode == InstrumentMode::parts) {
+    std::sort(out.begin(), out.end(), [](const EventNote& a, const EventNote& b) {
+      return std::tie(a.instrument, a.pitch, a.onset, b.length) < std::tie(b.instrument, b.pitch, b.onset, a.length);
+    });
+    std::vector<EventNote> kept;
+    for (const EventNote& e : out) {
+      if (!kept.empty() && kept.back().instrument == e.instrument && kept.back().pitch == e.pitch) {
+        if (kept.back().onset == e.onset) continue;  // the longer one came first
+        kept.back().length = std::min(kept.back().length, e.onset - kept.back().onset);
+      }
+      kept.push_back(e);
+    }
+    out = std::move(kept);
+  }
+  std::sort(out.begin(), out.end(), [](const EventNote& a, const EventNote& b) {
+    return std::tie(a.onset, a.instrument, a.pitch, a.length, a.velocity) <
+           std::tie(b.onset, b.instrument, b.pitch, b.length, b.velocity);
+  });
+  return out;
+}
 
 class EventEncoder {
  public:
@@ -142,25 +184,7 @@ class EventEncoder {
   /// The words of one piece (its notes, time signatures and tempo map).
   std::vector<Token> encode(const Song& song) const {
     using K = Token::Kind;
-    std::vector<detail::EventNote> notes;
-    notes.reserve(song.notes.size());
-    for (const Note& n : song.notes) {
-      if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats))) continue;
-      if (n.pitch < kMinPitch || n.pitch > kMaxPitch || n.onset_beats < 0) continue;
-      detail::EventNote e;
-      e.onset = std::llround(n.onset_beats * s_);
-      const std::int64_t off = std::llround((n.onset_beats + n.duration_beats) * s_);
-      e.length = std::max<std::int64_t>(1, off - e.onset);
-      e.instrument = instrument_of(n, opt_.instruments);
-      e.pitch = n.pitch;
-      e.velocity = velocity_bin(n.velocity);
-      notes.push_back(e);
-    }
-    std::sort(notes.begin(), notes.end(),
-              [](const detail::EventNote& a, const detail::EventNote& b) {
-                return std::tie(a.onset, a.instrument, a.pitch, a.length, a.velocity) <
-                       std::tie(b.onset, b.instrument, b.pitch, b.length, b.velocity);
-              });
+    const std::vector<EventNote> notes = event_grid(song.notes, s_, opt_.instruments);
     struct TempoAt {
       std::int64_t step;
       int bpm;
@@ -207,7 +231,7 @@ class EventEncoder {
         out.push_back(Token::event(K::Position, static_cast<int>(at - bar)));
         if (next_tempo == at) out.push_back(Token::event(K::Tempo, tempos[ti++].bpm));
         for (; ni < notes.size() && notes[ni].onset == at; ++ni) {
-          const detail::EventNote& n = notes[ni];
+          const EventNote& n = notes[ni];
           if (!have_inst || n.instrument != inst) {
             out.push_back(n.instrument.drum
                               ? Token::event(K::Drums, 0, n.instrument.part)
@@ -243,7 +267,7 @@ class EventEncoder {
     std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
     Instrument inst;
     int vel = velocity_bin(80);
-    std::vector<detail::EventNote> notes;
+    std::vector<EventNote> notes;
     std::vector<std::int64_t> lengths;  // 0 = no len word yet
     bool have_last = false;
     const double s = s_;
@@ -285,7 +309,7 @@ class EventEncoder {
         case K::DrumHit:
         case K::Notes: {
           if (t.kind == K::Notes && (t.pitches.size() != 1 || t.duration != 0)) break;
-          detail::EventNote n;
+          EventNote n;
           n.onset = now();
           n.instrument = inst;
           if (t.kind == K::DrumHit) {
@@ -311,7 +335,7 @@ class EventEncoder {
     }
     song.notes.reserve(notes.size());
     for (std::size_t i = 0; i < notes.size(); ++i) {
-      const detail::EventNote& e = notes[i];
+      const EventNote& e = notes[i];
       Note n;
       n.pitch = e.pitch;
       n.drum = e.instrument.drum;

@@ -65,7 +65,8 @@ inline RoundTripStats round_trip_stats(const std::vector<Song>& songs, const Enc
 }
 
 /// A note as the event encoding keeps it: onset and length on the grid, pitch, instrument,
-/// velocity bin. The event round trip is exact when these multisets are equal.
+/// velocity bin (event_grid in events.hpp). The event round trip is exact when these multisets
+/// are equal.
 struct EventNoteKey {
   std::int64_t onset = 0, length = 1;
   int pitch = 0;
@@ -78,20 +79,12 @@ struct EventNoteKey {
   friend bool operator==(const EventNoteKey& a, const EventNoteKey& b) { return !(a < b) && !(b < a); }
 };
 
-/// The sorted keys of `notes` on a grid of `steps_per_beat` steps.
+/// The sorted keys of `notes` on a grid of `steps_per_beat` steps (event_grid).
 inline std::vector<EventNoteKey> event_note_keys(const std::vector<Note>& notes, int steps_per_beat,
                                                  InstrumentMode mode) {
   std::vector<EventNoteKey> out;
-  for (const Note& n : notes) {
-    if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats)) || n.onset_beats < 0) continue;
-    EventNoteKey k;
-    k.onset = std::llround(n.onset_beats * steps_per_beat);
-    k.length = std::max<std::int64_t>(1, std::llround((n.onset_beats + n.duration_beats) * steps_per_beat) - k.onset);
-    k.pitch = n.pitch;
-    k.instrument = instrument_of(n, mode);
-    k.velocity_bin = velocity_bin(n.velocity);
-    out.push_back(k);
-  }
+  for (const EventNote& e : event_grid(notes, steps_per_beat, mode))
+    out.push_back({e.onset, e.length, e.pitch, e.instrument, e.velocity});
   std::sort(out.begin(), out.end());
   return out;
 }
