@@ -242,8 +242,9 @@ int main(int argc, char** argv) {
     go.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
     go.weights = weights;
     std::string instruments_note;
+    music::InstrumentFilter allowed;
     if (instruments_opt->count() > 0) {
-      const music::InstrumentFilter allowed = music::parse_instrument_list(instruments_flag);
+      allowed = music::parse_instrument_list(instruments_flag);
       const auto masked = music::instrument_mask(mm.vocab, allowed);
       go.forbidden.insert(go.forbidden.end(), masked.forbidden.begin(), masked.forbidden.end());
       if (masked.allowed_words == 0)
@@ -253,8 +254,6 @@ int main(int argc, char** argv) {
       instruments_note = ", instruments " + instruments_flag;
     }
 
-    // The written file's tempo, metre and key: the primer's, else the training data's most
-    // common, else the flags (which win when given).
     // Where the primer ends, in beats (the picture's grey part).
     auto primer_end = [&](const std::vector<music::Token>& words) {
       if (events) return encoder.events().position_after(words);
@@ -265,6 +264,8 @@ int main(int argc, char** argv) {
       return steps / mm.encoder.steps_per_beat;
     };
     const double file_split = primer_end(primer);
+    // The written file's tempo, metre and key: the primer's, else the training data's most
+    // common, else the flags (which win when given).
     music::Song frame;  // tempo, time and key signatures for every output
     if (tempo_opt->count() > 0) {
       frame.tempos = {{0.0, tempo}};
@@ -306,7 +307,6 @@ int main(int argc, char** argv) {
       music::Song song = encoder.decode_song(all);
       std::size_t dropped = 0;
       if (instruments_opt->count() > 0) {  // notes the primer's instrument left sounding
-        const music::InstrumentFilter allowed = music::parse_instrument_list(instruments_flag);
         std::vector<music::Note> kept;
         for (const music::Note& n : song.notes)
           if (n.onset_beats < split || allowed.allows(n.drum, n.program, n.part))
@@ -315,14 +315,7 @@ int main(int argc, char** argv) {
             ++dropped;
         song.notes = std::move(kept);
       }
-      if (key_shift != 0)
-        for (music::Note& n : song.notes)
-          if (!n.drum) {
-            int p = n.pitch - key_shift;
-            if (p > music::kMaxPitch) p -= 12;
-            if (p < music::kMinPitch) p += 12;
-            n.pitch = p;
-          }
+      music::transpose_pitches(song.notes, -key_shift);
       if (!(events && !song.time_signatures.empty() && ts_opt->count() == 0))
         song.time_signatures = {ts_flag};
       if (!(events && !song.tempos.empty() && tempo_opt->count() == 0)) song.tempos = frame.tempos;

@@ -135,7 +135,8 @@ struct EventNote {
 /// into the next note of its pitch, the note ends there, and of two notes of a part and pitch
 /// that snap to one onset the longer is kept. (Merged parts, in the other modes, may hold
 /// unisons; the writer gives them tracks of their own.)
-inline std::vector<EventNote> event_grid(const std::vector<Note>& notes, int steps_per_beat, InstrumentMode mode) {
+inline std::vector<EventNote> event_grid(const std::vector<Note>& notes, int steps_per_beat,
+                                         InstrumentMode mode) {
   const double s = steps_per_beat;
   std::vector<EventNote> out;
   out.reserve(notes.size());
@@ -153,7 +154,8 @@ inline std::vector<EventNote> event_grid(const std::vector<Note>& notes, int ste
   }
   if (mode == InstrumentMode::parts) {
     std::sort(out.begin(), out.end(), [](const EventNote& a, const EventNote& b) {
-      return std::tie(a.instrument, a.pitch, a.onset, b.length) < std::tie(b.instrument, b.pitch, b.onset, a.length);
+      return std::tie(a.instrument, a.pitch, a.onset, b.length) <
+             std::tie(b.instrument, b.pitch, b.onset, a.length);
     });
     std::vector<EventNote> kept;
     for (const EventNote& e : out) {
@@ -202,6 +204,7 @@ class EventEncoder {
 
     std::vector<Token> out;
     if (notes.empty()) return out;
+    const std::vector<int> lengths = length_words(s_);
     const std::int64_t last = std::max(notes.back().onset, tempos.empty() ? 0 : tempos.back().step);
     std::size_t ni = 0, ti = 0, si = 0;
     int num = 4, den = 4;
@@ -246,7 +249,7 @@ class EventEncoder {
           out.push_back(n.instrument.drum ? Token::event(K::DrumHit, n.pitch)
                                           : Token::notes({n.pitch}, 0));
           std::int64_t left = n.length;
-          for (int d : length_words(s_))
+          for (int d : lengths)
             while (left >= d) {
               out.push_back(Token::event(K::Length, d));
               left -= d;
@@ -267,8 +270,7 @@ class EventEncoder {
     std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
     Instrument inst;
     int vel = velocity_bin(80);
-    std::vector<EventNote> notes;
-    std::vector<std::int64_t> lengths;  // 0 = no len word yet
+    std::vector<EventNote> notes;  // length 0 = no len word yet
     bool have_last = false;
     const double s = s_;
     auto now = [&] { return std::max<std::int64_t>(bar, 0) + pos; };
@@ -321,13 +323,13 @@ class EventEncoder {
           }
           n.pitch = t.kind == K::DrumHit ? t.value : t.pitches.front();
           n.velocity = vel;
+          n.length = 0;
           notes.push_back(n);
-          lengths.push_back(0);
           have_last = true;
           break;
         }
         case K::Length:
-          if (have_last) lengths.back() += t.value;
+          if (have_last) notes.back().length += t.value;
           break;
         default:
           break;
@@ -344,7 +346,7 @@ class EventEncoder {
       n.part = e.instrument.part;
       n.velocity = velocity_of_bin(e.velocity);
       n.onset_beats = static_cast<double>(e.onset) / s;
-      n.duration_beats = static_cast<double>(lengths[i] > 0 ? lengths[i] : s_) / s;
+      n.duration_beats = static_cast<double>(e.length > 0 ? e.length : s_) / s;
       song.notes.push_back(n);
     }
     std::stable_sort(song.notes.begin(), song.notes.end(),

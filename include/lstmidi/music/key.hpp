@@ -66,19 +66,25 @@ inline int shift_to_c_or_a(const Key& key) {
   return s > 6 ? s - 12 : s;
 }
 
+/// Moves every pitched note by `semitones` (|semitones| <= 12); a note that would leave the
+/// MIDI range moves by an octave the other way. Drum notes (percussion keys) stay.
+inline void transpose_pitches(std::vector<Note>& notes, int semitones) {
+  for (Note& n : notes) {
+    if (n.drum) continue;
+    int p = n.pitch + semitones;
+    if (p > kMaxPitch) p -= 12;
+    if (p < kMinPitch) p += 12;
+    n.pitch = p;
+  }
+}
+
 /// Transposes the notes to C major / A minor; returns the shift applied (notes that would leave
 /// the MIDI range are moved by an octave the other way). Drum notes (percussion keys) and the
 /// key estimate ignore each other.
 inline int normalise_key(std::vector<Note>& notes) {
   if (notes.empty()) return 0;
   const int s = shift_to_c_or_a(estimate_key(notes));
-  for (Note& n : notes) {
-    if (n.drum) continue;
-    int p = n.pitch + s;
-    if (p > kMaxPitch) p -= 12;
-    if (p < kMinPitch) p += 12;
-    n.pitch = p;
-  }
+  transpose_pitches(notes, s);
   return s;
 }
 

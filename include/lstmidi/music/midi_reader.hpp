@@ -126,9 +126,8 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
   std::map<std::int64_t, Active> active;
   std::map<std::int64_t, std::pair<Active, std::int64_t>> held;  // released under the pedal
   std::vector<int> track_program(static_cast<std::size_t>(song.tracks) * 16, -1);
-  int channel_program[16];
-  bool pedal[16 * 64] = {};  // per (track, channel); the guard allows at most 64 tracks
-  for (int& p : channel_program) p = -1;
+  std::vector<int> channel_program(16, -1);
+  std::vector<char> pedal(static_cast<std::size_t>(song.tracks) * 16, 0);  // per (track, channel)
   std::size_t orphan_offs = 0, reattacks = 0, zero_length = 0, unterminated = 0;
   auto close = [&](std::int64_t key, const Active& a, std::int64_t end_tick) {
     if (end_tick <= a.start) {
@@ -191,13 +190,13 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
     const std::int64_t tc = track * 16 + channel;
     if (kind == 0xC0 && len >= 2) {
       track_program[static_cast<std::size_t>(tc)] = b[1] & 0x7F;
-      channel_program[channel] = b[1] & 0x7F;
+      channel_program[static_cast<std::size_t>(channel)] = b[1] & 0x7F;
       continue;
     }
     if (kind == 0xB0 && len >= 3 && b[1] == 64) {
       const bool down = b[2] >= 64;
-      if (!down && pedal[tc]) release_pedal(tc, tick);
-      pedal[tc] = down;
+      if (!down && pedal[static_cast<std::size_t>(tc)]) release_pedal(tc, tick);
+      pedal[static_cast<std::size_t>(tc)] = down;
       continue;
     }
     if ((kind != 0x80 && kind != 0x90) || len < 3) continue;
@@ -211,7 +210,7 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
         held.erase(h);
       }
       const int tp = track_program[static_cast<std::size_t>(tc)];
-      const int program = tp >= 0 ? tp : std::max(0, channel_program[channel]);
+      const int program = tp >= 0 ? tp : std::max(0, channel_program[static_cast<std::size_t>(channel)]);
       if (it != active.end()) {
         ++reattacks;
         close(key, it->second, tick);
@@ -220,7 +219,7 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
         active.emplace(key, Active{tick, velocity, program});
       }
     } else if (it != active.end()) {
-      if (options.sustain && pedal[tc])
+      if (options.sustain && pedal[static_cast<std::size_t>(tc)])
         held[key] = {it->second, tick};
       else
         close(key, it->second, tick);
