@@ -20,6 +20,7 @@
 #include "lstmidi/nn/dropout.hpp"
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/lstm_step.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"
