@@ -225,3 +225,40 @@ TEST_CASE("lstm: a second backward without a new forward is refused") {
   f.lstm.forward(f.p, f.X, f.B, f.h0, f.c0);  // a new forward serves a new backward
   CHECK_NOTHROW(f.lstm.backward(f.p, f.X, f.R, nullptr));
 }
+
+TEST_CASE("lstm: float gradients (the register-kernel path) agree with the double ones") {
+  // The finite-difference checks run in double, where products fall back to Eigen's GEMM; in a
+  // build with AVX2 + FMA the float path runs the packed register kernel instead. Same weights,
+  // inputs and output gradients in both precisions: every gradient must agree to float rounding.
+  MESSAGE("register kernel active: " << PackedMatrix<float>::kernel_active());
+  const Index D = 7, H = 40, Tn = 9, B = 5;  // H pads to whole 16-row panels
+  ParamAllocator alloc;
+  Lstm<double> ld(alloc, D, H);
+  ParamAllocator alloc_f;
+  Lstm<float> lf(alloc_f, D, H);
+  ParamBuffer<double> pd(alloc.size());
+  ParamBuffer<float> pf(alloc_f.size());
+  Rng rng(61);
+  ld.init(pd, rng);
+  ld.b().in(pd.values) += random_matrix<double>(4 * H, 1, rng, 0.5);
+  pf.values = pd.values.cast<float>();
+  pd.values = pf.values.cast<double>();  // both hold exactly the same (float) numbers
+  const Matrix<float> Xf = random_matrix<float>(D, Tn * B, rng);
+  const Matrix<float> h0f = random_matrix<float>(H, B, rng, 0.5f), c0f = random_matrix<float>(H, B, rng, 0.5f);
+  const Matrix<float> dYf = random_matrix<float>(H, Tn * B, rng);
+  ld.forward(pd, Xf.cast<double>(), B, h0f.cast<double>(), c0f.cast<double>());
+  lf.forward(pf, Xf, B, h0f, c0f);
+  CHECK((lf.output().cast<double>() - ld.output()).cwiseAbs().maxCoeff() < 1e-5);
+  pd.zero_grad();
+  pf.zero_grad();
+  Matrix<double> dXd;
+  Matrix<float> dXf;
+  ld.backward(pd, Xf.cast<double>(), dYf.cast<double>(), &dXd);
+  lf.backward(pf, Xf, dYf, &dXf);
+  const double scale = pd.grads.cwiseAbs().maxCoeff();
+  REQUIRE(scale > 0.1);  // the gradients are not trivially small
+  CHECK((pf.grads.cast<double>() - pd.grads).cwiseAbs().maxCoeff() < 1e-5 * scale);
+  CHECK((dXf.cast<double>() - dXd).cwiseAbs().maxCoeff() < 1e-5 * dXd.cwiseAbs().maxCoeff());
+  CHECK((lf.dh0().cast<double>() - ld.dh0()).cwiseAbs().maxCoeff() < 1e-5 * scale);
+  CHECK((lf.dc0().cast<double>() - ld.dc0()).cwiseAbs().maxCoeff() < 1e-5 * scale);
+}

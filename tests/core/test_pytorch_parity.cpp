@@ -4,35 +4,11 @@
 // tests/parity/make_pytorch_fixture.py; the test itself needs no PyTorch).
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <map>
-#include <sstream>
-
 #include "test_helpers.hpp"
 
 using namespace lstmidi;
 
-namespace {
-std::map<std::string, Matrix<double>> read_fixture(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in.good(), "cannot open " << path);
-  std::map<std::string, Matrix<double>> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string name;
-    Index r = 0, c = 0;
-    ls >> name >> r >> c;
-    Matrix<double> m(r, c);
-    for (Index i = 0; i < r; ++i)
-      for (Index j = 0; j < c; ++j) ls >> m(i, j);  // row-major in the file
-    REQUIRE_MESSAGE(!ls.fail(), "bad fixture line for " << name);
-    out[name] = m;
-  }
-  return out;
-}
-}  // namespace
+using lstmidi::test::read_fixture;
 
 TEST_CASE("parity: loss, final state and every gradient match PyTorch nn.LSTM") {
   auto f = read_fixture(std::string(LSTMIDI_TEST_DATA_DIR) + "/pytorch_parity.txt");

@@ -94,3 +94,23 @@ TEST_CASE("sigmoid_bce: shape and target errors are reported") {
   Matrix<float> Y3 = Matrix<float>::Zero(2, 2);
   CHECK_THROWS_AS(sigmoid_bce<float>(Z, Y3, {1}, nullptr), std::invalid_argument);
 }
+
+TEST_CASE("sigmoid_bce: loss, per-frame NLL and gradient match PyTorch's BCE with logits") {
+  // tests/parity/make_pytorch_bce_fixture.py: binary_cross_entropy_with_logits summed over keys,
+  // averaged over the counted frames, float64, with logits up to |z| = 40.
+  auto f = lstmidi::test::read_fixture(std::string(LSTMIDI_TEST_DATA_DIR) + "/pytorch_bce.txt");
+  const Matrix<double>& Z = f.at("logits");
+  const Matrix<double>& Y = f.at("targets");
+  std::vector<std::uint8_t> mask;
+  for (Index j = 0; j < f.at("mask").cols(); ++j) mask.push_back(f.at("mask")(0, j) != 0 ? 1 : 0);
+  Matrix<double> dZ;
+  const LossTotals tot = sigmoid_bce<double>(Z, Y, mask, &dZ);
+  CHECK(tot.count == 5);
+  CHECK(tot.mean() == doctest::Approx(f.at("loss")(0, 0)).epsilon(1e-14));
+  CHECK((dZ - f.at("logits.grad")).cwiseAbs().maxCoeff() < 1e-15);
+  for (Index j = 0; j < Z.cols(); ++j) {  // each frame's NLL on its own
+    CAPTURE(j);
+    const LossTotals one = sigmoid_bce<double>(Z.col(j), Y.col(j), {}, nullptr);
+    CHECK(one.nll_sum == doctest::Approx(f.at("frame_nll")(0, j)).epsilon(1e-14));
+  }
+}

@@ -15,15 +15,16 @@ import sys
 
 ALLOWED = {
     "core": set(),
+    "data": {"core"},
     "io": {"core"},
     "nn": {"core"},
     "optim": {"core"},
     "debug": {"core"},
-    "model": {"core", "io", "nn", "optim"},
-    "train": {"core", "io", "model", "optim"},
+    "model": {"core", "data", "io", "nn", "optim"},
+    "train": {"core", "data", "io", "model", "optim"},
     "sample": {"core", "model"},
-    "text": {"core", "io"},
-    "music": {"core", "io"},
+    "text": {"core", "data", "io"},
+    "music": {"core", "data", "io"},
 }
 MODEL_LAYER = {"model", "nn", "optim", "train", "sample"}
 # Headers above the data and the model that join the two (scoring, model folders, generation).

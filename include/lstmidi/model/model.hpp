@@ -18,7 +18,7 @@
 /// frame is an independent Bernoulli variable:
 ///   frames X_0 (K, N) -> h^(l) -> d^(l) -> Z (K, N) logits -> sigmoid BCE (nn/sigmoid_bce.hpp)
 ///   dZ = (sigmoid(Z) - Y)/n, then the same chain down to the first layer (no dX_0 needed).
-/// Batches are FrameBatch (core/frame_batch.hpp); generation steps take a (K, B) frame.
+/// Batches are FrameBatch (data/frame_batch.hpp); generation steps take a (K, B) frame.
 ///
 /// Training-only regularisers besides dropout (all off at inference, docs/math.md#stacking):
 ///   weight_drop > 0: each layer's recurrent weights U are DropConnect-masked, one mask per
@@ -32,8 +32,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "lstmidi/core/batch.hpp"
-#include "lstmidi/core/frame_batch.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"

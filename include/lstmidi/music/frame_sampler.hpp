@@ -6,7 +6,7 @@
 /// f_0 .. f_{n-1} the inputs are 0, f_0 .. f_{n-2} and the targets f_0 .. f_{n-1}.
 ///
 /// Windows of T steps over the sequence 0, f_0, .., f_{n-1} with stride S (plus one window
-/// ending at the piece's end, so every target is trained on), validation split BY PIECE (core/piece_split.hpp, or a separate list of
+/// ending at the piece's end, so every target is trained on), validation split BY PIECE (data/piece_split.hpp, or a separate list of
 /// validation pieces), optional transposition of training windows by +-N semitones (a shift is
 /// used only when the whole piece stays in the key range), epoch order from a Fisher-Yates
 /// shuffle drawn from Rng(seed, epoch + 1), and a resumable {epoch, batch} position. Validation
@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/core/epoch_order.hpp"
-#include "lstmidi/core/frame_batch.hpp"
-#include "lstmidi/core/piece_split.hpp"
+#include "lstmidi/data/frame_batch.hpp"
+#include "lstmidi/data/piece_split.hpp"
+#include "lstmidi/data/window_sampler.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/music/frames.hpp"
 
@@ -43,7 +43,7 @@ class FrameSampler {
   explicit FrameSampler(std::vector<std::vector<Frame>> pieces,
                         const FrameWindowOptions& options = {},
                         std::vector<std::vector<Frame>> valid_pieces = {})
-      : opt_(options), order_(options.seed) {
+      : opt_(options), schedule_(options.seed, options.batch_size) {
     require(opt_.steps >= 1, "FrameWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "FrameWindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "FrameWindowOptions::batch_size must be >= 1, got ",
@@ -74,14 +74,14 @@ class FrameSampler {
       for (const Frame& f : pieces_[p])
         for (std::uint8_t k : f) lo = std::min<int>(lo, k), hi = std::max<int>(hi, k);
       if (is_valid_[p]) {
-        add_windows(p, 0, opt_.steps, true, valid_);
+        add_windows(p, 0, opt_.steps, WindowTail::padded, schedule_.valid());
         continue;
       }
       for (int s = -opt_.max_transpose; s <= opt_.max_transpose; ++s)
         if (hi < 0 || (lo + s >= 0 && hi + s < opt_.keys))
-          add_windows(p, s, opt_.stride, false, train_);
+          add_windows(p, s, opt_.stride, WindowTail::end_aligned, schedule_.train());
     }
-    require(!train_.empty(), "FrameSampler: no training windows");
+    require(!schedule_.train().empty(), "FrameSampler: no training windows");
   }
 
   const FrameWindowOptions& options() const { return opt_; }
@@ -91,10 +91,10 @@ class FrameSampler {
     require(piece < n_given_, "FrameSampler: piece ", piece, " out of range");
     return is_valid_[piece];
   }
-  std::size_t train_windows() const { return train_.size(); }
-  std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
-  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
+  std::size_t train_windows() const { return schedule_.train().size(); }
+  std::size_t valid_windows() const { return schedule_.valid().size(); }
+  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
+  std::size_t valid_batches() const { return schedule_.valid_batches(); }
   /// The training pieces and the validation pieces (whole, unshifted).
   std::vector<std::vector<Frame>> pieces(bool validation) const {
     std::vector<std::vector<Frame>> out;
@@ -124,13 +124,13 @@ class FrameSampler {
     return crc32(bytes.data(), bytes.size());
   }
 
-  SamplerPosition position() const { return order_.position(); }
-  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "FrameSampler"); }
+  SamplerPosition position() const { return schedule_.position(); }
+  void seek(const SamplerPosition& p) { schedule_.seek(p, "FrameSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(FrameBatch& out) {
-    const auto next = order_.next(train_.size(), batches_per_epoch());
-    fill(out, train_, &next.order, next.index);
+    clear(out);
+    schedule_.next_batch([&](Index b, const Window& w) { fill(out, b, w); });
   }
   FrameBatch next_batch() {
     FrameBatch b;
@@ -140,41 +140,21 @@ class FrameSampler {
 
   /// Validation batch i (fixed order: piece, then start), 0 <= i < valid_batches().
   void valid_batch(std::size_t i, FrameBatch& out) const {
-    require(i < valid_batches(), "FrameSampler::valid_batch: index ", i, " is beyond ",
-            valid_batches());
-    fill(out, valid_, nullptr, i);
+    clear(out);
+    schedule_.valid_batch(i, "FrameSampler", [&](Index b, const Window& w) { fill(out, b, w); });
   }
 
  private:
-  struct WindowRef {
-    std::uint32_t piece;
-    std::int32_t shift;
-    std::uint32_t start;  // first input position in 0, f_0, .., f_{n-1}
-  };
-
-  // The sequence 0, f_0 .. f_{n-1} has n+1 entries; a window at s has targets f_s .. f_{s+T-1}.
-  // The tail (targets after the last full window) gets a window ending at the piece's end, or,
-  // with pad_tail (validation), a padded window right after the last one.
-  void add_windows(std::size_t piece, int shift, Index stride, bool pad_tail,
-                   std::vector<WindowRef>& out) {
+  // The windows of a piece over the sequence 0, f_0 .. f_{n-1} (n targets): a window at s has
+  // targets f_s .. f_{s+T-1}.
+  void add_windows(std::size_t piece, int shift, Index stride, WindowTail tail,
+                   std::vector<Window>& out) const {
     const auto n = static_cast<std::int64_t>(pieces_[piece].size());
-    if (n < 1) return;
-    const std::int64_t T = opt_.steps;
-    auto push = [&](std::int64_t s) {
+    for (const std::int64_t s : window_starts(n, opt_.steps, stride, tail))
       out.push_back({static_cast<std::uint32_t>(piece), shift, static_cast<std::uint32_t>(s)});
-    };
-    std::int64_t s = 0;
-    for (; s + T <= n; s += stride) push(s);
-    const std::int64_t last = s - stride;  // last start pushed (or -stride)
-    if (n < T) {
-      push(0);
-    } else if (last + T < n) {
-      push(pad_tail ? s : n - T);
-    }
   }
 
-  void fill(FrameBatch& out, const std::vector<WindowRef>& windows,
-            const std::vector<std::size_t>* perm, std::size_t batch) const {
+  void clear(FrameBatch& out) const {
     const Index T = opt_.steps, B = opt_.batch_size;
     if (out.T != T || out.B != B || out.keys() != opt_.keys) {
       out = FrameBatch(T, B, opt_.keys);
@@ -183,22 +163,23 @@ class FrameSampler {
       out.targets.setZero();
       std::fill(out.mask.begin(), out.mask.end(), std::uint8_t{0});
     }
-    for (Index b = 0; b < B; ++b) {
-      const std::size_t k = batch * static_cast<std::size_t>(B) + static_cast<std::size_t>(b);
-      if (k >= windows.size()) continue;
-      const WindowRef& w = windows[perm ? (*perm)[k] : k];
-      const std::vector<Frame>& frames = pieces_[w.piece];
-      const auto n = static_cast<Index>(frames.size());
-      for (Index t = 0; t < T; ++t) {
-        const Index i = static_cast<Index>(w.start) + t;  // target frame
-        if (i >= n) break;
-        const Index col = t * B + b;
-        if (i > 0)
-          for (std::uint8_t key : frames[static_cast<size_t>(i - 1)])
-            out.inputs(key + w.shift, col) = 1;
-        for (std::uint8_t key : frames[static_cast<size_t>(i)]) out.targets(key + w.shift, col) = 1;
-        out.mask[static_cast<size_t>(col)] = 1;
-      }
+  }
+
+  // Column b of the batch from window w: inputs f_{s-1} (the zero frame for s = 0), targets
+  // f_s, shifted by w.shift keys.
+  void fill(FrameBatch& out, Index b, const Window& w) const {
+    const Index T = opt_.steps, B = opt_.batch_size;
+    const std::vector<Frame>& frames = pieces_[w.seq];
+    const auto n = static_cast<Index>(frames.size());
+    for (Index t = 0; t < T; ++t) {
+      const Index i = static_cast<Index>(w.start) + t;  // target frame
+      if (i >= n) break;
+      const Index col = t * B + b;
+      if (i > 0)
+        for (std::uint8_t key : frames[static_cast<size_t>(i - 1)])
+          out.inputs(key + w.shift, col) = 1;
+      for (std::uint8_t key : frames[static_cast<size_t>(i)]) out.targets(key + w.shift, col) = 1;
+      out.mask[static_cast<size_t>(col)] = 1;
     }
   }
 
@@ -206,8 +187,7 @@ class FrameSampler {
   std::vector<std::vector<Frame>> pieces_;
   std::vector<bool> is_valid_;
   std::size_t n_given_ = 0;
-  std::vector<WindowRef> train_, valid_;
-  EpochOrder order_;  // epoch order and position
+  WindowSchedule schedule_;  // the windows, their epoch order and the position
 };
 
 }  // namespace lstmidi::music

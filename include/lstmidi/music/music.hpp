@@ -22,3 +22,4 @@
 #include "lstmidi/music/statistics.hpp"
 #include "lstmidi/music/model_dir.hpp"
 #include "lstmidi/music/roll_picture.hpp"
+#include "lstmidi/music/pianoroll.hpp"

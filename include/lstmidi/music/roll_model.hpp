@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/core/frame_batch.hpp"
+#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/music/frames.hpp"

@@ -7,7 +7,7 @@
 /// padded at the end with <pad> inputs and target -1 (no loss). Pieces of fewer than 2 ids give
 /// none.
 ///
-/// Validation split BY PIECE (core/piece_split.hpp): round(valid_fraction * n) pieces drawn
+/// Validation split BY PIECE (data/piece_split.hpp): round(valid_fraction * n) pieces drawn
 /// with the seed (at least 1 when the fraction is > 0 and n >= 2; never all) are validation
 /// pieces. No window of a validation piece is ever in a training batch.
 ///
@@ -16,7 +16,8 @@
 /// and are in the vocabulary exactly. Unshifted windows map unseen tokens by the vocabulary's
 /// UnknownPolicy.
 ///
-/// Batches: epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
+/// Windows, batches and the epoch order are those of data/window_sampler.hpp (WindowTail::
+/// pad_short): epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
 /// from Rng(seed, stream = e + 1), B windows per batch; the last batch of an epoch is padded
 /// (inputs <pad>, targets -1) when the count is not a multiple of B. The order depends only on
 /// (seed, epoch), so SamplerPosition {epoch, batch} is all a checkpoint needs to resume and
@@ -27,11 +28,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/core/epoch_order.hpp"
-#include "lstmidi/core/piece_split.hpp"
-#include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/piece_split.hpp"
+#include "lstmidi/data/window_sampler.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
@@ -48,13 +48,13 @@ struct WindowOptions {
   UnknownPolicy unknown = UnknownPolicy::Nearest;
 };
 
-using lstmidi::SamplerPosition;  // {epoch, batch}: core/epoch_order.hpp
+using lstmidi::SamplerPosition;  // {epoch, batch}: data/epoch_order.hpp
 
 class WindowSampler {
  public:
   WindowSampler(const std::vector<std::vector<Token>>& pieces, const Vocabulary& vocab,
                 const WindowOptions& options = {})
-      : opt_(options), order_(options.seed) {
+      : opt_(options), schedule_(options.seed, options.batch_size) {
     require(opt_.steps >= 1, "WindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "WindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "WindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
@@ -92,25 +92,26 @@ class WindowSampler {
         add_windows(p, k, out);
       }
     }
-    require(!train_.empty(), "WindowSampler: no training windows (", n - n_valid,
+    require(!schedule_.train().empty(), "WindowSampler: no training windows (", n - n_valid,
             " training pieces; each needs at least 2 ids)");
   }
 
   const WindowOptions& options() const { return opt_; }
   bool is_validation_piece(std::size_t piece) const { return is_valid_.at(piece); }
-  std::size_t train_windows() const { return train_.size(); }
-  std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
-  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
+  std::size_t train_windows() const { return schedule_.train().size(); }
+  std::size_t valid_windows() const { return schedule_.valid().size(); }
+  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
+  std::size_t valid_batches() const { return schedule_.valid_batches(); }
 
-  SamplerPosition position() const { return order_.position(); }
+  SamplerPosition position() const { return schedule_.position(); }
   /// Continue from `p` (e.g. from a checkpoint); the next batch is batch p.batch of epoch p.epoch.
-  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "WindowSampler"); }
+  void seek(const SamplerPosition& p) { schedule_.seek(p, "WindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
-    const auto next = order_.next(train_.size(), batches_per_epoch());
-    fill(out, train_, &next.order, next.index);
+    out = TokenBatch(opt_.steps, opt_.batch_size);
+    schedule_.next_batch(
+        [&](Index b, const Window& w) { fill_token_window(out, b, ids_[w.seq], w.start); });
   }
   TokenBatch next_batch() {
     TokenBatch b;
@@ -120,52 +121,28 @@ class WindowSampler {
 
   /// Validation batch i (fixed order: piece, then start), 0 <= i < valid_batches().
   void valid_batch(std::size_t i, TokenBatch& out) const {
-    require(i < valid_batches(), "WindowSampler::valid_batch: index ", i, " is beyond ", valid_batches());
-    fill(out, valid_, nullptr, i);
+    out = TokenBatch(opt_.steps, opt_.batch_size);
+    schedule_.valid_batch(i, "WindowSampler", [&](Index b, const Window& w) {
+      fill_token_window(out, b, ids_[w.seq], w.start);
+    });
   }
 
  private:
-  struct WindowRef {
-    std::uint32_t seq;    // index into ids_
-    std::uint32_t start;  // first input position
-  };
-
+  // The windows of one (piece, shift) sequence; a window with an id that is not representable
+  // in that key (-1) is left out.
   void add_windows(std::size_t piece, int shift, const std::vector<TokenId>& ids) {
     const auto len = static_cast<std::int64_t>(ids.size());
-    if (len < 2) return;
     const std::int64_t T = opt_.steps;
     // prefix count of unusable ids, so a window is checked in O(1)
     std::vector<std::int64_t> bad(ids.size() + 1, 0);
     for (std::size_t i = 0; i < ids.size(); ++i) bad[i + 1] = bad[i] + (ids[i] < 0 ? 1 : 0);
     const auto seq = static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
                                                 static_cast<std::size_t>(shift + opt_.max_transpose));
-    auto push = [&](std::int64_t s) {
+    for (const std::int64_t s : window_starts(len - 1, T, opt_.stride, WindowTail::pad_short)) {
       const std::int64_t e = std::min(len, s + T + 1);
-      if (bad[static_cast<std::size_t>(e)] - bad[static_cast<std::size_t>(s)] != 0) return;
-      (is_valid_[piece] ? valid_ : train_).push_back({seq, static_cast<std::uint32_t>(s)});
-    };
-    if (len < T + 1) {
-      push(0);
-      return;
-    }
-    for (std::int64_t s = 0; s + T < len; s += opt_.stride) push(s);
-  }
-
-  void fill(TokenBatch& out, const std::vector<WindowRef>& windows, const std::vector<std::size_t>* perm,
-            std::size_t batch) const {
-    const Index T = opt_.steps, B = opt_.batch_size;
-    out = TokenBatch(T, B);
-    for (Index b = 0; b < B; ++b) {
-      const std::size_t k = batch * static_cast<std::size_t>(B) + static_cast<std::size_t>(b);
-      for (Index t = 0; t < T; ++t) out.input(t, b) = Vocabulary::kPad;
-      if (k >= windows.size()) continue;
-      const WindowRef& w = windows[perm ? (*perm)[k] : k];
-      const std::vector<TokenId>& ids = ids_[w.seq];
-      for (Index t = 0; t < T; ++t) {
-        const std::size_t i = w.start + static_cast<std::size_t>(t);
-        if (i < ids.size()) out.input(t, b) = ids[i];
-        if (i + 1 < ids.size()) out.target(t, b) = ids[i + 1];
-      }
+      if (bad[static_cast<std::size_t>(e)] - bad[static_cast<std::size_t>(s)] != 0) continue;
+      (is_valid_[piece] ? schedule_.valid() : schedule_.train())
+          .push_back({seq, shift, static_cast<std::uint32_t>(s)});
     }
   }
 
@@ -173,8 +150,7 @@ class WindowSampler {
   int shifts_ = 1;
   std::vector<bool> is_valid_;
   std::vector<std::vector<TokenId>> ids_;
-  std::vector<WindowRef> train_, valid_;
-  EpochOrder order_;  // epoch order and position
+  WindowSchedule schedule_;  // the windows, their epoch order and the position
 };
 
 }  // namespace lstmidi::music

@@ -21,6 +21,8 @@
 ///   Epoch e visits the training windows in the order of a Fisher-Yates shuffle drawn from
 ///   Rng(seed, stream = e + 1), B per batch, the last batch padded; the order depends only on
 ///   (seed, epoch), so CharPosition {epoch, batch} is all a checkpoint needs to resume exactly.
+///   Windows and batches are those of data/window_sampler.hpp over two sequences, the training
+///   part (WindowTail::full_only) and the validation part (WindowTail::padded, stride T).
 #pragma once
 
 #include <array>
@@ -31,10 +33,10 @@
 #include <string>
 #include <vector>
 
-#include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/core/epoch_order.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/window_sampler.hpp"
 #include "lstmidi/io/binary.hpp"
 
 namespace lstmidi::text {
@@ -166,7 +168,7 @@ struct CharWindowOptions {
   std::uint64_t seed = 1;
 };
 
-/// Where the sampler stands: {epoch, batch} (core/epoch_order.hpp).
+/// Where the sampler stands: {epoch, batch} (data/epoch_order.hpp).
 using CharPosition = SamplerPosition;
 
 /// A Trainer Source over one text.
@@ -174,7 +176,7 @@ class CharWindowSampler {
  public:
   CharWindowSampler(const std::string& text, const CharVocabulary& vocab,
                     const CharWindowOptions& options = {})
-      : opt_(options), order_(options.seed) {
+      : opt_(options), schedule_(options.seed, options.batch_size) {
     if (opt_.stride == 0) opt_.stride = opt_.steps;
     require(opt_.steps >= 1, "CharWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "CharWindowOptions::stride must be >= 0, got ", opt_.stride);
@@ -185,62 +187,51 @@ class CharWindowSampler {
     const auto n = static_cast<std::int64_t>(ids_.size());
     cut_ = n - static_cast<std::int64_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
     const std::int64_t T = opt_.steps;
-    for (std::int64_t s = 0; s + T < cut_; s += opt_.stride) train_.push_back(static_cast<std::size_t>(s));
-    require(!train_.empty(), "CharWindowSampler: the training part of the text (", cut_,
+    parts_[0].assign(ids_.begin(), ids_.begin() + cut_);
+    parts_[1].assign(ids_.begin() + cut_, ids_.end());
+    for (const std::int64_t s : window_starts(cut_ - 1, T, opt_.stride, WindowTail::full_only))
+      schedule_.train().push_back({0, 0, static_cast<std::uint32_t>(s)});
+    require(!schedule_.train().empty(), "CharWindowSampler: the training part of the text (", cut_,
             " characters) is shorter than one window of ", T + 1,
             "; use a longer text or a shorter --seq-len");
-    for (std::int64_t s = cut_; s + 1 < n; s += T) valid_.push_back(static_cast<std::size_t>(s));
+    for (const std::int64_t s : window_starts(n - cut_ - 1, T, T, WindowTail::padded))
+      schedule_.valid().push_back({1, 0, static_cast<std::uint32_t>(s)});
   }
 
   const CharWindowOptions& options() const { return opt_; }
   const std::vector<TokenId>& ids() const { return ids_; }
   /// Index of the first validation character.
   std::size_t valid_begin() const { return static_cast<std::size_t>(cut_); }
-  std::size_t train_windows() const { return train_.size(); }
-  std::size_t valid_windows() const { return valid_.size(); }
-  std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
-  std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
+  std::size_t train_windows() const { return schedule_.train().size(); }
+  std::size_t valid_windows() const { return schedule_.valid().size(); }
+  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
+  std::size_t valid_batches() const { return schedule_.valid_batches(); }
 
-  SamplerPosition position() const { return order_.position(); }
+  SamplerPosition position() const { return schedule_.position(); }
   /// Continue from `p`; the next batch is batch p.batch of epoch p.epoch.
-  void seek(const SamplerPosition& p) { order_.seek(p, batches_per_epoch(), "CharWindowSampler"); }
+  void seek(const SamplerPosition& p) { schedule_.seek(p, "CharWindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
-    const auto next = order_.next(train_.size(), batches_per_epoch());
-    fill(out, train_, &next.order, next.index, static_cast<std::size_t>(cut_));
+    out = TokenBatch(opt_.steps, opt_.batch_size);
+    schedule_.next_batch(
+        [&](Index b, const Window& w) { fill_token_window(out, b, parts_[w.seq], w.start); });
   }
 
   /// Validation batch i (windows in text order), 0 <= i < valid_batches().
   void valid_batch(std::size_t i, TokenBatch& out) const {
-    require(i < valid_batches(), "CharWindowSampler::valid_batch: index ", i, " is beyond ",
-            valid_batches());
-    fill(out, valid_, nullptr, i, ids_.size());
+    out = TokenBatch(opt_.steps, opt_.batch_size);
+    schedule_.valid_batch(i, "CharWindowSampler", [&](Index b, const Window& w) {
+      fill_token_window(out, b, parts_[w.seq], w.start);
+    });
   }
 
  private:
-  // Windows never read at or past `end` (the split point for training windows).
-  void fill(TokenBatch& out, const std::vector<std::size_t>& starts,
-            const std::vector<std::size_t>* perm, std::size_t batch, std::size_t end) const {
-    const Index T = opt_.steps, B = opt_.batch_size;
-    out = TokenBatch(T, B);
-    for (Index b = 0; b < B; ++b) {
-      const std::size_t k = batch * static_cast<std::size_t>(B) + static_cast<std::size_t>(b);
-      if (k >= starts.size()) continue;  // padding: input 0, no target
-      const std::size_t s = starts[perm ? (*perm)[k] : k];
-      for (Index t = 0; t < T; ++t) {
-        const std::size_t i = s + static_cast<std::size_t>(t);
-        if (i < end) out.input(t, b) = ids_[i];
-        if (i + 1 < end) out.target(t, b) = ids_[i + 1];
-      }
-    }
-  }
-
   CharWindowOptions opt_;
-  std::vector<TokenId> ids_;     // the whole text
-  std::int64_t cut_ = 0;         // first validation position
-  std::vector<std::size_t> train_, valid_;  // window starts
-  EpochOrder order_;                        // epoch order and position
+  std::vector<TokenId> ids_;                  // the whole text
+  std::int64_t cut_ = 0;                      // first validation position
+  std::array<std::vector<TokenId>, 2> parts_;  // ids_ before and from cut_
+  WindowSchedule schedule_;                   // the windows, their epoch order and position
 };
 
 }  // namespace lstmidi::text

@@ -34,8 +34,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "lstmidi/core/batch.hpp"
-#include "lstmidi/core/frame_batch.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"
