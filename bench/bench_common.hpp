@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <lstmidi/core/memory.hpp>
 #include <lstmidi/lstmidi.hpp>
 
 namespace lstmidi::bench {

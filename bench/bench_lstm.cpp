@@ -81,7 +81,7 @@ void generate_step(benchmark::State& st, Shape s, StepWeights weights) {
   Model<float> model(config_of(s));
   Rng rng(1);
   model.init(rng);
-  if (weights == StepWeights::packed16 && !Lstm<float>::half_steps_supported()) {
+  if (weights == StepWeights::packed16 && !LstmStepper<float>::half_supported()) {
     st.SkipWithError("16-bit generation weights need a build with AVX2, FMA and F16C");
     return;
   }

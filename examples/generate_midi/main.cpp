@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
-    const bool half_ok = Lstm<float>::half_steps_supported();
+    const bool half_ok = LstmStepper<float>::half_supported();
     if (weights_flag == "float16" && !half_ok)
       throw std::invalid_argument(
           "--weights float16: this build cannot step with 16-bit weights, which needs AVX2, FMA "

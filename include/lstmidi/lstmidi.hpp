@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /// lstmidi: a header-only LSTM library on Eigen. This umbrella header includes the whole math
 /// library (Eigen only). The MIDI layer, which needs libsmf, is in lstmidi/music/music.hpp.
+/// Not included: core/memory.hpp, which retunes the C allocator for the whole process; a
+/// program that wants it includes it and calls keep_freed_memory() itself.
 #pragma once
 
 #include "lstmidi/core/batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/epoch_order.hpp"
 #include "lstmidi/core/init.hpp"
-#include "lstmidi/core/memory.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/piece_split.hpp"
@@ -20,6 +21,7 @@
 #include "lstmidi/nn/dropout.hpp"
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/lstm_step.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"

@@ -240,7 +240,7 @@ TEST_CASE("model: generation with 16-bit weights, and the pack guard restores wh
   GenerateOptions go;
   go.length = 40;
   go.weights = GenerationWeights::float16;
-  if (!Lstm<float>::half_steps_supported()) {
+  if (!LstmStepper<float>::half_supported()) {
     Rng r(1);
     CHECK_THROWS_WITH_AS(generate(model, {1, 2}, go, r), doctest::Contains("F16C"),
                          std::invalid_argument);

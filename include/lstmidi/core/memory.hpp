@@ -6,15 +6,15 @@
 /// (Eigen's GEMM keeps only buffers under 128 KB on the stack). glibc's malloc returns freed
 /// memory at the top of its heaps to the kernel (brk / MADV_DONTNEED) and serves large blocks
 /// with fresh mmap()s, so the next step's buffers start as untouched pages: one page fault,
-/// plus the kernel zeroing the page, per 4 KB. On the classic 3x512 model that was about
-/// 45,000 faults (180 MB of zeroed pages) per training step, 10-20% of the step time on a
-/// virtual machine (measured in docs/performance.md).
+/// plus the kernel zeroing the page, per 4 KB, at every step (the measured cost is in
+/// docs/performance.md, "The allocator matters").
 ///
 /// What it does (glibc only; elsewhere it does nothing and returns false): serve blocks up to
 /// 1 GiB from the heap (M_MMAP_THRESHOLD) and never trim the heap below 1 GiB of free memory
 /// (M_TRIM_THRESHOLD). The process then keeps its peak footprint instead of shrinking between
 /// steps. It is process-wide, so the library never calls it on its own: a program calls it
-/// once at start-up, before its threads allocate (lstmidi's programs and benchmarks do).
+/// once at start-up, before its threads allocate (lstmidi's programs and benchmarks do). The
+/// umbrella header lstmidi.hpp does not include this header: a program opts in.
 #pragma once
 
 #if defined(__GLIBC__)

@@ -13,8 +13,8 @@
 /// each panel over blocks of up to kNr = 6 columns of X: a 16 x 6 register tile of C is
 /// accumulated over the block with 12 AVX2 FMA registers, broadcasting X(k, j) from memory.
 /// A panel slice (kKc = 512: 32 KB) is reused by every tile of X's columns while it is in
-/// cache; 512 was the fastest of 128..1024 on the development machine (about 95 GFLOP/s on one
-/// core for 2048 x 512 x 32, 82% of the FMA peak, against Eigen's 78).
+/// cache; kKc was chosen by timing 128..1024 (docs/performance.md, "What the implementation
+/// does").
 ///
 /// The register kernel is used for float when the build targets AVX2 and FMA
 /// (`-mavx2 -mfma`, see LSTMIDI_ARCH); otherwise, and for double, products fall back to
@@ -23,7 +23,7 @@
 /// built with different flags still gets correct products (see multiply()).
 ///
 /// The same kernel also reads panels of 16-bit floats (Half), widening each 16 values to
-/// float with F16C (`-mf16c`) as it loads them: Lstm's opt-in 16-bit generation weights.
+/// float with F16C (`-mf16c`) as it loads them: LstmStepper's 16-bit generation weights (nn/lstm_step.hpp).
 #pragma once
 
 #include <algorithm>

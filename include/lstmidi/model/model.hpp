@@ -42,6 +42,7 @@
 #include "lstmidi/nn/dropout.hpp"
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
+#include "lstmidi/nn/lstm_step.hpp"
 #include "lstmidi/nn/sigmoid_bce.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 
@@ -136,6 +137,7 @@ class Model {
     for (Index H : cfg_.hidden_sizes) {
       layers_.emplace_back(alloc, D, H);
       layers_.back().weight_drop().set_rate(cfg_.weight_drop);
+      steppers_.emplace_back(layers_.back());
       dropouts_.emplace_back(cfg_.dropout);
       D = H;
     }
@@ -211,27 +213,27 @@ class Model {
   }
 
   /// Packs a snapshot of every layer's weights for step() and step_frame()
-  /// (Lstm::pack_step_weights): 1.3-1.9x faster steps at batch 1 where reading the weights is
-  /// the bottleneck. The snapshot lasts until unpack_for_generation() or the next non-const
+  /// (LstmStepper::pack): faster steps at batch 1, where reading the weights is the bottleneck
+  /// (docs/performance.md). The snapshot lasts until unpack_for_generation() or the next non-const
   /// params() call; weights must not be changed through a reference to params() obtained
   /// before packing. generate() and generate_frames() pack for their own duration
   /// (GenerationPack). GenerationWeights::float16 halves the bytes each step reads, at the
-  /// cost of logits that differ slightly from the float model's (Lstm::pack_step_weights); it
-  /// throws std::invalid_argument where the build cannot do it (Lstm<T>::half_steps_supported()).
+  /// cost of logits that differ slightly from the float model's; it throws
+  /// std::invalid_argument where the build cannot do it (LstmStepper<T>::half_supported()).
   void pack_for_generation(GenerationWeights format = GenerationWeights::float32) {
-    // Lstm::pack_step_weights refuses an unsupported format before it changes anything, and
+    // LstmStepper::pack refuses an unsupported format before it changes anything, and
     // every layer answers alike, so a refusal leaves no layer packed.
-    for (auto& l : layers_) l.pack_step_weights(params_, format);
+    for (auto& s : steppers_) s.pack(params_, format);
   }
   void unpack_for_generation() {
-    for (auto& l : layers_) l.unpack_step_weights();
+    for (auto& s : steppers_) s.unpack();
   }
   bool packed_for_generation() const {
-    return !layers_.empty() && layers_.front().step_weights_packed();
+    return !steppers_.empty() && steppers_.front().packed();
   }
   /// The format of the packed snapshot (float32 when not packed).
   GenerationWeights generation_weights() const {
-    return layers_.empty() ? GenerationWeights::float32 : layers_.front().step_weights_format();
+    return steppers_.empty() ? GenerationWeights::float32 : steppers_.front().format();
   }
 
   /// One generation step for B sequences: ids (B) -> logits (V, B); state carried.
@@ -241,11 +243,12 @@ class Model {
     const size_t L = layers_.size();
     if (embedding_) {
       embedding_->forward(params_, ids, step_x_);
-      layers_[0].step(params_, step_x_, state.h[0], state.c[0]);
+      steppers_[0].step(params_, step_x_, state.h[0], state.c[0]);
     } else {
-      layers_[0].step_tokens(params_, ids, state.h[0], state.c[0]);
+      steppers_[0].step_tokens(params_, ids, state.h[0], state.c[0]);
     }
-    for (size_t l = 1; l < L; ++l) layers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
+    for (size_t l = 1; l < L; ++l)
+      steppers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
     dense_->forward(params_, state.h[L - 1], logits_);
     return logits_;
   }
@@ -258,8 +261,9 @@ class Model {
             cfg_.vocab_size);
     check_state(state, frames.cols());
     const size_t L = layers_.size();
-    layers_[0].step(params_, frames, state.h[0], state.c[0]);
-    for (size_t l = 1; l < L; ++l) layers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
+    steppers_[0].step(params_, frames, state.h[0], state.c[0]);
+    for (size_t l = 1; l < L; ++l)
+      steppers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
     dense_->forward(params_, state.h[L - 1], logits_);
     return logits_;
   }
@@ -407,6 +411,7 @@ class Model {
   ParamBuffer<T> params_;
   std::unique_ptr<Embedding<T>> embedding_;
   std::vector<Lstm<T>> layers_;
+  std::vector<LstmStepper<T>> steppers_;  // generation steps over layers_' parameters
   std::vector<Dropout<T>> dropouts_;
   Dropout<T> input_dropout_;     // pianoroll mode: on the input frames
   bool inputs_dropped_ = false;  // the last forward used xin_ (dropped-out inputs)

@@ -31,7 +31,7 @@
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/music/encoder.hpp"
-#include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/music/frames.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 

@@ -21,4 +21,4 @@
 #include "lstmidi/music/metrics.hpp"
 #include "lstmidi/music/statistics.hpp"
 #include "lstmidi/music/model_dir.hpp"
-#include "lstmidi/music/piano_roll.hpp"
+#include "lstmidi/music/roll_picture.hpp"

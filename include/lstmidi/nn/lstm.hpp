@@ -28,7 +28,11 @@
 /// Cache kept for backward (the minimum, see docs/performance.md#memory): the activated gates
 /// (4H, T*B), all cell states c_{-1..T-1} (H, (T+1)*B) and hidden states h_{-1..T-1}
 /// (H, (T+1)*B). tanh(c_t) is recomputed in backward instead of stored. Backward overwrites the
-/// gate cache with the gate gradients, so one forward serves one backward.
+/// gate cache with the gate gradients, so one forward serves one backward (a second backward
+/// is refused).
+///
+/// Generation, one step at a time with carried state and a packed (optionally 16-bit) weight
+/// snapshot, is a separate engine over the same parameters: LstmStepper in nn/lstm_step.hpp.
 #pragma once
 
 #include <algorithm>
@@ -51,14 +55,22 @@ enum class InitScheme {
   pytorch,  ///< every weight and bias U(-1/sqrt(H), 1/sqrt(H)), as torch.nn.LSTM
 };
 
-/// The number format of the weight snapshot that generation steps read (Lstm::pack_step_weights).
-enum class GenerationWeights {
-  float32,  ///< the weights as trained: steps equal the unpacked steps to float rounding
-  float16,  ///< rounded to 16-bit floats (relative error <= 2^-11): half the bytes per step,
-            ///< 2-4x faster steps where reading the weights is the bottleneck (4x for the
-            ///< classic model when 16-bit weights fit the cache and float ones do not;
-            ///< docs/performance.md); opt-in, since the logits then differ slightly
-};
+/// The cell update, written once for the window forward below and for the generation steps
+/// (nn/lstm_step.hpp). i, f, g, o: the pre-activations of the four gates, (n, B) blocks,
+/// activated in place; c_in, c_out (may be the same block), h: (n, B).
+///   i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
+///   c_out = f * c_in + i * g        h = o * tanh(c_out)
+/// sigmoid(x) = 0.5 * tanh(0.5 x) + 0.5: one vectorised tanh instead of an exp and a divide.
+template <typename T, typename I, typename F, typename G, typename O, typename Cin, typename Cout,
+          typename Hout>
+void lstm_cell(I&& i, F&& f, G&& g, O&& o, const Cin& c_in, Cout&& c_out, Hout&& h) {
+  i.array() = (i.array() * T(0.5)).tanh() * T(0.5) + T(0.5);
+  f.array() = (f.array() * T(0.5)).tanh() * T(0.5) + T(0.5);
+  g.array() = g.array().tanh();
+  o.array() = (o.array() * T(0.5)).tanh() * T(0.5) + T(0.5);
+  c_out.array() = f.array() * c_in.array() + i.array() * g.array();
+  h.array() = o.array() * c_out.array().tanh();
+}
 
 template <typename T>
 class Lstm {
@@ -179,135 +191,6 @@ class Lstm {
   const Matrix<T>& dh0() const { return dh_next_; }
   const Matrix<T>& dc0() const { return dc_next_; }
 
-  // ----------------------------------------------------------------------------------------
-  /// One step for inference with carried state: x (D, B); h, c (H, B) in/out.
-  /// Generation runs at B = 1, where each step is a matrix-vector product bound by memory
-  /// bandwidth; the hidden units are split across threads (each thread reads its rows of W and
-  /// U and updates its units' c and h), which Eigen does not do for products with one column.
-  /// After pack_step_weights(), the step reads the packed snapshot instead (see there).
-  void step(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& x, Matrix<T>& h,
-            Matrix<T>& c) {
-    require_shape(x, D_, h.cols(), "Lstm::step x");
-    require_shape(c, H_, h.cols(), "Lstm::step c");
-    if (step_packed_) {
-      // [x; h] as one (D+H, B) operand of the packed [W U].
-      xh_.resize(D_ + H_, h.cols());
-      xh_.topRows(D_) = x;
-      xh_.bottomRows(H_) = h;
-      step_units(h, c, padded_units(), detail::kPackMr, [&](Index k0, Index k1) {
-        packed_step_gates(k0, k1, 0, D_ + H_, xh_);
-        add_step_bias(k0, k1);
-      });
-      return;
-    }
-    ConstMatrixMap<T> W = W_.in(p.values);
-    plain_step(p, h, c,
-               [&](Index row, Index n, auto&& a) { a.noalias() = W.middleRows(row, n) * x; });
-  }
-
-  /// One step from token ids (one-hot input): W x is the column W[:, id].
-  void step_tokens(const ParamBuffer<T>& p, const std::vector<TokenId>& ids, Matrix<T>& h,
-                   Matrix<T>& c) {
-    const Index B = static_cast<Index>(ids.size());
-    require(h.rows() == H_ && c.rows() == H_ && h.cols() == B && c.cols() == B,
-            "Lstm::step_tokens: state shape mismatch");
-    for (TokenId id : ids)
-      require(id >= 0 && id < D_, "Lstm::step_tokens: token id ", id, " outside [0, ", D_, ")");
-    if (step_packed_) {
-      step_units(h, c, padded_units(), detail::kPackMr, [&](Index k0, Index k1) {
-        packed_step_gates(k0, k1, D_, H_, h);  // U h only: the U part of each panel
-        add_step_bias(k0, k1);
-        with_step_panels([&](const auto* panels) {
-          // W[:, id] from the snapshot: 16 consecutive values per panel at depth id.
-          const Index K = D_ + H_;
-          for (Index g = 0; g < 4; ++g)
-            for (Index r0 = g * padded_units() + k0; r0 < g * padded_units() + k1;
-                 r0 += detail::kPackMr)
-              for (Index j = 0; j < B; ++j) {
-                const auto* w = panels + r0 * K + ids[static_cast<size_t>(j)] * detail::kPackMr;
-                T* a = a_.data() + j * a_.rows() + r0;
-                for (Index r = 0; r < detail::kPackMr; ++r) a[r] += detail::widen(w[r]);
-              }
-        });
-      });
-      return;
-    }
-    ConstMatrixMap<T> W = W_.in(p.values);
-    plain_step(p, h, c, [&](Index row, Index n, auto&& a) {
-      for (Index j = 0; j < B; ++j) a.col(j) = W.block(row, ids[static_cast<size_t>(j)], n, 1);
-    });
-  }
-
-  /// Packs a snapshot of W, U and b from p for step() and step_tokens(), which then read it
-  /// instead of p's weights until unpack_step_weights(). The rows of [W U] are laid out in the
-  /// 16-row panels of core/packed_gemm.hpp, each gate's rows padded to a multiple of 16 units,
-  /// so that each thread streams through its own contiguous panels with the register kernel:
-  /// at batch 1, where a step is bound by how fast the weights are read, that was 1.3-1.9x
-  /// faster than Eigen's matrix-vector products on row blocks of W and U for the classic model
-  /// (docs/performance.md). Where the register kernel is not active (double, builds without
-  /// AVX2 + FMA) a float32 snapshot does nothing and steps read p as before.
-  ///
-  /// GenerationWeights::float16 stores W and U rounded to 16-bit floats (the bias stays
-  /// float); the products widen them back exactly and accumulate in float. It needs the
-  /// register kernel and F16C (half_steps_supported()) and throws std::invalid_argument
-  /// otherwise.
-  void pack_step_weights(const ParamBuffer<T>& p,
-                         GenerationWeights format = GenerationWeights::float32) {
-    if (format == GenerationWeights::float16)
-      require(half_steps_supported(),
-              "16-bit generation weights need a float model in a build with AVX2, FMA and F16C "
-              "(LSTMIDI_ARCH='-mavx2 -mfma -mf16c' or -march=native)");
-    if constexpr (PackedMatrix<T>::kernel_active()) {
-      const Index Hp = padded_units();
-      ConstMatrixMap<T> W = W_.in(p.values), U = U_.in(p.values), b = b_.in(p.values);
-      Matrix<T> WU = Matrix<T>::Zero(4 * Hp, D_ + H_);
-      step_bias_.setZero(4 * Hp);
-      for (Index g = 0; g < 4; ++g) {
-        WU.block(g * Hp, 0, H_, D_) = W.middleRows(g * H_, H_);
-        WU.block(g * Hp, D_, H_, H_) = U.middleRows(g * H_, H_);
-        step_bias_.segment(g * Hp, H_) = b.col(0).segment(g * H_, H_);
-      }
-      step_weights_.pack(WU);
-      step_half_.clear();
-#ifdef LSTMIDI_PACKED_F16
-      if (format == GenerationWeights::float16) {
-        step_half_.resize(step_weights_.panels().size());
-        detail::floats_to_halves(step_weights_.panels().data(), step_half_.data(),
-                                 static_cast<Index>(step_half_.size()));
-        step_weights_ = PackedMatrix<T>();  // the float panels are not read any more
-      }
-#endif
-      step_packed_ = true;
-      step_format_ = format;
-    } else {
-      (void)p;
-    }
-  }
-
-  /// Drops the snapshot: steps read the weights of the ParamBuffer they are given again.
-  void unpack_step_weights() {
-    if (!step_packed_) return;
-    step_packed_ = false;
-    step_format_ = GenerationWeights::float32;
-    step_weights_ = PackedMatrix<T>();
-    step_half_ = {};
-    step_bias_.resize(0);
-  }
-
-  /// Whether steps read a packed snapshot (pack_step_weights() with the register kernel active).
-  bool step_weights_packed() const { return step_packed_; }
-  /// The format of the snapshot steps read (float32 when not packed).
-  GenerationWeights step_weights_format() const { return step_format_; }
-
-  /// Whether this build can pack 16-bit generation weights: float, AVX2 + FMA + F16C.
-  static constexpr bool half_steps_supported() {
-#ifdef LSTMIDI_PACKED_F16
-    return PackedMatrix<T>::kernel_active();
-#else
-    return false;
-#endif
-  }
-
   /// Floats kept between forward and backward (the BPTT cache), for the memory report.
   Index cache_size() const { return A_.size() + Hs_.size() + Cs_.size(); }
 
@@ -324,128 +207,6 @@ class Lstm {
     Hs_.leftCols(B) = h0;
     Cs_.leftCols(B) = c0;
   }
-
-  // Activates the gates of a (4H, B) block in place, then c_out = f*c_in + i*g, h = o*tanh(c).
-  template <typename A, typename Cin, typename Cout, typename Hout>
-  void cell(A&& a, const Cin& c_in, Cout&& c_out, Hout&& h) const {
-    const Index H = H_;
-    // sigmoid(x) = 0.5 * tanh(0.5 x) + 0.5: one vectorised tanh instead of exp + divide.
-    a.topRows(2 * H).array() = (a.topRows(2 * H).array() * T(0.5)).tanh() * T(0.5) + T(0.5);
-    a.middleRows(2 * H, H).array() = a.middleRows(2 * H, H).array().tanh();
-    a.bottomRows(H).array() = (a.bottomRows(H).array() * T(0.5)).tanh() * T(0.5) + T(0.5);
-    c_out.array() = a.middleRows(H, H).array() * c_in.array() +
-                    a.topRows(H).array() * a.middleRows(2 * H, H).array();
-    h.array() = a.bottomRows(H).array() * c_out.array().tanh();
-  }
-
-  // A step reading p's weights: a = (W x) + U h + b for the gate rows of each thread's units;
-  // input(row, n, a) writes the W x part of n gate rows starting at `row`.
-  template <typename Input>
-  void plain_step(const ParamBuffer<T>& p, Matrix<T>& h, Matrix<T>& c, Input&& input) {
-    ConstMatrixMap<T> U = U_.in(p.values), bias = b_.in(p.values);
-    step_units(h, c, H_, 1, [&](Index k0, Index k1) {
-      for (Index g = 0; g < 4; ++g) {
-        auto a = a_.middleRows(g * H_ + k0, k1 - k0);
-        input(g * H_ + k0, k1 - k0, a);
-        a.noalias() += U.middleRows(g * H_ + k0, k1 - k0) * h;
-        a.colwise() += bias.col(0).segment(g * H_ + k0, k1 - k0);
-      }
-    });
-  }
-
-  // Units per gate in the packed step layout: H rounded up to whole 16-row panels.
-  Index padded_units() const {
-    return (H_ + detail::kPackMr - 1) / detail::kPackMr * detail::kPackMr;
-  }
-
-  // Calls f with the snapshot's panels: const T* (float32) or const detail::Half* (float16).
-  template <typename F>
-  void with_step_panels(F&& f) const {
-    if (step_format_ == GenerationWeights::float16)
-      f(static_cast<const detail::Half*>(step_half_.data()));
-    else
-      f(step_weights_.panels().data());
-  }
-
-  // a[g*Hp + u] = the packed [W U] rows of units [k0, k1) of every gate, depths [k, k+kc),
-  // times X (kc, B). Rows are whole panels: k0 and k1 are multiples of 16.
-  void packed_step_gates(Index k0, Index k1, Index k, Index kc, const Matrix<T>& X) {
-    const Index Hp = padded_units(), K = D_ + H_, B = X.cols();
-    with_step_panels([&](const auto* panels) {
-      for (Index g = 0; g < 4; ++g)
-        for (Index r0 = g * Hp + k0; r0 < g * Hp + k1; r0 += detail::kPackMr) {
-          const auto* w = panels + r0 * K + k * detail::kPackMr;
-          T* a = a_.data() + r0;
-#ifdef LSTMIDI_PACKED_AVX2
-          if constexpr (std::is_same_v<T, float> &&
-                        (std::is_same_v<std::decay_t<decltype(*w)>, float> ||
-                         half_steps_supported())) {
-            for (Index j0 = 0; j0 < B; j0 += detail::kPackNr)
-              detail::packed_tile_f32(std::min(detail::kPackNr, B - j0), kc, w,
-                                      X.data() + j0 * X.rows(), X.rows(), a + j0 * a_.rows(),
-                                      a_.rows(), detail::kPackMr, /*assign=*/true);
-            continue;
-          }
-#endif
-          // Snapshot packed by a translation unit built with other flags: same sums, slowly.
-          detail::packed_panels_portable(w, detail::kPackMr, kc, X.data(), X.rows(), B, a,
-                                         a_.rows(), /*accumulate=*/false);
-        }
-    });
-  }
-
-  void add_step_bias(Index k0, Index k1) {
-    const Index Hp = padded_units();
-    for (Index g = 0; g < 4; ++g)
-      a_.middleRows(g * Hp + k0, k1 - k0).colwise() += step_bias_.segment(g * Hp + k0, k1 - k0);
-  }
-
-  // One step with carried state: fill(k0, k1) writes the pre-activations a = W x + U h + b of
-  // units [k0, k1) of every gate into a_ (gate g of unit k at row g*S + k); then the cell
-  // update of those units. Units are split across threads in multiples of `grain`; rows from
-  // H to S (padding of the packed layout) are computed and ignored.
-  template <typename Fill>
-  void step_units(Matrix<T>& h, Matrix<T>& c, Index S, Index grain, Fill&& fill) {
-    const Index H = H_, B = h.cols();
-    a_.resize(4 * S, B);
-    h_next_.resize(H, B);
-    auto units = [&](Index k0, Index k1) {
-      fill(k0, k1);
-      k1 = std::min(k1, H);
-      if (k0 >= k1) return;
-      const Index n = k1 - k0;
-      auto i = a_.middleRows(k0, n).array(), f = a_.middleRows(S + k0, n).array();
-      auto g = a_.middleRows(2 * S + k0, n).array(), o = a_.middleRows(3 * S + k0, n).array();
-      i = (i * T(0.5)).tanh() * T(0.5) + T(0.5);
-      f = (f * T(0.5)).tanh() * T(0.5) + T(0.5);
-      g = g.tanh();
-      o = (o * T(0.5)).tanh() * T(0.5) + T(0.5);
-      auto cs = c.middleRows(k0, n).array();
-      cs = f * cs + i * g;
-      h_next_.middleRows(k0, n).array() = o * cs.tanh();
-    };
-    const Index grains = S / grain;  // S is a multiple of grain
-    [[maybe_unused]] const Index slices =
-        std::max<Index>(1, std::min<Index>({Eigen::nbThreads(), H / kMinSliceUnits, grains}));
-    auto slice = [&](Index s) {
-      units(grains * s / slices * grain, grains * (s + 1) / slices * grain);
-    };
-#ifdef _OPENMP
-    if (slices > 1) {
-      const int threads = static_cast<int>(slices);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-      for (Index s = 0; s < slices; ++s) slice(s);
-    } else {
-      slice(0);
-    }
-#else
-    slice(0);
-#endif
-    h.swap(h_next_);
-  }
-
-  // Fewer units per thread: forking costs more than it saves.
-  static constexpr Index kMinSliceUnits = 64;
 
   // The batch columns of a window never interact in the recurrence, so the time loops run on
   // independent column slices, one per thread (OpenMP, when enabled), with no synchronisation
@@ -477,21 +238,27 @@ class Lstm {
   void recurrence(const ParamBuffer<T>& p) {
     dropped_ = drop_next_;
     drop_next_ = false;
+    cache_fresh_ = true;
     U_packed_.pack(recurrent_weights(p));
     for_each_slice([&](Index b0, Index b1) {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
         auto a = A_.middleCols(t * B_ + b0, n);
         U_packed_.multiply(Hs_.middleCols(t * B_ + b0, n), a, /*accumulate=*/true);
-        cell(a, Cs_.middleCols(t * B_ + b0, n), Cs_.middleCols((t + 1) * B_ + b0, n),
-             Hs_.middleCols((t + 1) * B_ + b0, n));
+        lstm_cell<T>(a.topRows(H_), a.middleRows(H_, H_), a.middleRows(2 * H_, H_),
+                     a.bottomRows(H_), Cs_.middleCols(t * B_ + b0, n),
+                     Cs_.middleCols((t + 1) * B_ + b0, n), Hs_.middleCols((t + 1) * B_ + b0, n));
       }
     });
   }
 
   // Reverse sweep: turns the gate cache A_ into dA in place; accumulates dU and db.
   void sweep(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& dY) {
+    require(cache_fresh_,
+            "Lstm::backward: no forward since the last backward (backward turns the forward's "
+            "cache into gate gradients, so each backward needs a forward of its own)");
     require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
+    cache_fresh_ = false;
     const Index H = H_, B = B_;
     U_packed_.pack_transpose(recurrent_weights(p));
     dh_next_.setZero(H, B);
@@ -542,15 +309,10 @@ class Lstm {
   ParamSlot W_, U_, b_;
   Index T_ = 0, B_ = 0;
   Matrix<T> A_;   // (4H, T*B) activated gates; gate gradients after backward
+  bool cache_fresh_ = false;  // A_ holds a forward's gates that no backward has consumed
   Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
   Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
-  Matrix<T> a_, h_next_, xh_;                    // (4H or 4Hp, B), (H, B), (D+H, B) step work
-  PackedMatrix<T> step_weights_;                 // [W U] snapshot for steps, when packed
-  std::vector<detail::Half> step_half_;          // the same panels as 16-bit floats (float16)
-  GenerationWeights step_format_ = GenerationWeights::float32;
-  Vector<T> step_bias_;                          // b in the same padded row layout
-  bool step_packed_ = false;
   PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward
   Dropout<T> weight_drop_;                       // rate 0 unless set: no weight drop
   bool drop_next_ = false, dropped_ = false;     // weight drop for the next / last forward
