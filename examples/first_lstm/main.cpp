@@ -94,12 +94,14 @@ int main(int argc, char** argv) {
   }
 
   // What it learned: run the cell one step at a time from the first character, feeding back
-  // its most probable next character (greedy), carrying h and c from step to step.
+  // its most probable next character (greedy), carrying h and c from step to step. Steps are
+  // the generation engine's job (nn/lstm_step.hpp); it reads the same parameters.
+  LstmStepper<Real> stepper(lstm);
   Matrix<Real> h = zero, c = zero, z;
   TokenId id = inputs[0];
   std::string written(1, text[0]);
   for (size_t t = 0; t < inputs.size(); ++t) {
-    lstm.step_tokens(p, {id}, h, c);
+    stepper.step_tokens(p, {id}, h, c);
     dense.forward(p, h, z);
     id = argmax(z.col(0));
     written += chars[static_cast<size_t>(id)];
