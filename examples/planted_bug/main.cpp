@@ -8,7 +8,6 @@
 // over one step and once over three, and prints the worst relative error of each block of
 // parameters: the rows of W, U and b that belong to each gate, and the initial state h0, c0.
 // Find the bug from the table before you read planted_bug.hpp.
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <string>
@@ -16,9 +15,12 @@
 #include "planted_bug.hpp"
 
 int main(int argc, char** argv) {
-  const int bug = argc == 2 ? std::atoi(argv[1]) : -1;
-  if (bug < 0 || bug > planted::kBugs || (argc == 2 && std::string(argv[1]).size() != 1)) {
-    std::cerr << "usage: lstmidi-planted-bug N   (N = 0 .. " << planted::kBugs << ")\n";
+  const std::string arg = argc == 2 ? argv[1] : "";
+  const int bug =
+      arg.size() == 1 && arg[0] >= '0' && arg[0] <= '0' + planted::kBugs ? arg[0] - '0' : -1;
+  if (bug < 0) {
+    std::cerr << "lstmidi-planted-bug: error: give one bug number N = 0 .. " << planted::kBugs
+              << " (usage: lstmidi-planted-bug N)\n";
     return 2;
   }
   bool all_ok = true;
