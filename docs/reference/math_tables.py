@@ -23,6 +23,20 @@ def g6(v):
     return s.replace("-", "−")
 
 
+def one_step_inputs():
+    v = dict(one_step_values())
+
+    def short(x):  # the inputs are short decimals: print them as they are written
+        return repr(x).replace("-", "−")
+    out = ["| gate | `W` | `U` | `b` |", "|---|---|---|---|"]
+    out += [f"| {g} | {short(v['W_' + g])} | {short(v['U_' + g])} | {short(v['b_' + g])} |"
+            for g in GATES]
+    out += ["", f"`x = {short(v['x'])}`, `h_prev = {short(v['h_prev'])}`, "
+            f"`c_prev = {short(v['c_prev'])}`, upstream `dh = {v['dh']:g}`, "
+            f"`dc_next = {v['dc_next']:g}`."]
+    return "\n".join(out)
+
+
 def one_step_table():
     v = dict(one_step_values())
     rows = [("a_i", "0.5·0.9 + (−0.2)·0.4 + 0.1"), ("a_f", "(−0.4)·0.9 + 0.6·0.4 + 1.0"),
@@ -118,7 +132,7 @@ def sci(v):
 
 
 
-TABLES = {"one-step": one_step_table, "one-step-cancel": one_step_cancel,
+TABLES = {"one-step-inputs": one_step_inputs, "one-step": one_step_table, "one-step-cancel": one_step_cancel,
           "two-step": two_step_table, "two-step-paths": two_step_paths,
           "step-size": step_size_table}
 MARK = re.compile(r"(<!-- lstm_numpy\.py: (\S+) -->\n)(.*?)(\n<!-- end -->)", re.S)
