@@ -100,9 +100,14 @@ def two_step_paths():
             f"`dc = dc_next + dh·o·(1 − tanh²c) = {g6(v['dc_prev[1]'])} + "
             f"{g6(v['dh[0]'] * v['o[0]'] * (1 - math.tanh(v['c[0]']) ** 2))} = {g6(v['dc[0]'])}`.\n\n"
             "Here the cell path carries more than the hidden path "
-            f"({g6(v['dc_prev[1]'])} against {g6(v['dh_prev[1]'])}): `dc` is only scaled by "
-            "`f`, while `dh` passes through `U` and all four gate derivatives. Over many steps "
-            "with `f` near 1 this is the constant error carousel of the BPTT section.\n\n"
+            f"({g6(v['dc_prev[1]'])} against {g6(v['dh_prev[1]'])}), and the structure says why "
+            "it tends to: `dc_prev` is `dc` multiplied by one number, `f`, while `dh_prev` is a "
+            "sum of four terms `U·da` ("
+            + ", ".join(g6(U0[k, 0] * v[f"da_{gate}[1]"]) for k, gate in enumerate(GATES)) +
+            " here), each passed through a gate derivative, at most 1/4 for a sigmoid. With `f` "
+            "near 1 the cell path keeps the gradient's size over many steps: the constant error "
+            "carousel of the BPTT section. One example does not prove it; the sizes depend on "
+            "the weights.\n\n"
             "The weight gradients are sums over the steps, e.g. `dW_g = da_g[0]·x_0 + "
             f"da_g[1]·x_1 = {g6(v['da_g[0]'])} · {g6(v['x[0]'])} + {g6(v['da_g[1]'])} · "
             f"({g6(v['x[1]'])}) = {g6(v['dW_g'])}`.")
