@@ -5,6 +5,7 @@
 // Lstm<double> must reproduce every one of them, the intermediate ones included.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
