@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Black-box tests of lstmidi-train, lstmidi-generate and lstmidi-eval (Python 3 standard
-library only).
+"""Black-box tests of lstmidi-train, lstmidi-generate, lstmidi-eval, lstmidi-first and
+lstmidi-planted-bug (Python 3 standard library only).
 
     program_tests.py CASE --train BIN --generate BIN --eval BIN --dump BIN --data DIR --work DIR
+                          [--first BIN --planted BIN]
 
 CASE is one of the functions named case_* below (without the prefix). Every case works in its
 own folder under --work, uses tiny settings so it takes seconds, and exits 0 on success, 1 with
@@ -970,6 +971,55 @@ def case_events():
     check(p.returncode == 2, f"--round-trip onto its input: exit {p.returncode}")
 
 
+def case_first_program():
+    """lstmidi-first, the learner's first program: its gradient check passes, the loss falls, it
+    writes back the sentence it trained on (the default one and another), and it refuses a
+    sentence too short to predict anything."""
+    if not ARGS.first:
+        raise Skip("lstmidi-first was not built")
+    for sentence in (None, "hello world, hello lstm"):
+        p = run([ARGS.first] + ([sentence] if sentence else []))
+        expect_ok(p, f"lstmidi-first {sentence or ''}")
+        m = re.search(r"gradient check: (\d+) of (\d+) parameters, worst relative error (\S+)",
+                      p.stdout)
+        check(m is not None, f"no gradient check line: {describe(p)}")
+        check(int(m.group(1)) > 100 and float(m.group(3)) < 1e-5 and "(ok)" in p.stdout,
+              f"gradient check: {m.group(0)}")
+        losses = [float(x) for x in re.findall(r"^iteration \d+  loss (\S+)$", p.stdout, re.M)]
+        check(len(losses) >= 2 and losses[-1] < losses[0] / 100,
+              f"the loss did not fall a hundredfold: {losses}")
+        said = dict(re.findall(r"^(sentence|it writes): (.*)$", p.stdout, re.M))
+        check(sentence is None or said.get("sentence") == sentence, f"sentence: {said}")
+        check(said.get("it writes") == said.get("sentence") and "learned the sentence" in p.stdout,
+              f"did not write the sentence back: {describe(p)}")
+    p = run([ARGS.first, "x"])
+    expect_clean_error(p, "lstmidi-first", "a one-character sentence", "two characters")
+
+
+def case_planted_bug():
+    """lstmidi-planted-bug, the exercise program: no block fails without a bug, the one-step
+    report of every planted bug flags exactly the blocks the library's own test finds (here: at
+    least one and not all), every block fails over three steps, and bad arguments are refused."""
+    if not ARGS.planted:
+        raise Skip("lstmidi-planted-bug was not built")
+    p = run([ARGS.planted, "0"])
+    expect_ok(p, "lstmidi-planted-bug 0")
+    check("<-- wrong" not in p.stdout and "every gradient is right" in p.stdout,
+          f"the correct backward pass is reported wrong: {describe(p)}")
+    for bug in range(1, 7):
+        p = run([ARGS.planted, str(bug)])
+        expect_ok(p, f"lstmidi-planted-bug {bug}")
+        one, three = p.stdout.split("T = 3 steps")
+        wrong_one = re.findall(r"^  (\S+) .*<-- wrong$", one, re.M)
+        wrong_three = re.findall(r"^  (\S+) .*<-- wrong$", three, re.M)
+        check(0 < len(wrong_one) < 14 and len(wrong_three) == 14,
+              f"bug {bug}: one step flags {wrong_one}, three steps {wrong_three}")
+        check("some gradients are wrong" in p.stdout, f"bug {bug}: {describe(p)}")
+    for bad in (["7"], ["-1"], ["x"], []):
+        p = run([ARGS.planted] + bad)
+        expect_clean_error(p, "lstmidi-planted-bug", f"lstmidi-planted-bug {bad}", "bug number")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -980,6 +1030,8 @@ def main():
     ap.add_argument("--eval", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--first", default="")
+    ap.add_argument("--planted", default="")
     ARGS = ap.parse_args()
     ARGS.work = os.path.abspath(ARGS.work)
     fn = globals().get("case_" + ARGS.case)

@@ -4,28 +4,29 @@
 ///   token ids -> Embedding (or one-hot) -> L x (Lstm -> Dropout) -> Dense -> softmax
 ///
 /// Shapes for a window of T steps and B sequences (N = T*B columns, time-major):
-///   ids (N) -> X_0 (E, N) -> h^(l) (H_l, N) -> d^(l) = dropout(h^(l)) -> Z (V, N) logits
+///   ids (N) -> X_0 (E, N) -> h^(l) (H_l, N) -> X_l = dropout(h^(l)) -> Z (V, N) logits
 /// With LossPositions::last only the final step's B columns are scored (the classic Keras
 /// setup); otherwise every position with a target is.
 ///
 /// Backward runs the same chain in reverse (docs/math.md#stacking):
-///   dZ = (softmax(Z) - Y)/n -> dd^(L) = W_y^T dZ -> dh^(l) = m^(l) * dd^(l) / (1-p)
-///   -> Lstm BPTT -> dX^(l) = dd^(l-1) ... -> dE
+///   dZ = (softmax(Z) - Y)/n -> dX_L = W_y^T dZ -> dh^(l) = m^(l) * dX_l
+///   -> Lstm BPTT -> dX_{l-1} ... -> dE
+/// (m^(l): the dropout mask of layer l, 0 or 1/(1-p), nn/dropout.hpp; names as docs/math.md.)
 /// All parameters live in one ParamBuffer (params()), in the order embedding, layers, dense.
 ///
 /// Piano-roll mode (ModelMode::pianoroll, Boulanger-Lewandowski et al. 2012's task): each step
 /// is a multi-hot frame of K = vocab_size keys instead of a token, and every key of the next
 /// frame is an independent Bernoulli variable:
-///   frames X_0 (K, N) -> h^(l) -> d^(l) -> Z (K, N) logits -> sigmoid BCE (nn/sigmoid_bce.hpp)
+///   frames X_0 (K, N) -> h^(l) -> X_l -> Z (K, N) logits -> sigmoid BCE (nn/sigmoid_bce.hpp)
 ///   dZ = (sigmoid(Z) - Y)/n, then the same chain down to the first layer (no dX_0 needed).
 /// Batches are FrameBatch (data/frame_batch.hpp); generation steps take a (K, B) frame.
 ///
 /// Training-only regularisers besides dropout (all off at inference, docs/math.md#stacking):
 ///   weight_drop > 0: each layer's recurrent weights U are DropConnect-masked, one mask per
 ///     layer and window (nn/lstm.hpp);
-///   input_dropout q > 0 (pianoroll mode): training sees m * X_0 / (1 - q) instead of X_0,
-///     m ~ Bernoulli(1 - q) per key and frame, so the model cannot lean on copying the frame
-///     it is given.
+///   input_dropout q > 0 (pianoroll mode): training sees m^(0) * X_0 instead of X_0, the
+///     mask m^(0) 0 or 1/(1 - q) per key and frame, so the model cannot lean on copying the
+///     frame it is given.
 #pragma once
 
 #include <memory>

@@ -2,11 +2,13 @@
 /// Dropout<T>: inverted dropout (Srivastava et al. 2014) between stacked layers, as Zaremba et
 /// al. 2014 apply it to LSTMs (non-recurrent connections only).
 ///
-///   training:   m ~ Bernoulli(1 - p) element-wise,   y = m * x / (1 - p),   dx = m * dy / (1 - p)
-///   inference:  y = x,                               dx = dy
+///   training:   m = 0 with probability p, else 1/(1 - p), element-wise;   y = m * x,   dx = m * dy
+///   inference:  y = x,                                                    dx = dy
 ///
-/// The mask (values 0 or 1/(1-p)) is drawn from the caller's Rng, so a seed reproduces it; it
-/// can be frozen (gradient checks reuse one mask across many forward passes).
+/// m is the stored mask itself (mask(); docs/math.md#stacking writes it the same way), so
+/// E[m] = 1 and forward and backward are one product each. It is drawn from the caller's Rng,
+/// so a seed reproduces it; it can be frozen (gradient checks reuse one mask across many
+/// forward passes).
 #pragma once
 
 #include "lstmidi/core/config.hpp"

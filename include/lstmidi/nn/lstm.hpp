@@ -153,6 +153,12 @@ class Lstm {
   auto output() const { return Hs_.middleCols(B_, T_ * B_); }
   auto final_h() const { return Hs_.rightCols(B_); }
   auto final_c() const { return Cs_.rightCols(B_); }
+  /// The gate cache (4H, T*B), step t in columns [t*B, (t+1)*B): after forward the activated
+  /// gates [i; f; g; o], after backward the gate gradients [da_i; da_f; da_g; da_o] (the sweep
+  /// overwrites the cache in place). Read by the tests that check every intermediate value.
+  const Matrix<T>& gates() const { return A_; }
+  /// c_{-1}, c_0 .. c_{T-1}: (H, (T+1)*B), time-major; c_{-1} is the initial state.
+  const Matrix<T>& cell_states() const { return Cs_; }
 
   // ----------------------------------------------------------------------------------------
   /// Backward (BPTT over the window). dY = dL/dh_t for every step: (H, T*B). X is the input

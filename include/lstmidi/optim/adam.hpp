@@ -6,6 +6,9 @@
 ///   mhat = m_t / (1 - b1^t)                    vhat = v_t / (1 - b2^t)
 ///   theta_t = theta_{t-1} - lr * ( mhat / (sqrt(vhat) + eps) + wd * theta_{t-1} )
 ///
+/// The decay is multiplied by lr, as in PyTorch's AdamW and llm.c; Loshchilov & Hutter's
+/// Algorithm 2 does not multiply it by lr, so their lambda is lr * wd here (docs/math.md#adam).
+///
 /// eps is added after the bias correction, as in the paper's Algorithm 1 and PyTorch (Keras's
 /// `epsilon` is the paper's "epsilon hat" of the efficient form instead; see docs/math.md).
 #pragma once
