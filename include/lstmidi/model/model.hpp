@@ -13,6 +13,8 @@
 ///   -> Lstm BPTT -> dX_{l-1} ... -> dE
 /// (m^(l): the dropout mask of layer l, 0 or 1/(1-p), nn/dropout.hpp; names as docs/math.md.)
 /// All parameters live in one ParamBuffer (params()), in the order embedding, layers, dense.
+/// The input side (ids or frames) is here; the output side, the dense layer and the loss of
+/// the mode, is the OutputHead (model/output_head.hpp).
 ///
 /// Piano-roll mode (ModelMode::pianoroll, Boulanger-Lewandowski et al. 2012's task): each step
 /// is a multi-hot frame of K = vocab_size keys instead of a token, and every key of the next
@@ -43,15 +45,13 @@
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
 #include "lstmidi/nn/lstm_step.hpp"
+#include "lstmidi/model/output_head.hpp"
 #include "lstmidi/nn/sigmoid_bce.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 
 namespace lstmidi {
 
 enum class LossPositions : int { all = 0, last = 1 };
-
-/// What one step is: a token (softmax over V) or a piano-roll frame (K independent sigmoids).
-enum class ModelMode : int { tokens = 0, pianoroll = 1 };
 
 /// The hyperparameters that fix the model's shape. Everything else (learning rate, window
 /// length...) belongs to training.
@@ -141,7 +141,7 @@ class Model {
       dropouts_.emplace_back(cfg_.dropout);
       D = H;
     }
-    dense_ = std::make_unique<Dense<T>>(alloc, D, cfg_.vocab_size);
+    head_ = std::make_unique<OutputHead<T>>(alloc, D, cfg_.vocab_size, cfg_.mode);
     params_.resize(alloc.size());
     outputs_.resize(layers_.size());
   }
@@ -164,14 +164,15 @@ class Model {
   Dropout<T>& dropout(Index l) { return dropouts_[static_cast<size_t>(l)]; }
   /// Dropout on the input frames (pianoroll mode; rate 0 unless configured).
   Dropout<T>& input_dropout() { return input_dropout_; }
-  Dense<T>& dense() { return *dense_; }
+  Dense<T>& dense() { return head_->dense(); }
+  OutputHead<T>& head() { return *head_; }
   Embedding<T>* embedding() { return embedding_.get(); }
 
   /// Draws every weight from rng (Glorot/orthogonal/forget-bias-1 by default).
   void init(Rng& rng, InitScheme scheme = InitScheme::keras) {
     if (embedding_) embedding_->init(params_, rng);
     for (const auto& l : layers_) l.init(params_, rng, scheme);
-    dense_->init(params_, rng);
+    head_->init(params_, rng);
   }
 
   State zero_state(Index B) const {
@@ -249,8 +250,7 @@ class Model {
     }
     for (size_t l = 1; l < L; ++l)
       steppers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
-    dense_->forward(params_, state.h[L - 1], logits_);
-    return logits_;
+    return head_->logits(params_, state.h[L - 1]);
   }
 
   /// One generation step in pianoroll mode: frames (K, B) of 0/1 -> logits (K, B), state
@@ -264,8 +264,7 @@ class Model {
     steppers_[0].step(params_, frames, state.h[0], state.c[0]);
     for (size_t l = 1; l < L; ++l)
       steppers_[l].step(params_, state.h[l - 1], state.h[l], state.c[l]);
-    dense_->forward(params_, state.h[L - 1], logits_);
-    return logits_;
+    return head_->logits(params_, state.h[L - 1]);
   }
 
   /// Floats kept from forward for backward in the last forward_backward (memory report).
@@ -275,7 +274,7 @@ class Model {
     for (const auto& l : layers_) n += l.cache_size();
     for (const auto& d : outputs_) n += d.size();
     for (const auto& d : dropouts_) n += d.mask().size();
-    return n + z_.size();
+    return n + head_->activation_floats();
   }
 
  private:
@@ -339,12 +338,7 @@ class Model {
     layers_[0].forward(params_, inputs_dropped_ ? xin_ : frame_inputs(batch), B, state.h[0],
                        state.c[0]);
     forward_stack(B, state, rng, training);
-    const bool last = cfg_.loss_positions == LossPositions::last;
-    const Index first_col = last ? (steps - 1) * B : 0;
-    const Index n = steps * B - first_col;
-    mask_.assign(batch.mask.begin() + first_col, batch.mask.end());
-    dense_->forward(params_, outputs_.back().rightCols(n), z_);
-    return sigmoid_bce<T>(z_, batch.targets.rightCols(n), mask_, need_grad ? &z_ : nullptr);
+    return head_->forward(params_, scored(outputs_.back(), steps, B), batch, need_grad);
   }
 
   LossTotals forward(const TokenBatch& batch, State& state, Rng& rng, bool training,
@@ -356,7 +350,6 @@ class Model {
             "model: batch must hold T*B inputs and targets (T=", steps, ", B=", B, ")");
     check_state(state, B);
     draw_weight_drop(rng, training);
-    const size_t L = layers_.size();
     if (embedding_) {
       embedding_->forward(params_, batch.inputs, x0_);
       layers_[0].forward(params_, x0_, B, state.h[0], state.c[0]);
@@ -364,26 +357,22 @@ class Model {
       layers_[0].forward_tokens(params_, batch.inputs, B, state.h[0], state.c[0]);
     }
     forward_stack(B, state, rng, training);
-    const bool last = cfg_.loss_positions == LossPositions::last;
-    const Index first_col = last ? (steps - 1) * B : 0;
-    if (last) {
-      targets_.assign(batch.targets.end() - B, batch.targets.end());
-    } else {
-      targets_ = batch.targets;
-    }
-    dense_->forward(params_, outputs_[L - 1].rightCols(steps * B - first_col), z_);
-    return softmax_cross_entropy<T>(z_, targets_, need_grad ? &z_ : nullptr);
+    return head_->forward(params_, scored(outputs_.back(), steps, B), batch, need_grad);
   }
 
-  /// Dense and layers L-1..1 backward; leaves dL/d(output of layer 0) in dy_.
+  /// The columns the loss scores: all T*B, or the last step's B (LossPositions::last).
+  auto scored(const Matrix<T>& Y, Index steps, Index B) const {
+    return Y.rightCols(cfg_.loss_positions == LossPositions::last ? B : steps * B);
+  }
+
+  /// The head and layers L-1..1 backward; leaves dL/d(output of layer 0) in dy_.
   void backward_stack(Index steps, Index B) {
     const Index N = steps * B;
     const size_t L = layers_.size();
-    const bool last = cfg_.loss_positions == LossPositions::last;
-    const Index n_scored = last ? B : N;
+    const auto top = scored(outputs_[L - 1], steps, B);
+    head_->backward(params_, top, dtop_);
     dy_.setZero(cfg_.hidden_sizes[L - 1], N);
-    dense_->backward(params_, outputs_[L - 1].rightCols(n_scored), z_, &dtop_);  // z_ holds dZ
-    dy_.rightCols(n_scored) = dtop_;
+    dy_.rightCols(top.cols()) = dtop_;
     for (size_t l = L; l-- > 1;) {
       dropouts_[l].backward(dy_, dy_);
       layers_[l].backward(params_, outputs_[l - 1], dy_, &dx_);
@@ -416,15 +405,12 @@ class Model {
   Dropout<T> input_dropout_;     // pianoroll mode: on the input frames
   bool inputs_dropped_ = false;  // the last forward used xin_ (dropped-out inputs)
   Matrix<T> xin_;                // (K, N) input frames after input dropout
-  std::unique_ptr<Dense<T>> dense_;
+  std::unique_ptr<OutputHead<T>> head_;  // dense layer and loss of the model's mode
 
   Matrix<T> x0_;                      // (E, N) embedded inputs
   std::vector<Matrix<T>> outputs_;    // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
-  std::vector<TokenId> targets_;      // scored targets
-  std::vector<std::uint8_t> mask_;    // scored frame columns (pianoroll mode)
-  Matrix<T> z_;                       // (V, n) logits; the loss overwrites them with dL/dZ
   Matrix<T> dtop_, dy_, dx_;          // backward buffers
-  Matrix<T> step_x_, logits_;         // generation
+  Matrix<T> step_x_;                  // generation: embedded ids
 };
 
 /// Packs a model for generation in the given format for the guard's lifetime
