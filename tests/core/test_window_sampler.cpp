@@ -89,3 +89,14 @@ TEST_CASE("fill_token_window: inputs, next-token targets and padding past the en
   CHECK(batch.target(3, 1) == -1);
   CHECK(batch.input(0, 0) == 0);  // the other column untouched
 }
+
+TEST_CASE("WindowSchedule: the batch size changes only before the first batch") {
+  WindowSchedule sched(1, 4);
+  for (std::uint32_t i = 0; i < 10; ++i) sched.train().push_back({0, 0, i});
+  sched.set_batch_size(10);
+  CHECK(sched.batches_per_epoch() == 1);
+  CHECK_THROWS_AS(sched.set_batch_size(0), std::invalid_argument);
+  sched.next_batch([](Index, const Window&) {});
+  CHECK_THROWS_WITH_AS(sched.set_batch_size(2), doctest::Contains("fixed once batches"),
+                       std::invalid_argument);
+}

@@ -74,6 +74,14 @@ class WindowSchedule {
   const std::vector<Window>& valid() const { return valid_; }
 
   Index batch_size() const { return B_; }
+  /// Changes the windows per batch (e.g. to cap it at the number of training windows); only
+  /// before the first batch, since the batch order depends on it.
+  void set_batch_size(Index b) {
+    require(b >= 1, "batch size must be >= 1, got ", b);
+    require(order_.position() == SamplerPosition{},
+            "the batch size is fixed once batches have been drawn");
+    B_ = b;
+  }
   std::size_t batches_per_epoch() const { return batch_count(train_.size(), B_); }
   std::size_t valid_batches() const { return batch_count(valid_.size(), B_); }
 

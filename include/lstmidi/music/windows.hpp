@@ -101,6 +101,12 @@ class WindowSampler {
   std::size_t train_windows() const { return schedule_.train().size(); }
   std::size_t valid_windows() const { return schedule_.valid().size(); }
   std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
+  /// Changes the windows per batch (e.g. to cap it at train_windows()); only before the first
+  /// batch, since the batch order depends on it.
+  void set_batch_size(Index b) {
+    schedule_.set_batch_size(b);
+    opt_.batch_size = b;
+  }
   std::size_t valid_batches() const { return schedule_.valid_batches(); }
 
   SamplerPosition position() const { return schedule_.position(); }
