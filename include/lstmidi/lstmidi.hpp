@@ -16,6 +16,7 @@
 #include "lstmidi/debug/grad_check.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"
+#include "lstmidi/model/generation_pack.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/nn/dense.hpp"
 #include "lstmidi/nn/dropout.hpp"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/model/generation_pack.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/sample/sampling.hpp"
 
