@@ -17,14 +17,14 @@ enum class LossPositions : int { all = 0, last = 1 };
 /// The hyperparameters that fix the model's shape. Everything else (learning rate, window
 /// length...) belongs to training.
 struct ModelConfig {
-  Index vocab_size = 0;                    // V; in pianoroll mode the number of keys K
-  Index embedding_size = 64;               // E; 0 = one-hot input (D = V); 0 in pianoroll mode
+  Index vocab_size = 0;                       // V; in pianoroll mode the number of keys K
+  Index embedding_size = 64;                  // E; 0 = one-hot input (D = V); 0 in pianoroll mode
   std::vector<Index> hidden_sizes{256, 256};  // H per LSTM layer
-  double dropout = 0.2;                    // after each LSTM layer
-  double input_dropout = 0;                // pianoroll mode: on the input frames (keys of the
-                                           // previous frame hidden at random); 0 = off
-  double weight_drop = 0;                  // DropConnect on each layer's recurrent weights U
-                                           // (nn/lstm.hpp); 0 = off
+  double dropout = 0.2;                       // after each LSTM layer
+  double input_dropout = 0;                   // pianoroll mode: on the input frames (keys of the
+                                              // previous frame hidden at random); 0 = off
+  double weight_drop = 0;                     // DropConnect on each layer's recurrent weights U
+                                              // (nn/lstm.hpp); 0 = off
   LossPositions loss_positions = LossPositions::all;
   ModelMode mode = ModelMode::tokens;
 
@@ -54,8 +54,8 @@ struct ModelConfig {
     require(!hidden_sizes.empty() && num_layers() <= kMaxLayers, "model: between 1 and ",
             kMaxLayers, " LSTM layers, got ", num_layers());
     for (Index h : hidden_sizes)
-      require(h > 0 && h <= kMaxWidth, "model: hidden sizes must be in [1, ", kMaxWidth,
-              "], got ", h);
+      require(h > 0 && h <= kMaxWidth, "model: hidden sizes must be in [1, ", kMaxWidth, "], got ",
+              h);
     require(dropout >= 0 && dropout < 1, "model: dropout must be in [0, 1), got ", dropout);
     require(input_dropout >= 0 && input_dropout < 1, "model: input dropout must be in [0, 1), got ",
             input_dropout);

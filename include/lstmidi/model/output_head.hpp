@@ -80,10 +80,10 @@ class OutputHead {
  private:
   ModelMode mode_;
   Dense<T> dense_;
-  Matrix<T> z_;                      // logits, then dL/dz after a forward with need_grad
-  Matrix<T> logits_;                 // generation
-  std::vector<TokenId> targets_;     // token targets of the scored columns
-  std::vector<std::uint8_t> mask_;   // frame mask of the scored columns
+  Matrix<T> z_;                     // logits, then dL/dz after a forward with need_grad
+  Matrix<T> logits_;                // generation
+  std::vector<TokenId> targets_;    // token targets of the scored columns
+  std::vector<std::uint8_t> mask_;  // frame mask of the scored columns
 };
 
 }  // namespace lstmidi

@@ -6,11 +6,12 @@
 /// f_0 .. f_{n-1} the inputs are 0, f_0 .. f_{n-2} and the targets f_0 .. f_{n-1}.
 ///
 /// Windows of T steps over the sequence 0, f_0, .., f_{n-1} with stride S (plus one window
-/// ending at the piece's end, so every target is trained on), validation split BY PIECE (data/piece_split.hpp, or a separate list of
-/// validation pieces), optional transposition of training windows by +-N semitones (a shift is
-/// used only when the whole piece stays in the key range), epoch order from a Fisher-Yates
-/// shuffle drawn from Rng(seed, epoch + 1), and a resumable {epoch, batch} position. Validation
-/// windows do not overlap (stride T), so each validation frame is scored exactly once per pass.
+/// ending at the piece's end, so every target is trained on), validation split BY PIECE
+/// (data/piece_split.hpp, or a separate list of validation pieces), optional transposition of
+/// training windows by +-N semitones (a shift is used only when the whole piece stays in the key
+/// range), epoch order from a Fisher-Yates shuffle drawn from Rng(seed, epoch + 1), and a resumable
+/// {epoch, batch} position. Validation windows do not overlap (stride T), so each validation frame
+/// is scored exactly once per pass.
 #pragma once
 
 #include <algorithm>

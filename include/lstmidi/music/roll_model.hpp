@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/model/generation_pack.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/music/frames.hpp"
