@@ -9,10 +9,52 @@
 #include <iostream>
 #include <lstmidi/core/config.hpp>
 #include <lstmidi/core/memory.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
 
 namespace lstmidi::cli {
 
-/// Exit codes: 0 success, 1 runtime failure (files, data, divergence), 2 bad usage.
+/// The value given to `flag` on the command line ("--flag VALUE" or "--flag=VALUE"), if any;
+/// for the few decisions taken before CLI11 parses (which settings file to read).
+inline std::optional<std::string> flag_value(int argc, char** argv, const std::string& flag) {
+  std::optional<std::string> value;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a == flag && i + 1 < argc)
+      value = argv[++i];
+    else if (a.rfind(flag + "=", 0) == 0)
+      value = a.substr(flag.size() + 1);
+  }
+  return value;
+}
+
+inline bool has_flag(int argc, char** argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a == flag) return true;
+  }
+  return false;
+}
+
+/// The names a settings file may use: every long flag of `app` without its "--", less --help,
+/// --version and --config.
+inline std::set<std::string> setting_names(const CLI::App& app) {
+  std::set<std::string> names;
+  for (const CLI::Option* o : app.get_options())
+    for (const std::string& n : o->get_lnames())
+      if (n != "help" && n != "config" && n != "version") names.insert(n);
+  return names;
+}
+
+/// Exit codes, one rule for every program: 0 success; 1 bad data, files or disks (a model or
+/// MIDI file that cannot be read, a full disk, a run folder in use, divergence); 2 bad usage
+/// (an unknown or out-of-range flag, flags that do not go together, a settings file with an
+/// unknown name). A std::invalid_argument is a usage error, any other exception a failure,
+/// whether it comes from the body or from a callback while parsing (app.preparse_callback).
 template <typename Body>
 int run(CLI::App& app, int argc, char** argv, Body&& body) {
   // A file-size limit (ulimit -f) or a full quota must become a write error with a message,
@@ -31,6 +73,12 @@ int run(CLI::App& app, int argc, char** argv, Body&& body) {
   } catch (const CLI::ParseError& e) {
     std::cerr << app.get_name() << ": error: " << e.what() << " (see --help)\n";
     return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << app.get_name() << ": error: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << app.get_name() << ": error: " << e.what() << '\n';
+    return 1;
   }
   try {
     return body();

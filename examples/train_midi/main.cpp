@@ -19,7 +19,10 @@
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
+#include <lstmidi/train/interrupt.hpp>
 #include <lstmidi/train/progress.hpp>
+#include <lstmidi/train/run_folder.hpp>
+#include <lstmidi/train/settings_file.hpp>
 #include <lstmidi/train/trainer.hpp>
 #include <sstream>
 #include <type_traits>
@@ -43,9 +46,10 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false, sustain = false,
        tempo_words = false, no_time_signature_words = false;
-  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
-      ->required();
-  app.add_option("--out", out, "Model directory to write")->required();
+  auto* data_opt = app.add_option("--data", data,
+                                  "Folder of .mid/.midi files (searched recursively), or one file")
+                       ->required();
+  auto* out_opt = app.add_option("--out", out, "Model directory to write")->required();
   app.add_option("--mode", mode,
                  "What a step is: tokens (note/chord events) or pianoroll (88-key frames, every "
                  "key predicted)")
@@ -55,7 +59,7 @@ int main(int argc, char** argv) {
                  "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")
       ->check(CLI::Range(1.0 / 64, 64.0))
       ->capture_default_str();
-  app.add_option(
+  auto* valid_data_opt = app.add_option(
       "--valid-data", valid_data,
       "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
   app.add_option("--layers", layers, "Number of LSTM layers")
@@ -174,9 +178,14 @@ int main(int argc, char** argv) {
                "events encoding always keeps them, as a drum kit of their own)");
   app.add_flag("--same-key", same_key,
                "Tokens mode: transpose every piece to C major / A minor before training");
-  app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
+  auto* resume_opt = app.add_flag(
+      "--resume", resume,
+      "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
-  app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
+  auto* config_opt = app.set_config(
+      "--config", "",
+      "Read settings from a name=value file such as a run's settings.ini (flags given on the "
+      "command line win)");
   // Settings that only one mode reads, with their defaults: the other mode refuses a changed
   // one rather than ignore it (settings.ini lists every setting, so a default is no error).
   struct ModeOnly {
@@ -203,6 +212,42 @@ int main(int argc, char** argv) {
       {"--valid-data", [&] { return !valid_data.empty(); }},
       {"--input-dropout", [&, d = input_dropout] { return input_dropout != d; }}};
 
+  // settings.ini: every setting but --out and --resume (so --config repeats the run into another
+  // folder), with the data folders as absolute paths (so it works from any folder).
+  auto settings_text = [&] {
+    for (CLI::Option* o : {data_opt, valid_data_opt})
+      if (o->count() > 0 && !o->as<std::string>().empty()) {
+        const std::string abs = fs::absolute(o->as<std::string>()).lexically_normal().string();
+        o->clear();
+        o->add_result(abs);
+      }
+    out_opt->configurable(false);
+    resume_opt->configurable(false);
+    std::string text =
+        "# lstmidi-train settings; repeat the run with\n"
+        "#   lstmidi-train --config settings.ini --out NEW_FOLDER\n" +
+        app.config_to_str(true, false);
+    out_opt->configurable(true);
+    resume_opt->configurable(true);
+    return text;
+  };
+  // The run folder is locked from the moment this run may write there until it ends.
+  RunLock lock;
+  auto claim_run_folder = [&] {
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) throw IoError(out + ": cannot create the output directory (" + ec.message() + ")");
+    if (lock.held()) return;
+    lock = RunLock::acquire(out);
+    const auto stale = remove_stale_temp_files(out);
+    if (!stale.empty())
+      std::cout << "removed " << stale.size() << " temporary file(s) an interrupted run left in "
+                << out << " (" << stale.front() << (stale.size() > 1 ? ", ..." : "") << ")\n";
+    check_run_folder(out, resume);  // again: another run may have written here meanwhile
+  };
+
+  int interrupted_status = 0;  // 128 + the signal, when a signal stopped the run
+
   // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
   auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
     TrainOptions to;
@@ -216,14 +261,31 @@ int main(int argc, char** argv) {
     to.checkpoint_seconds = checkpoint_every;
     to.weight_average = weight_average;
     to.out_dir = out;
+    StopOnSignal stop;  // Ctrl-C: save the checkpoint and say how to go on
+    to.stop = stop.flag();
     Trainer<float, std::decay_t<decltype(sampler)>> trainer(model, sampler, to, rng, meta);
     if (resume) {
       trainer.resume();
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
                 << sampler.position().batch << '\n';
     }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
-    return trainer.run(&printer);
+    const bool tty = ::isatty(2) != 0;
+    ProgressPrinter printer(std::cerr, std::cout, tty, !quiet);
+    TrainResult res = trainer.run(&printer);
+    if (res.reason == StopReason::interrupted) {
+      const auto pos = sampler.position();
+      std::cout.flush();
+      std::cerr << (tty && !quiet ? "\n" : "") << "lstmidi-train: stopped by "
+                << (stop.signal_number() == SIGTERM ? "SIGTERM" : "Ctrl-C (SIGINT)")
+                << "; the run is saved in " << (fs::path(out) / "last.lstmidi").string() << " ("
+                << (pos.batch == 0 ? "after epoch " + std::to_string(pos.epoch)
+                                   : "epoch " + std::to_string(pos.epoch + 1) + ", batch " +
+                                         std::to_string(pos.batch) + " of " +
+                                         std::to_string(sampler.batches_per_epoch()))
+                << "); continue it with: lstmidi-train --out " << out << " --resume\n";
+      interrupted_status = 128 + stop.signal_number();
+    }
+    return res;
   };
 
   // Pianoroll mode: frames, FrameSampler, sigmoid outputs; the same Trainer.
@@ -274,7 +336,7 @@ int main(int argc, char** argv) {
               << "), dropout " << dropout << ", input dropout " << input_dropout << ", weight drop "
               << weight_drop << ", " << model.num_params() << " parameters, " << Eigen::nbThreads()
               << " thread(s)\n";
-    fs::create_directories(out);
+    claim_run_folder();
     const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
     auto meta = music::pianoroll_metadata(ro, key_probs);
     meta["data_crc"] = std::to_string(sampler.checksum());
@@ -292,10 +354,11 @@ int main(int argc, char** argv) {
         primers += music::frames_to_line(opening, ro) + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
-      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+      write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
     }
 
     const TrainResult res = run_training(model, sampler, rng, meta);
+    if (res.reason == StopReason::interrupted) return interrupted_status;
 
     // Report: whole validation pieces, state carried, every frame predicted.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -317,14 +380,31 @@ int main(int argc, char** argv) {
     return 0;
   };
 
+  // Before parsing: `--resume` reads the run's own settings.ini unless --config names another
+  // file, and a settings file is checked line by line (unknown names are errors).
+  app.preparse_callback([&](std::size_t) {
+    std::string config = cli::flag_value(argc, argv, "--config").value_or("");
+    const auto out_flag = cli::flag_value(argc, argv, "--out");
+    if (config.empty() && out_flag && cli::has_flag(argc, argv, "--resume")) {
+      const fs::path own = fs::path(*out_flag) / kSettingsFile;
+      std::error_code ec;
+      if (fs::is_regular_file(own, ec)) {
+        config = own.string();
+        config_opt->default_str(config);
+      }
+    }
+    if (!config.empty()) check_settings_file(config, cli::setting_names(app));
+  });
+
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
-    if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(
-          out +
-          " already holds a training run: pass --resume to continue it, or choose another --out");
-    if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) {
+      check_run_folder(out, resume);  // before reading any data: fail fast
+      claim_run_folder();
+    } else if (resume) {
+      check_run_folder(out, resume);
+    }
 
     for (const ModeOnly& m : mode == "pianoroll" ? tokens_only : pianoroll_only)
       if (m.changed())
@@ -388,7 +468,7 @@ int main(int argc, char** argv) {
     std::cout << "model: " << layers << " x LSTM(" << hidden << "), embedding " << embedding
               << ", dropout " << dropout << ", " << model.num_params() << " parameters, "
               << Eigen::nbThreads() << " thread(s)\n";
-    fs::create_directories(out);
+    claim_run_folder();
     auto meta = music::music_metadata(eo, vocab);
     const music::PitchClassHistogram pc = [&] {
       std::vector<music::Note> all;
@@ -429,7 +509,7 @@ int main(int argc, char** argv) {
         primers += line + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
-      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+      write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
     } else if (!(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
       throw std::invalid_argument(out +
                                   ": the data or settings changed since the run began (the "
@@ -438,6 +518,7 @@ int main(int argc, char** argv) {
 
     // 3. Train.
     const TrainResult res = run_training(model, sampler, rng, meta);
+    if (res.reason == StopReason::interrupted) return interrupted_status;
 
     // 4. Report: the best model against n-gram baselines on the same validation pieces.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());

@@ -24,6 +24,7 @@
 /// are written mid-epoch every `checkpoint_seconds` and at every epoch end, always atomically.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -67,6 +68,10 @@ struct TrainOptions {
                               // that is validated and saved instead of the current weights;
                               // 0.999 spans about 1000 steps; 0 = off
   std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go
+  /// When set and raised (by a signal handler, say: a lock-free atomic<bool> may be set there),
+  /// the run saves its resume checkpoint after the current batch (or at the end of the epoch
+  /// when that batch ends one) and returns StopReason::interrupted. Not owned.
+  const std::atomic<bool>* stop = nullptr;
 
   void validate() const {
     require(epochs >= 1, "epochs must be >= 1, got ", epochs);
@@ -94,7 +99,8 @@ struct BatchProgress {
   double epoch_seconds_left = 0;
 };
 
-enum class StopReason { finished, early_stopping, time_budget };
+/// interrupted: TrainOptions::stop was raised; the resume checkpoint was saved first.
+enum class StopReason { finished, early_stopping, time_budget, interrupted };
 
 struct TrainResult {
   std::vector<EpochStats> history;
@@ -268,7 +274,11 @@ class Trainer {
         const double per_batch = run_seconds_ / static_cast<double>(run_batches_);
         bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - run_batches_);
         obs.on_batch(bp);
-        if (epoch_done) break;
+        if (epoch_done) break;  // the epoch's end (validation, files) comes before any stop
+        if (opt_.stop && opt_.stop->load()) {
+          save_last();
+          return finish(result, StopReason::interrupted);
+        }
         const bool out_of_time = opt_.time_budget_seconds > 0 && elapsed_ >= opt_.time_budget_seconds;
         if (out_of_time || seconds_since(last_save) >= opt_.checkpoint_seconds) {
           save_last();
@@ -345,6 +355,8 @@ class Trainer {
       obs.on_epoch(es, improved);
       if (!improved && opt_.lr_decay < 1.0)
         obs.on_note(detail::concat("learning rate lowered to ", adam_.config().lr));
+      if (opt_.stop && opt_.stop->load() && epoch < opt_.epochs)
+        return finish(result, StopReason::interrupted);  // last.lstmidi was just saved
       if (opt_.patience > 0 && bad_epochs_ >= opt_.patience) {
         obs.on_note(detail::concat("early stopping: no validation improvement for ", bad_epochs_,
                                    " epochs; best was epoch ", best_epoch_));
