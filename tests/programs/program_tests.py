@@ -319,6 +319,141 @@ def case_generate_errors():
     check(not [f for f in os.listdir(base) if ".tmp-" in f], "temporary files left behind")
 
 
+def dead_pid():
+    """A pid no process has now (for temporary files of a killed run)."""
+    for pid in range(4_000_000, 3_000_000, -7919):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise Skip("found no unused pid")
+
+
+def case_run_folder():
+    """A run folder is never lost by a slip: a finished model without last.lstmidi is not
+    replaced, a second run on a folder in use is refused with the holder's pid, temporary files
+    of a killed run are removed at the next start, and Ctrl-C saves the run and says how to
+    continue it."""
+    base = workdir("run_folder")
+    data = copy_data(os.path.join(base, "data"), 3)
+    T = "lstmidi-train"
+
+    # A finished run whose last.lstmidi was deleted (to save space): a new run must not replace it.
+    done = os.path.join(base, "done")
+    expect_ok(train(data, done), "first run")
+    os.remove(os.path.join(done, "last.lstmidi"))
+    before = dump(os.path.join(done, "model.lstmidi"))
+    p = train(data, done)
+    expect_clean_error(p, T, "a fresh run over a finished model without last.lstmidi", "model.lstmidi")
+    check(p.returncode == 2, f"the refused run: exit {p.returncode}, expected 2")
+    check(dump(os.path.join(done, "model.lstmidi")) == before, "the refused run changed model.lstmidi")
+    p = train(data, done, ["--resume"])
+    expect_clean_error(p, T, "--resume of a finished run without last.lstmidi", "nothing to resume")
+
+    # A second run on a folder in use: refused at once, naming the pid that holds it.
+    busy = os.path.join(base, "busy")
+    first = subprocess.Popen([str(ARGS.train), "--data", data, "--out", busy,
+                              *merged(TINY, ["--epochs", "100000", "--patience", "0",
+                                           "--checkpoint-every", "1"])],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(busy, "last.lstmidi")) and time.time() < deadline:
+            if first.poll() is not None:
+                raise Failure(f"the first run ended early: {first.stderr.read()}")
+            time.sleep(0.05)
+        check(os.path.exists(os.path.join(busy, "last.lstmidi")), "the first run wrote no checkpoint")
+        for extra in (["--resume"], ["--hidden", "17", "--resume"]):
+            p = train(data, busy, extra)
+            err = expect_clean_error(p, T, f"a second run {extra} on a folder in use", "in use")
+            check(f"pid {first.pid}" in err, f"the error should name pid {first.pid}: {err}")
+            check(p.returncode == 1, f"folder in use: exit {p.returncode}, expected 1")
+        # Temporary files: one of a dead writer (removed at the next start), one of a live one.
+        stale = os.path.join(busy, f"last.lstmidi.tmp-{dead_pid()}-0")
+        live = os.path.join(busy, f"history.csv.tmp-{os.getpid()}-0")
+        for f in (stale, live):
+            open(f, "wb").write(b"partial")
+
+        # Ctrl-C: the run saves its checkpoint, says where it is and how to go on, exits 130.
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=60)
+        check(first.returncode == 130, f"Ctrl-C: exit {first.returncode}, expected 130: {err[-2000:]}")
+        last = [l for l in err.splitlines() if l.strip()][-1]
+        check("last.lstmidi" in last and f"lstmidi-train --out {busy} --resume" in last,
+              f"Ctrl-C: the last line should say where the checkpoint is and how to continue: {last}")
+        for marker in CRASH_MARKERS:
+            check(marker not in err, f"Ctrl-C: '{marker}' in stderr")
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    # The command it printed continues the run (its own settings.ini gives every other setting).
+    p = run([ARGS.train, "--out", busy, "--resume", "--epochs", "1"], timeout=300)
+    expect_ok(p, "lstmidi-train --out DIR --resume, as printed after Ctrl-C")
+    check(not os.path.exists(stale), "the temporary file of a killed run is still there")
+    check(os.path.exists(live), "a temporary file of a live process was removed")
+    check("removed 1 temporary file" in p.stdout, f"the clean-up is not reported: {p.stdout}")
+    os.remove(live)
+
+
+def case_settings_file():
+    """A run's settings.ini repeats it (--config FILE --out NEW, from any folder) and resumes it
+    (--out DIR --resume and nothing else); settings files with unknown names, junk lines or
+    sections are refused with the line number."""
+    base = workdir("settings_file")
+    data = copy_data(os.path.join(base, "data"), 3)
+    T = "lstmidi-train"
+    rel_base = os.path.relpath(base)
+    # Trained with a relative --data, from the test's own folder.
+    first = os.path.join(base, "first")
+    expect_ok(run([ARGS.train, "--data", os.path.relpath(data), "--out", first,
+                   *merged(TINY, ["--hidden", "12", "--epochs", "1"])]), "first run")
+    settings = os.path.join(first, "settings.ini")
+
+    # Repeated from another folder: the same settings, the same weights.
+    again = os.path.join(base, "again")
+    p = run([ARGS.train, "--config", settings, "--out", again], cwd="/", timeout=300)
+    expect_ok(p, "--config settings.ini --out NEW from another folder")
+    check(dump(os.path.join(again, "model.lstmidi")) == dump(os.path.join(first, "model.lstmidi")),
+          "--config settings.ini did not repeat the run")
+    text = open(os.path.join(again, "settings.ini")).read()
+    check(not re.search(r"(?m)^\s*(out|resume)\s*=", text), f"settings.ini stores out or resume: {text}")
+
+    # --resume with only --out: every other setting from the run's own settings.ini.
+    p = run([ARGS.train, "--out", first, "--resume", "--epochs", "2"], cwd="/", timeout=300)
+    expect_ok(p, "--out DIR --resume with no other flags")
+    check("resuming at epoch 2" in p.stdout, f"the resume did not continue the run: {p.stdout}")
+    # ... and with only some flags: the rest from settings.ini (no "another shape" error).
+    p = run([ARGS.train, "--out", first, "--resume", "--data", data, "--epochs", "3"], timeout=300)
+    expect_ok(p, "--resume with --data and --epochs only")
+    check("resuming at epoch 3" in p.stdout, f"the resume did not continue the run: {p.stdout}")
+    # A flag that contradicts the run is still refused.
+    p = train(data, first, ["--hidden", "17", "--resume", "--epochs", "4"])
+    expect_clean_error(p, T, "--resume with another --hidden", "shape")
+
+    # Bad settings files: refused with the file and line, exit 2, nothing written.
+    good = open(settings).read().splitlines()
+    cases = (("unknown name", ["hiden=16"], "unknown setting 'hiden'", 4),
+             ("junk line", ["this is not a setting"], "expected name=value", 4),
+             ("a section", ["[training]", "layers=1"], "section", 4),
+             ("a repeated name", ["epochs=1", "epochs=2"], "twice", 5),
+             ("control bytes", ["\x1b[31mred=1"], "\\x1B[31mred", 4))
+    for what, extra, word, line in cases:
+        bad = os.path.join(base, "bad.ini")
+        lines = good[:3] + extra + good[3:]
+        open(bad, "w").write("\n".join(lines) + "\n")
+        out = os.path.join(base, "o-bad")
+        p = run([ARGS.train, "--config", bad, "--out", out])
+        err = expect_clean_error(p, T, f"--config with {what}", word)
+        check(f"bad.ini:{line}:" in err, f"--config with {what}: the error should give line {line}: {err}")
+        check(p.returncode == 2, f"--config with {what}: exit {p.returncode}, expected 2")
+        check(not os.path.exists(out), f"--config with {what} created --out")
+    p = run([ARGS.train, "--config", os.path.join(base, "missing.ini"), "--out", os.path.join(base, "o")])
+    expect_clean_error(p, T, "--config with a missing file", "missing.ini")
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:
@@ -984,6 +1119,8 @@ def main():
     ap.add_argument("--work", required=True)
     ARGS = ap.parse_args()
     ARGS.work = os.path.abspath(ARGS.work)
+    for name in ("train", "generate", "eval", "dump", "data"):
+        setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     fn = globals().get("case_" + ARGS.case)
     if fn is None:
         print(f"unknown case {ARGS.case}", file=sys.stderr)
