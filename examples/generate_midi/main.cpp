@@ -23,6 +23,7 @@
 #include <iostream>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
+#include <lstmidi/music/output_guard.hpp>
 #include <lstmidi/sample/generator.hpp>
 #include <sstream>
 
@@ -147,6 +148,9 @@ int main(int argc, char** argv) {
         primer = music::parse_frame_line(music::pick_saved_primer(model_dir, seed), ro);
         primer_from = "a training piece's opening";
       }
+      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
+      music::check_output_file(out, music::OutputKind::midi, model_dir, "--out");
+      music::check_output_file(picture, music::OutputKind::svg, model_dir, "--picture");
       Rng rng(seed);
       std::vector<music::Frame> all(primer);
       for (music::Frame& f :
@@ -154,7 +158,6 @@ int main(int argc, char** argv) {
         all.push_back(std::move(f));
       const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
       music::write_midi(out, notes, tempo, program);
-      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
       const double split = static_cast<double>(primer.size()) * ro.frame_beats;
       write_file_atomic(picture, music::piano_roll_svg(notes, split,
                                                        fs::path(out).filename().string() +
@@ -288,14 +291,27 @@ int main(int argc, char** argv) {
         ts_flag = music::parse_time_signature(mm.meta.at("common_time_signature"));
     }
 
+    // Every file this run writes, checked before any is written.
+    auto output_name = [&](int k) {
+      const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
+      return num_outputs == 1 ? out
+                              : (fs::path(out).parent_path() /
+                                 (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
+                                  fs::path(out).extension().string()))
+                                    .string();
+    };
+    auto picture_name = [&](const std::string& out_k) {
+      return picture.empty() ? fs::path(out_k).replace_extension(".svg").string() : picture;
+    };
+    for (int k = 0; k < num_outputs; ++k) {
+      music::check_output_file(output_name(k), music::OutputKind::midi, model_dir, "--out");
+      music::check_output_file(picture_name(output_name(k)), music::OutputKind::svg, model_dir,
+                               "--picture");
+    }
+
     for (int k = 0; k < num_outputs; ++k) {
       const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
-      const std::string out_k =
-          num_outputs == 1 ? out
-                           : (fs::path(out).parent_path() /
-                              (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
-                               fs::path(out).extension().string()))
-                                 .string();
+      const std::string out_k = output_name(k);
       // A saved opening is picked by the output's own seed: the same file as a run with it.
       if (saved_primer) primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed_k));
       const std::vector<TokenId> ids = primer_ids(primer);
@@ -323,8 +339,7 @@ int main(int argc, char** argv) {
       if (!events)
         for (music::Note& n : song.notes) n.program = program;
       music::write_song(out_k, song);
-      const std::string picture_k =
-          picture.empty() ? fs::path(out_k).replace_extension(".svg").string() : picture;
+      const std::string picture_k = picture_name(out_k);
       write_file_atomic(picture_k, music::piano_roll_svg(song.notes, split,
                                                          fs::path(out_k).filename().string() +
                                                              " (grey: primer, blue: generated)"));
@@ -349,12 +364,8 @@ int main(int argc, char** argv) {
         std::cout << "  " << dropped
                   << " note(s) left out: the primer's last instrument is not in --instruments\n";
       std::cout << "wrote " << picture_k << '\n';
-      auto it = mm.meta.find("pc_hist");
-      if (it != mm.meta.end()) {
-        music::PitchClassHistogram corpus{};
-        std::istringstream ss(it->second);
-        std::string cell;
-        for (size_t c = 0; c < 12 && std::getline(ss, cell, ','); ++c) corpus[c] = std::stod(cell);
+      if (mm.pitch_classes) {
+        const music::PitchClassHistogram& corpus = *mm.pitch_classes;
         std::vector<music::Note> generated_only;
         for (const auto& n : song.notes)
           if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);

@@ -454,6 +454,89 @@ def case_settings_file():
     expect_clean_error(p, T, "--config with a missing file", "missing.ini")
 
 
+def set_model_meta(path, key, value):
+    """Rewrites one metadata value of a model file, with a valid length and checksum (so only
+    the value itself is wrong)."""
+    import zlib
+    b = bytearray(open(path, "rb").read())
+    n = struct.unpack_from("<Q", b, 16)[0]
+    kb = key.encode()
+    at = b.find(struct.pack("<I", len(kb)) + kb, 24, 24 + n)
+    check(at > 0, f"{path}: no metadata key {key}")
+    vat = at + 4 + len(kb)
+    old_len = struct.unpack_from("<I", b, vat)[0]
+    vb = value.encode()
+    b[vat:vat + 4 + old_len] = struct.pack("<I", len(vb)) + vb
+    n = n - old_len + len(vb)
+    struct.pack_into("<Q", b, 16, n)
+    b = b[:24 + n]
+    b += struct.pack("<I", zlib.crc32(bytes(b)) & 0xFFFFFFFF)
+    open(path, "wb").write(bytes(b))
+
+
+def case_generate_safety():
+    """lstmidi-generate never replaces a model, a model folder's own files or anything that is
+    not its own kind of output, and checks everything (the model's metadata included) before it
+    writes any file."""
+    base = workdir("generate_safety")
+    _, model = trained_model(base)
+    G = "lstmidi-generate"
+    model_file = os.path.join(model, "model.lstmidi")
+    before = {f: open(os.path.join(model, f), "rb").read() for f in os.listdir(model)}
+
+    notes = os.path.join(base, "notes.txt")
+    open(notes, "w").write("my notes\n")
+    folder = os.path.join(base, "a-folder")
+    os.makedirs(folder)
+    for what, extra, word in (
+            ("--out the model file", ["--out", model_file], "model"),
+            ("--out the vocabulary", ["--out", os.path.join(model, "vocab.txt")], "vocab.txt"),
+            ("--out settings.ini", ["--out", os.path.join(model, "settings.ini")], "settings.ini"),
+            ("a picture over loss.svg", ["--out", os.path.join(model, "loss.mid")], "loss.svg"),
+            ("--picture over loss.svg", ["--out", os.path.join(base, "x.mid"), "--picture",
+                                         os.path.join(model, "loss.svg")], "loss.svg"),
+            ("--out a text file", ["--out", notes], "not a MIDI file"),
+            ("--picture a text file", ["--out", os.path.join(base, "y.mid"), "--picture", notes],
+             "not an SVG"),
+            ("--out a directory", ["--out", folder], "directory"),
+            ("--num-outputs onto a text file", ["--out", os.path.join(base, "n.mid"), "--num-outputs", "2",
+                                                "--seed", "1"], "n-2.mid")):
+        if what.startswith("--num-outputs"):
+            open(os.path.join(base, "n-2.mid"), "w").write("not music")
+        p = run([ARGS.generate, "--model", model, *merged(["--length", "20"], extra)])
+        expect_clean_error(p, G, what, word)
+        check(p.returncode == 2, f"{what}: exit {p.returncode}, expected 2")
+        after = {f: open(os.path.join(model, f), "rb").read() for f in os.listdir(model)}
+        check(after == before, f"{what}: the model folder changed")
+        check(open(notes).read() == "my notes\n", f"{what}: notes.txt changed")
+        check(not os.path.exists(os.path.join(base, "n-1.mid")), f"{what}: wrote n-1.mid before refusing")
+        check(not os.path.exists(os.path.join(model, "loss.mid")), f"{what}: wrote loss.mid before refusing")
+    # A new name in the model folder, and an earlier output, may be written.
+    expect_ok(generate(model, os.path.join(model, "new.mid")), "--out a new file in the model folder")
+    expect_ok(generate(model, os.path.join(model, "new.mid")), "--out over an earlier output")
+
+    # A bad metadata value (in a well-formed, checksummed file): refused before any output.
+    for key, value in (("pc_hist", "0.1,0.2,oops"), ("pc_hist", "1,2"), ("common_tempo", "nan"),
+                       ("common_tempo", "-5")):
+        bad = os.path.join(base, f"bad-{key}")
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(model, bad, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+        set_model_meta(os.path.join(bad, "model.lstmidi"), key, value)
+        out = os.path.join(base, f"meta-{key}.mid")
+        p = generate(bad, out)
+        err = expect_clean_error(p, G, f"model with {key}={value!r}", key)
+        check("model.lstmidi" in err, f"{key}: the error should name the model file: {err}")
+        check(not os.path.exists(out) and not os.path.exists(out[:-4] + ".svg"),
+              f"model with a bad {key}: files were written before the error")
+    # The rewriting itself keeps a good file good.
+    good = os.path.join(base, "good-copy")
+    shutil.copytree(model, good, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    set_model_meta(os.path.join(good, "model.lstmidi"), "common_tempo", "77")
+    p = generate(good, os.path.join(base, "good.mid"))
+    expect_ok(p, "model with a rewritten, valid common_tempo")
+    check("77 bpm" in p.stdout, f"the rewritten common_tempo is not used: {p.stdout}")
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -30,7 +31,10 @@
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/model/checkpoint.hpp"
+#include "lstmidi/core/quote.hpp"
 #include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/metrics.hpp"
+#include "lstmidi/music/note.hpp"
 #include "lstmidi/music/pianoroll.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/music/vocabulary.hpp"
@@ -84,6 +88,8 @@ struct MusicModel {
   EncoderOptions encoder;   // tokens mode
   RollOptions roll;         // pianoroll mode
   std::vector<double> key_probs;  // pianoroll mode: unigram baseline (empty if not saved)
+  /// Tokens mode: the training data's pitch-class histogram ('pc_hist'), when saved.
+  std::optional<PitchClassHistogram> pitch_classes;
   std::map<std::string, std::string> meta;
 };
 
@@ -112,6 +118,49 @@ inline double parse_meta_double(const std::map<std::string, std::string>& m, con
 }  // namespace detail
 
 namespace detail {
+/// Checks the values a generator reads from a tokens model's metadata (the training data's
+/// pitch classes, most common tempo, time and key signature), so a bad one is refused when the
+/// model is loaded, before anything is written. Fills mm.pitch_classes.
+template <typename T>
+void check_generation_metadata(MusicModel<T>& mm, const std::map<std::string, std::string>& meta,
+                               const std::string& file) {
+  auto bad = [&](const std::string& key, const std::string& value) {
+    throw FormatError(file + ": bad '" + key + "' setting " + quote_input(value));
+  };
+  auto number = [&](const std::string& key, const std::string& text) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) bad(key, text);
+    return v;
+  };
+  if (auto it = meta.find("pc_hist"); it != meta.end()) {
+    PitchClassHistogram h{};
+    std::stringstream ss(it->second);
+    std::size_t n = 0;
+    for (std::string cell; std::getline(ss, cell, ',');) {
+      if (n == h.size()) bad("pc_hist", it->second);
+      h[n] = number("pc_hist", cell);
+      if (h[n] < 0) bad("pc_hist", it->second);
+      ++n;
+    }
+    if (n != h.size()) bad("pc_hist", it->second);
+    mm.pitch_classes = h;
+  }
+  if (auto it = meta.find("common_tempo"); it != meta.end())
+    if (!(number("common_tempo", it->second) > 0)) bad("common_tempo", it->second);
+  try {
+    if (auto it = meta.find("common_key"); it != meta.end()) parse_key_signature(it->second);
+  } catch (const std::invalid_argument&) {
+    bad("common_key", meta.at("common_key"));
+  }
+  try {
+    if (auto it = meta.find("common_time_signature"); it != meta.end())
+      parse_time_signature(it->second);
+  } catch (const std::invalid_argument&) {
+    bad("common_time_signature", meta.at("common_time_signature"));
+  }
+}
+
 template <typename T>
 MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
   MusicModel<T> mm;
@@ -205,6 +254,7 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   } catch (const std::invalid_argument& e) {
     throw FormatError(file + ": " + e.what());
   }
+  detail::check_generation_metadata(mm, ck.meta, file);
   mm.model = model_from_checkpoint(ck);
   mm.meta = std::move(ck.meta);
   return mm;
