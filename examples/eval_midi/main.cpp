@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
       "Score a trained lstmidi model on a folder of MIDI files (--model, --data), or compare the "
       "music statistics of two folders (--generated, --reference)",
       "lstmidi-eval"};
+  cli::add_version(app);
   std::string model_dir, data, generated, reference, round_trip, out_dir, instruments = "parts";
   int threads = 1, chunk = 256, steps_per_beat = 4;
   CLI::Option* model_opt = app.add_option(
@@ -71,12 +72,12 @@ int main(int argc, char** argv) {
       "--data", data, "Scoring: folder of .mid/.midi files (searched recursively), or one file");
   CLI::Option* threads_opt =
       app.add_option("--threads", threads, "Scoring: worker threads (0 = all cores)")
-          ->check(CLI::Range(0, 256))
+          ->check(cli::Range(0, 256))
           ->capture_default_str();
   CLI::Option* chunk_opt =
       app.add_option("--chunk", chunk,
                      "Scoring: steps per forward call (the state is carried across chunks)")
-          ->check(CLI::Range(1, 100000))
+          ->check(cli::Range(1, 100000))
           ->capture_default_str();
   CLI::Option* generated_opt = app.add_option(
       "--generated", generated,
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
       app.add_option("--reference", reference, "Comparison: folder (or file) of real MIDI files");
   CLI::Option* spb_opt = app.add_option("--steps-per-beat", steps_per_beat,
                                         "Comparison and round trip: grid the notes are snapped to")
-                             ->check(CLI::Range(1, 240))
+                             ->check(cli::Range(1, 240))
                              ->capture_default_str();
   CLI::Option* round_trip_opt = app.add_option(
       "--round-trip", round_trip,

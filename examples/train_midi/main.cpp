@@ -35,6 +35,7 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
+  cli::add_version(app);
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
                          instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
@@ -57,84 +58,85 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--frame-beats", frame_beats,
                  "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")
-      ->check(CLI::Range(1.0 / 64, 64.0))
+      ->check(cli::Range(1.0 / 64, 64.0))
       ->capture_default_str();
   auto* valid_data_opt = app.add_option(
       "--valid-data", valid_data,
       "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
   app.add_option("--layers", layers, "Number of LSTM layers")
-      ->check(CLI::Range(1, 16))
+      ->check(cli::Range(1, 16))
       ->capture_default_str();
   app.add_option("--hidden", hidden, "Hidden units per LSTM layer")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--embedding", embedding, "Tokens mode: token embedding size (0 = one-hot input)")
-      ->check(CLI::Range(0, 4096))
+      ->check(cli::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--dropout", dropout, "Dropout after each LSTM layer")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option("--input-dropout", input_dropout,
                  "Pianoroll mode: share of the input frame's keys hidden during training")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option(
          "--weight-drop", weight_drop,
          "Share of each LSTM layer's recurrent weights dropped per training window (DropConnect)")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")
-      ->check(CLI::Range(2, 4096))
+      ->check(cli::Range(2, 4096))
       ->capture_default_str();
   app.add_option("--stride", stride, "Tokens between window starts")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--batch", batch, "Windows per mini-batch")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")
-      ->check(CLI::Range(1e-7, 1.0))
+      ->check(cli::Range(1e-7, 1.0))
       ->capture_default_str();
   app.add_option("--lr-decay", lr_decay,
                  "Multiply the learning rate by this after each epoch without validation "
                  "improvement (1 = never)")
-      ->check(CLI::Range(1e-3, 1.0))
+      ->check(cli::Range(1e-3, 1.0))
       ->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::Range(0.0, 1.0))
       ->capture_default_str();
   app.add_option("--weight-average", weight_average,
                  "Validate and save a moving average of the weights with this decay (0.999 spans "
                  "about 1000 steps); 0 = the weights themselves")
-      ->check(CLI::Range(0.0, 0.999999))
+      ->check(cli::Range(0.0, 0.999999))
       ->capture_default_str();
   app.add_option("--epochs", epochs, "Passes over the training windows")
-      ->check(CLI::Range(1, 100000))
+      ->check(cli::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")
-      ->check(CLI::Range(0.0, 1e6))
+      ->check(cli::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--patience", patience,
                  "Stop after this many epochs without validation improvement (0 = never)")
-      ->check(CLI::Range(0, 100000))
+      ->check(cli::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--valid-fraction", valid_fraction, "Share of files held out for validation")
-      ->check(CLI::Range(0.0, 0.9))
+      ->check(cli::Range(0.0, 0.9))
       ->capture_default_str();
   app.add_option("--transpose", transpose, "Also train in every key within +-K semitones")
-      ->check(CLI::Range(0, 12))
+      ->check(cli::Range(0, 12))
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed for initialisation, split, shuffling and dropout")
+      ->check(cli::Seed())
       ->capture_default_str();
   app.add_option("--threads", threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 256))
+      ->check(cli::Range(0, 256))
       ->capture_default_str();
   app.add_option("--time-budget", time_budget,
                  "Stop after this many seconds of training (0 = no limit)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(cli::Range(0.0, 1e9))
       ->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "Seconds between mid-epoch checkpoints")
-      ->check(CLI::Range(1.0, 1e9))
+      ->check(cli::Range(1.0, 1e9))
       ->capture_default_str();
   app.add_option("--encoding", encoding,
                  "Tokens mode: events (every note with its instrument, velocity and length, "
@@ -155,23 +157,23 @@ int main(int argc, char** argv) {
                "Hold notes released under the sustain pedal (CC 64) until the pedal comes up");
   app.add_option("--steps-per-beat", steps_per_beat,
                  "Tokens mode: quantisation grid per quarter note (4 = 16th notes)")
-      ->check(CLI::Range(1, 48))
+      ->check(cli::Range(1, 48))
       ->capture_default_str();
   app.add_option(
          "--max-duration", max_duration,
          "Tokens mode: longest token duration in grid steps (longer notes continue with ties)")
-      ->check(CLI::Range(1, 1024))
+      ->check(cli::Range(1, 1024))
       ->capture_default_str();
   app.add_option(
          "--min-count", min_count,
          "Tokens mode: fewest uses of a kept token (rarer ones become the nearest kept one)")
-      ->check(CLI::Range(1, 1000000))
+      ->check(cli::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")
       ->check(CLI::IsMember({"all", "last"}))
       ->capture_default_str();
   app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_flag("--keep-drums", keep_drums,
                "Keep MIDI channel 10 (drums) in the durations and pitch-only encodings (the "

@@ -537,6 +537,110 @@ def case_generate_safety():
     check("77 bpm" in p.stdout, f"the rewritten common_tempo is not used: {p.stdout}")
 
 
+def case_flags_honest():
+    """Every flag does what it says or is refused: flags of the other kind of model, nan and
+    out-of-range numbers and seeds, --picture "" and --no-picture, an --out without .mid, --version
+    on every program, the same primer flag in lstmidi-chars; and error messages stay one short,
+    printable line that names the file at fault."""
+    base = workdir("flags_honest")
+    data, model = trained_model(base)
+    G = "lstmidi-generate"
+    out = os.path.join(base, "o.mid")
+
+    # Numbers that are not numbers, seeds outside 0..2^64-1: usage errors before anything runs.
+    for flags, word in ((["--tempo", "nan"], "--tempo"), (["--tempo", "inf"], "--tempo"),
+                        (["--temperature", "nan"], "--temperature"), (["--top-p", "nan"], "--top-p"),
+                        (["--seed", "-1"], "--seed"), (["--seed", "18446744073709551616"], "--seed"),
+                        (["--seed", "0x10"], "--seed"), (["--reattack"], "--reattack")):
+        p = generate(model, out, flags)
+        expect_clean_error(p, G, f"generate {flags}", word)
+        check(p.returncode == 2, f"generate {flags}: exit {p.returncode}, expected 2")
+        check(not os.path.exists(out), f"generate {flags} wrote a file")
+    for flags, word in ((["--lr", "nan"], "--lr"), (["--dropout", "nan"], "--dropout"),
+                        (["--seed", "-1"], "--seed")):
+        p = train(data, os.path.join(base, "t"), flags)
+        expect_clean_error(p, "lstmidi-train", f"train {flags}", word)
+        check(p.returncode == 2, f"train {flags}: exit {p.returncode}, expected 2")
+    expect_ok(generate(model, out, ["--seed", "18446744073709551615"]), "the largest seed")
+    os.remove(out)
+    os.remove(out[:-4] + ".svg")
+
+    # No picture on request.
+    for flags in (["--no-picture"], ["--picture", ""]):
+        p = generate(model, out, flags)
+        expect_ok(p, f"generate {flags}")
+        check(os.path.exists(out) and not os.path.exists(out[:-4] + ".svg"), f"{flags} wrote a picture")
+        check(".svg" not in p.stdout, f"{flags}: a picture is reported: {p.stdout}")
+        os.remove(out)
+    # An --out that is not a .mid name: written, with a warning.
+    txt = os.path.join(base, "song.txt")
+    p = generate(model, txt)
+    expect_ok(p, "--out song.txt")
+    check(any(l.startswith("warning: ") and ".mid" in l for l in p.stderr.splitlines()),
+          f"--out song.txt: no warning about the name: {describe(p)}")
+    p = generate(model, out)
+    check(not p.stderr.strip(), f"--out o.mid: unexpected stderr: {describe(p)}")
+
+    # Flags of the other kind of model.
+    roll = os.path.join(base, "roll")
+    expect_ok(run([ARGS.train, "--data", data, "--out", roll, "--mode", "pianoroll", "--hidden", "8",
+                   "--layers", "1", "--seq-len", "8", "--batch", "4", "--epochs", "1", "--threads", "1",
+                   "--quiet"], timeout=300), "training a piano-roll model")
+    for flags in (["--top-k", "5"], ["--top-p", "0.9"]):
+        p = generate(roll, out, flags)
+        expect_clean_error(p, G, f"piano-roll model with {flags}", flags[0])
+        check(p.returncode == 2, f"piano-roll {flags}: exit {p.returncode}, expected 2")
+    expect_ok(generate(roll, out, ["--reattack"]), "piano-roll model with --reattack")
+
+    # --version everywhere.
+    for prog, name in ((ARGS.train, "lstmidi-train"), (ARGS.generate, G), (ARGS.eval, "lstmidi-eval"),
+                       (ARGS.chars, "lstmidi-chars")):
+        if prog is None:
+            raise Skip("--chars not given")
+        p = run([prog, "--version"])
+        expect_ok(p, f"{name} --version")
+        check(re.fullmatch(rf"{name} \d+\.\d+\.\d+\s*", p.stdout), f"{name} --version: {p.stdout!r}")
+
+    # lstmidi-chars takes --primer as lstmidi-generate does, with the same default temperature.
+    text = os.path.join(base, "text.txt")
+    open(text, "w").write("the cat sat on the mat. " * 200)
+    cm = os.path.join(base, "chars")
+    expect_ok(run([ARGS.chars, "train", "--text", text, "--out", cm, "--hidden", "16", "--layers", "1",
+                   "--seq-len", "16", "--batch", "8", "--epochs", "1", "--threads", "1", "--quiet"],
+                  timeout=300), "lstmidi-chars train")
+    p = run([ARGS.chars, "sample", "--model", cm, "--primer", "the ", "--length", "20", "--seed", "3"])
+    expect_ok(p, "lstmidi-chars sample --primer")
+    check(p.stdout.startswith("the "), f"--primer is not where the text starts: {p.stdout!r}")
+    for prog, args in ((ARGS.chars, ["sample", "--help"]), (ARGS.generate, ["--help"])):
+        h = run([prog, *args]).stdout
+        check(re.search(r"--temperature FLOAT[^\n]*=1\b", h) or re.search(r"--temperature[^\n]*\n?[^\n]*=1(\.0)?\b", h),
+              f"{prog}: the default temperature is not 1: {h}")
+
+    # Error messages: control bytes escaped, long input cut, the file named, no internal names.
+    p = generate(model, out, ["--primer-notes", "C4 \x1b[31mX\x07"])
+    err = expect_clean_error(p, G, "--primer-notes with control bytes")
+    check("\x1b" not in err and "\x07" not in err and "\\x1B" in err, f"control bytes not escaped: {err!r}")
+    p = generate(model, out, ["--primer-notes", "Q" * 100000])
+    err = expect_clean_error(p, G, "--primer-notes of 100,000 bytes")
+    check(len(err) < 1200, f"a 100 kB input gave a {len(err)}-byte message")
+    p = generate(model, out, ["--primer-notes", "<unk>"])
+    err = expect_clean_error(p, G, "--primer-notes <unk>")
+    check("::" not in err, f"an internal name in the message: {err}")
+    bad = os.path.join(base, "bad-primers")
+    shutil.copytree(model, bad, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    open(os.path.join(bad, "primers.txt"), "w").write("bar pos:0 \x1b[2J nonsense\n")
+    p = generate(bad, out)
+    err = expect_clean_error(p, G, "a broken primers.txt", "primers.txt:1")
+    check("\x1b" not in err, f"control bytes not escaped: {err!r}")
+    # A saved primer line of two million words is cut to --primer-length before it is parsed.
+    open(os.path.join(bad, "primers.txt"), "w").write(" ".join(["bar"] * 2_000_000) + "\n")
+    t0 = time.time()
+    p = generate(bad, out, ["--no-picture"])
+    expect_ok(p, "a primers.txt line of two million words")
+    check(time.time() - t0 < 10, f"a long primers.txt line took {time.time() - t0:.1f} s")
+    check("primer of 32 " in p.stdout, f"the saved primer was not cut to --primer-length: {p.stdout}")
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:
@@ -1198,12 +1302,14 @@ def main():
     ap.add_argument("--generate", required=True)
     ap.add_argument("--dump", required=True)
     ap.add_argument("--eval", required=True)
+    ap.add_argument("--chars")
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
     ARGS = ap.parse_args()
     ARGS.work = os.path.abspath(ARGS.work)
-    for name in ("train", "generate", "eval", "dump", "data"):
-        setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
+    for name in ("train", "generate", "eval", "dump", "data", "chars"):
+        if getattr(ARGS, name):
+            setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     fn = globals().get("case_" + ARGS.case)
     if fn is None:
         print(f"unknown case {ARGS.case}", file=sys.stderr)

@@ -260,18 +260,55 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   return mm;
 }
 
-/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line):
-/// the default primer of lstmidi-generate. Token lines in tokens mode, frame lines in
-/// pianoroll mode. Throws std::invalid_argument if the file is missing or has no lines.
-inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed) {
-  std::ifstream in(dir / kPrimersFile);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
+/// Largest primers.txt read (a run writes at most 64 lines of --primer-length words).
+inline constexpr std::size_t kMaxPrimersFileBytes = std::size_t{16} << 20;
+
+/// One saved primer: its words, and where it came from (for messages).
+struct SavedPrimer {
+  std::string text;   // at most `max_words` words of the line, single-space separated
+  std::string where;  // "<dir>/primers.txt:<line>"
+};
+
+/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line),
+/// cut to its first `max_words` words (a saved primer is capped as a primer file is): the
+/// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
+/// mode. Throws std::invalid_argument if the file is missing or has no lines, FormatError if it
+/// is larger than kMaxPrimersFileBytes (checked before reading).
+inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
+                                          std::size_t max_words) {
+  const std::filesystem::path file = dir / kPrimersFile;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec))
+    throw std::invalid_argument(file.string() +
+                                ": missing, so no saved primers; pass --primer or --primer-notes");
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > kMaxPrimersFileBytes)
+    throw FormatError(file.string() + ": file is " + std::to_string(size) +
+                      " bytes, above the limit of " + std::to_string(kMaxPrimersFileBytes) +
+                      " bytes for saved primers");
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::pair<std::string, std::size_t>> lines;
+  std::size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (!line.empty()) lines.emplace_back(std::move(line), number);
+  }
   if (lines.empty())
-    throw std::invalid_argument(dir.string() + ": no saved primers; pass --primer or --primer-notes");
+    throw std::invalid_argument(file.string() +
+                                ": no saved primers; pass --primer or --primer-notes");
   Rng pick(seed, 3);
-  return lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
+  const auto& [line, at] = lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
+  SavedPrimer p;
+  p.where = file.string() + ":" + std::to_string(at);
+  std::istringstream words(line);
+  std::size_t n = 0;
+  for (std::string w; n < max_words && words >> w; ++n) p.text += (n ? " " : "") + w;
+  return p;
+}
+
+/// The text of pick_saved_primer_line(dir, seed, 4096).
+inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed) {
+  return pick_saved_primer_line(dir, seed, 4096).text;
 }
 
 }  // namespace lstmidi::music
