@@ -20,6 +20,7 @@
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
 #include <lstmidi/train/interrupt.hpp>
+#include <lstmidi/train/memory_estimate.hpp>
 #include <lstmidi/train/progress.hpp>
 #include <lstmidi/train/run_folder.hpp>
 #include <lstmidi/train/settings_file.hpp>
@@ -184,6 +185,21 @@ int main(int argc, char** argv) {
       "--resume", resume,
       "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
+  std::string max_memory = "auto";
+  app.add_option("--max-memory", max_memory,
+                 "Refuse settings whose training would need more memory than this, e.g. 8G "
+                 "(auto = 80% of the machine's memory, or of ulimit -v)")
+      ->check(CLI::Validator(
+          [](std::string& t) -> std::string {
+            try {
+              parse_byte_size(t);
+              return {};
+            } catch (const std::invalid_argument& e) {
+              return e.what();
+            }
+          },
+          "SIZE"))
+      ->capture_default_str();
   auto* config_opt = app.set_config(
       "--config", "",
       "Read settings from a name=value file such as a run's settings.ini (flags given on the "
@@ -250,6 +266,36 @@ int main(int argc, char** argv) {
 
   int interrupted_status = 0;  // 128 + the signal, when a signal stopped the run
 
+  // Before the model exists: no more windows per batch than there are windows, and settings
+  // whose training cannot fit in memory refused with the estimate.
+  auto cap_batch = [&](auto& sampler) {
+    if (static_cast<std::size_t>(batch) > sampler.train_windows()) {
+      std::cout << "batch: " << sampler.train_windows() << " windows per batch (there are only "
+                << sampler.train_windows() << " training windows; --batch " << batch
+                << " would pad the rest)\n";
+      sampler.set_batch_size(static_cast<Index>(sampler.train_windows()));
+    }
+    return static_cast<Index>(
+        std::min<std::size_t>(static_cast<std::size_t>(batch), sampler.train_windows()));
+  };
+  auto check_memory = [&](const ModelConfig& mc, Index batch_used) {
+    const std::uint64_t need = training_memory_bytes<float>(mc, seq_len, batch_used);
+    const std::uint64_t given = parse_byte_size(max_memory);
+    const std::uint64_t limit = given > 0 ? given : memory_limit_default();
+    std::cout << "memory: about " << format_bytes(need) << " for training";
+    if (limit > 0) std::cout << " (limit " << format_bytes(limit) << ", --max-memory)";
+    std::cout << '\n';
+    if (limit > 0 && need > limit)
+      throw std::invalid_argument(
+          "these settings need about " + format_bytes(need) + " of memory to train (" +
+          std::to_string(seq_len) + " steps x " + std::to_string(batch_used) +
+          " windows per batch, " + std::to_string(layers) + " x LSTM(" + std::to_string(hidden) +
+          "), " + std::to_string(mc.vocab_size) + " outputs), more than the limit of " +
+          format_bytes(limit) +
+          (given > 0 ? " (--max-memory)" : " (80% of this machine's memory, or of ulimit -v)") +
+          ": lower --batch, --seq-len or --hidden, or raise --max-memory");
+  };
+
   // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
   auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
     TrainOptions to;
@@ -314,6 +360,7 @@ int main(int argc, char** argv) {
     wo.max_transpose = transpose;
     wo.seed = seed;
     music::FrameSampler sampler(corpus.pieces, wo, valid_pieces);
+    const Index batch_used = cap_batch(sampler);
     const auto train_pieces = sampler.pieces(false), held_out = sampler.pieces(true);
     std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.frames << " frames of "
               << frame_beats << " beat(s); " << sampler.train_windows() << " training / "
@@ -331,6 +378,7 @@ int main(int argc, char** argv) {
     mc.input_dropout = input_dropout;
     mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    check_memory(mc, batch_used);
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);
@@ -450,6 +498,7 @@ int main(int argc, char** argv) {
     wo.max_transpose = transpose;
     wo.seed = seed;
     music::WindowSampler sampler(corpus.pieces, vocab, wo);
+    const Index batch_used = cap_batch(sampler);
     std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.notes << " notes -> "
               << vocab.size() << " tokens in the vocabulary; " << sampler.train_windows()
               << " training / " << sampler.valid_windows() << " validation windows of " << seq_len
@@ -464,6 +513,7 @@ int main(int argc, char** argv) {
     mc.input_dropout = input_dropout;
     mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    check_memory(mc, batch_used);
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);

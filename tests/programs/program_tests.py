@@ -641,6 +641,69 @@ def case_flags_honest():
     check("primer of 32 " in p.stdout, f"the saved primer was not cut to --primer-length: {p.stdout}")
 
 
+def case_memory_up_front():
+    """Memory and size are known before anything is allocated: training prints its memory
+    estimate, refuses settings that cannot fit (--max-memory, or by default 80% of the memory or
+    of ulimit -v) with the estimate in the message and no run folder, caps the batch at the
+    number of windows; a huge or mislabelled model file is refused from its first bytes."""
+    base = workdir("memory_up_front")
+    data = copy_data(os.path.join(base, "data"), 6)
+    T = "lstmidi-train"
+
+    # The issue's settings: refused at once, with the estimate, before any folder exists.
+    out = os.path.join(base, "huge")
+    t0 = time.time()
+    p = train(data, out, ["--seq-len", "4096", "--batch", "4096", "--stride", "1", "--hidden", "256",
+                          "--embedding", "64", "--layers", "2", "--max-memory", "256M"])
+    err = expect_clean_error(p, T, "training that needs far more memory than --max-memory", "memory")
+    check(re.search(r"about [\d.]+ [MGT]B", err) and "--max-memory" in err, f"no estimate in: {err}")
+    check(p.returncode == 2, f"memory refusal: exit {p.returncode}, expected 2")
+    check(time.time() - t0 < 60, f"the refusal took {time.time() - t0:.0f} s")
+    check(not os.path.exists(out), "the refused run created its folder")
+
+    # The default limit follows ulimit -v: a clean refusal instead of std::bad_alloc.
+    def limit_as():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    p = run([ARGS.train, "--data", data, "--out", out, *merged(TINY, [
+        "--seq-len", "256", "--batch", "1024", "--stride", "1", "--hidden", "256", "--embedding", "64",
+        "--layers", "2"])], timeout=300, preexec_fn=limit_as)
+    err = expect_clean_error(p, T, "training beyond ulimit -v with the default --max-memory", "memory")
+    check("ulimit" in err, f"the message should say where the limit comes from: {err}")
+    check(not os.path.exists(out), "the refused run created its folder")
+
+    # Small settings: the estimate is printed with the settings; the batch is capped.
+    small = os.path.join(base, "small")
+    p = train(data, small, ["--batch", "4096", "--epochs", "1"])
+    expect_ok(p, "training with --batch above the number of windows")
+    m = re.search(r"memory: about ([\d.]+) (KB|MB|GB)", p.stdout)
+    check(m is not None, f"no memory estimate printed: {p.stdout}")
+    windows = int(re.search(r"(\d+) training / ", p.stdout).group(1))
+    check(f"batch: {windows} windows per batch" in p.stdout, f"the batch was not capped: {p.stdout}")
+    check(re.search(r", 1 batches per epoch", p.stdout), f"a capped batch is one batch per epoch: {p.stdout}")
+    p = train(data, os.path.join(base, "tiny-limit"), ["--max-memory", "1K"])
+    expect_clean_error(p, T, "--max-memory 1K", "--max-memory")
+    for bad in ("lots", "-5G", "nan", "1X"):
+        p = train(data, os.path.join(base, "bad-limit"), ["--max-memory", bad])
+        expect_clean_error(p, T, f"--max-memory {bad}", "--max-memory")
+        check(p.returncode == 2, f"--max-memory {bad}: exit {p.returncode}")
+
+    # A model file of 1.5 GB (sparse): refused from its header, fast and without reading it.
+    model = small
+    for name, make in (("grown", lambda f: f.truncate(1_500_000_000)),
+                       ("zeros", lambda f: (f.seek(0), f.write(b"\0" * 64), f.truncate(1_500_000_000)))):
+        big = os.path.join(base, f"big-{name}")
+        shutil.copytree(model, big, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+        with open(os.path.join(big, "model.lstmidi"), "r+b") as f:
+            make(f)
+        def limit_small():
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        t0 = time.time()
+        p = run([ARGS.generate, "--model", big, "--out", os.path.join(base, "x.mid")], preexec_fn=limit_small)
+        expect_clean_error(p, "lstmidi-generate", f"a 1.5 GB model file ({name})", "model.lstmidi")
+        check(time.time() - t0 < 5, f"a 1.5 GB model file took {time.time() - t0:.1f} s to refuse")
+        shutil.rmtree(big)
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:

@@ -101,6 +101,14 @@ class WindowSampler {
   std::size_t train_windows() const { return train_.size(); }
   std::size_t valid_windows() const { return valid_.size(); }
   std::size_t batches_per_epoch() const { return batch_count(train_.size(), opt_.batch_size); }
+  /// Changes the windows per batch (e.g. to cap it at train_windows()); only before the first
+  /// batch, since the batch order depends on it.
+  void set_batch_size(Index b) {
+    require(b >= 1, "batch size must be >= 1, got ", b);
+    require(order_.position().epoch == 0 && order_.position().batch == 0,
+            "the batch size is fixed once batches have been drawn");
+    opt_.batch_size = b;
+  }
   std::size_t valid_batches() const { return batch_count(valid_.size(), opt_.batch_size); }
 
   SamplerPosition position() const { return order_.position(); }
