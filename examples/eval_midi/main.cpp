@@ -66,8 +66,9 @@ int main(int argc, char** argv) {
   cli::add_version(app);
   std::string model_dir, data, generated, reference, round_trip, out_dir, instruments = "parts";
   int threads = 1, chunk = 256, steps_per_beat = 4;
-  CLI::Option* model_opt = app.add_option(
-      "--model", model_dir, "Scoring: model directory written by lstmidi-train (with --data)");
+  CLI::Option* model_opt = app.add_option("--model", model_dir,
+                                          "Scoring: model written by lstmidi-train, its folder or "
+                                          "its model.lstmidi alone (with --data)");
   CLI::Option* data_opt = app.add_option(
       "--data", data, "Scoring: folder of .mid/.midi files (searched recursively), or one file");
   CLI::Option* threads_opt =

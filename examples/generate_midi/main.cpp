@@ -42,7 +42,10 @@ int main(int argc, char** argv) {
   std::string instruments_flag, time_signature = "4/4";
   double temperature = 1.0, top_p = 1.0, tempo = 100;
   std::uint64_t seed = 1;
-  app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
+  app.add_option("--model", model_dir,
+                 "Model written by lstmidi-train: its folder, or its model.lstmidi alone (which "
+                 "carries the vocabulary and saved primers)")
+      ->required();
   app.add_option("--out", out, "MIDI file to write")->required();
   app.add_option("--length", length,
                  "Events (tokens), or frames for a pianoroll model, to generate after the primer")
@@ -147,8 +150,8 @@ int main(int argc, char** argv) {
     // A saved opening (primers.txt), cut to --primer-length words and parsed by `parse`; a bad
     // line is an error that names the file and line.
     auto saved_primer_of = [&](std::uint64_t s, auto&& parse) {
-      const music::SavedPrimer p =
-          music::pick_saved_primer_line(model_dir, s, static_cast<std::size_t>(primer_len));
+      const music::SavedPrimer p = music::pick_saved_primer_line(
+          model_dir, s, static_cast<std::size_t>(primer_len), &mm.meta);
       try {
         return parse(p.text);
       } catch (const std::exception& e) {

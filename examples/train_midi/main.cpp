@@ -266,6 +266,17 @@ int main(int argc, char** argv) {
 
   int interrupted_status = 0;  // 128 + the signal, when a signal stopped the run
 
+  // One-file model: every saved model carries the run's vocabulary, primers and settings.
+  auto embed_run_files = [&](std::map<std::string, std::string>& meta) {
+    for (const char* name : {music::kVocabFile, music::kPrimersFile, kSettingsFile}) {
+      const fs::path f = fs::path(out) / name;
+      std::error_code ec;
+      if (!fs::is_regular_file(f, ec)) continue;
+      const std::vector<std::uint8_t> bytes = read_file_bytes(f.string(), std::size_t{64} << 20);
+      music::embed_file(meta, name, std::string(bytes.begin(), bytes.end()));
+    }
+  };
+
   // Before the model exists: no more windows per batch than there are windows, and settings
   // whose training cannot fit in memory refused with the estimate.
   auto cap_batch = [&](auto& sampler) {
@@ -407,6 +418,7 @@ int main(int argc, char** argv) {
       write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
     }
 
+    embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
     if (res.reason == StopReason::interrupted) return interrupted_status;
 
@@ -569,6 +581,7 @@ int main(int argc, char** argv) {
     }
 
     // 3. Train.
+    embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
     if (res.reason == StopReason::interrupted) return interrupted_status;
 

@@ -704,6 +704,101 @@ def case_memory_up_front():
         shutil.rmtree(big)
 
 
+def strip_embedded_files(path):
+    """Rewrites a model file without the files it carries ("embedded:*" metadata): a model file
+    as lstmidi wrote it before one-file models."""
+    import zlib
+    b = bytes(open(path, "rb").read())
+    n = struct.unpack_from("<Q", b, 16)[0]
+    end = 24 + n
+
+    def parse_meta(o):
+        count = struct.unpack_from("<I", b, o)[0]
+        if not 5 <= count <= 4096:
+            return None
+        entries, at = [], o + 4
+        for _ in range(count):
+            pair = []
+            for _ in range(2):
+                if at + 4 > end:
+                    return None
+                ln = struct.unpack_from("<I", b, at)[0]
+                if at + 4 + ln > end:
+                    return None
+                pair.append(b[at + 4:at + 4 + ln])
+                at += 4 + ln
+            if not all(32 <= c < 127 for c in pair[0]) or not pair[0]:
+                return None
+            entries.append(pair)
+        return entries if at == end else None
+
+    for o in range(end - 8, 24, -1):
+        entries = parse_meta(o)
+        if entries is not None:
+            break
+    check(entries is not None, f"{path}: metadata not found")
+    kept = [e for e in entries if not e[0].startswith(b"embedded:")]
+    check(len(kept) < len(entries), f"{path}: carries no embedded files")
+    meta = struct.pack("<I", len(kept)) + b"".join(
+        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in kept)
+    body = bytearray(b[:o] + meta)
+    struct.pack_into("<Q", body, 16, len(body) - 24)
+    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    open(path, "wb").write(bytes(body))
+
+
+def case_one_file_model():
+    """model.lstmidi alone is a complete model (vocabulary, saved primers and settings inside its
+    checksummed container): lstmidi-generate and lstmidi-eval accept it as they accept the folder,
+    with the same results; folders of older model files keep loading."""
+    base = workdir("one_file_model")
+    data, model = trained_model(base)
+    share = os.path.join(base, "share")
+    os.makedirs(share)
+    single = os.path.join(share, "bach.lstmidi")
+    shutil.copy(os.path.join(model, "model.lstmidi"), single)
+
+    def gen(m, name, extra=()):
+        out = os.path.join(base, name)
+        p = generate(m, out, merged(["--seed", "4", "--length", "60"], extra))
+        expect_ok(p, f"generate from {m} {list(extra)}")
+        return open(out, "rb").read()
+
+    check(gen(single, "file.mid") == gen(model, "folder.mid"),
+          "the model file alone and its folder generate different files")
+    first_primer = open(os.path.join(model, "primers.txt")).readline().strip()
+    check(gen(single, "pn1.mid", ["--primer-notes", first_primer]) ==
+          gen(model, "pn2.mid", ["--primer-notes", first_primer]), "--primer-notes: file and folder differ")
+    p1 = run([ARGS.eval, "--model", single, "--data", data])
+    p2 = run([ARGS.eval, "--model", model, "--data", data])
+    expect_ok(p1, "lstmidi-eval --model FILE")
+    expect_ok(p2, "lstmidi-eval --model FOLDER")
+    check(p1.stdout == p2.stdout, f"lstmidi-eval: file and folder differ: {p1.stdout} / {p2.stdout}")
+    p = generate(single, single)
+    expect_clean_error(p, "lstmidi-generate", "--out onto the model file", "model in use")
+    settings = [k for k in open(single, "rb").read().split(b"\0") if b"embedded:settings.ini" in k]
+    check(settings, "the model file does not carry settings.ini")
+
+    # Piano-roll models too.
+    roll = os.path.join(base, "roll")
+    expect_ok(run([ARGS.train, "--data", data, "--out", roll, "--mode", "pianoroll", "--hidden", "8",
+                   "--layers", "1", "--seq-len", "8", "--batch", "4", "--epochs", "1", "--threads", "1",
+                   "--quiet"], timeout=300), "training a piano-roll model")
+    roll_single = os.path.join(share, "roll.lstmidi")
+    shutil.copy(os.path.join(roll, "model.lstmidi"), roll_single)
+    check(gen(roll_single, "r1.mid") == gen(roll, "r2.mid"), "piano-roll: file and folder differ")
+
+    # A folder whose model file predates one-file models: loads from its vocab.txt as before;
+    # that model file alone is refused with a message that says to give the folder.
+    old = os.path.join(base, "old")
+    shutil.copytree(model, old, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    strip_embedded_files(os.path.join(old, "model.lstmidi"))
+    check(b"embedded:" not in open(os.path.join(old, "model.lstmidi"), "rb").read(), "strip failed")
+    check(gen(old, "old.mid") == gen(model, "folder.mid"), "an old-style folder generates differently")
+    p = generate(os.path.join(old, "model.lstmidi"), os.path.join(base, "x.mid"))
+    expect_clean_error(p, "lstmidi-generate", "an old model file alone", "folder")
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:

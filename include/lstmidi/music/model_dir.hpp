@@ -15,9 +15,17 @@
 /// unigram baseline (key_probs).
 ///
 /// load_music_model() checks that the pieces fit together and names the file at fault.
+///
+/// One-file model: model.lstmidi also carries vocab.txt, primers.txt and settings.ini inside
+/// its checksummed container (metadata "embedded:<name>:<k>", chunks of at most 1 MiB, see
+/// embed_file), so the file alone is a complete model: load_music_model() and
+/// pick_saved_primer_line() accept the file as they accept the folder. Folders written before
+/// this (model files without embedded files) load as they always did; a folder's own vocab.txt
+/// is still read and checked against the model.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,6 +45,7 @@
 #include "lstmidi/music/note.hpp"
 #include "lstmidi/music/pianoroll.hpp"
 #include "lstmidi/train/history.hpp"
+#include "lstmidi/train/trainer.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
 namespace lstmidi::music {
@@ -44,6 +53,36 @@ namespace lstmidi::music {
 inline constexpr const char* kModelFile = "model.lstmidi";
 inline constexpr const char* kVocabFile = "vocab.txt";
 inline constexpr const char* kPrimersFile = "primers.txt";
+
+/// Largest metadata value a model file holds (model/checkpoint.hpp); embedded files are cut
+/// into chunks of this size.
+inline constexpr std::size_t kEmbedChunkBytes = std::size_t{1} << 20;
+
+/// Stores the file `name` with `text` in model metadata (replacing an earlier copy).
+inline void embed_file(std::map<std::string, std::string>& meta, const std::string& name,
+                       const std::string& text) {
+  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
+  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;)
+    it = meta.erase(it);
+  std::size_t k = 0, at = 0;
+  do {
+    char index[16];
+    std::snprintf(index, sizeof index, "%04zu", k++);
+    meta[prefix + index] = text.substr(at, kEmbedChunkBytes);
+    at += kEmbedChunkBytes;
+  } while (at < text.size());
+}
+
+/// The file `name` stored by embed_file, if the metadata holds it.
+inline std::optional<std::string> embedded_file(const std::map<std::string, std::string>& meta,
+                                                const std::string& name) {
+  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
+  std::optional<std::string> text;
+  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;
+       ++it)
+    text = text.value_or("") + it->second;
+  return text;
+}
 
 inline std::string vocabulary_checksum(const Vocabulary& v) {
   const std::string text = v.to_text();
@@ -205,26 +244,36 @@ MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
 }
 }  // namespace detail
 
-/// Loads a model directory: model.lstmidi and, for a tokens model, vocab.txt, and checks they
-/// belong together.
+/// Loads a model: a model directory (model.lstmidi and, for a tokens model, vocab.txt, checked
+/// to belong together), or a one-file model (a model.lstmidi carrying its vocabulary).
 template <typename T>
 MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw IoError(dir.string() + ": not a model directory (train one with lstmidi-train)");
-  const fs::path mfile = dir / kModelFile, vfile = dir / kVocabFile;
+  const bool one_file = fs::is_regular_file(dir, ec);
+  if (!one_file && !fs::is_directory(dir, ec))
+    throw IoError(dir.string() + (fs::exists(dir, ec) ? ": not a model" : ": no such file or folder") +
+                  " (give a model folder written by lstmidi-train, or its model.lstmidi)");
+  const fs::path mfile = one_file ? dir : dir / kModelFile, vfile = dir / kVocabFile;
   if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
   const std::string file = mfile.string();
   Checkpoint<T> ck = load_checkpoint<T>(file);
   if (ck.config.mode == ModelMode::pianoroll) return detail::load_pianoroll_model<T>(std::move(ck), file);
-  if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
   MusicModel<T> mm;
-  mm.vocab = Vocabulary::load(vfile);
+  if (one_file) {
+    const std::optional<std::string> text = embedded_file(ck.meta, kVocabFile);
+    if (!text)
+      throw FormatError(file + ": carries no vocabulary (a model written before one-file models): "
+                               "give its model folder instead");
+    mm.vocab = Vocabulary::from_text(*text, file + " (its vocabulary)");
+  } else {
+    if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
+    mm.vocab = Vocabulary::load(vfile);
+  }
   auto it = ck.meta.find("vocab_crc");
   if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no vocabulary checksum)");
   if (mm.vocab.size() != ck.config.vocab_size || it->second != vocabulary_checksum(mm.vocab))
-    throw FormatError(vfile.string() + ": does not match " + file + " (vocabulary of " +
+    throw FormatError((one_file ? file + " (its vocabulary)" : vfile.string()) + ": does not match " + file + " (vocabulary of " +
                       std::to_string(mm.vocab.size()) + " tokens, model trained on " +
                       std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");
   auto enc = ck.meta.find("encoding");
@@ -274,19 +323,33 @@ struct SavedPrimer {
 /// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
 /// mode. Throws std::invalid_argument if the file is missing or has no lines, FormatError if it
 /// is larger than kMaxPrimersFileBytes (checked before reading).
+/// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
 inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
-                                          std::size_t max_words) {
-  const std::filesystem::path file = dir / kPrimersFile;
+                                          std::size_t max_words,
+                                          const std::map<std::string, std::string>* meta = nullptr) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
-    throw std::invalid_argument(file.string() +
-                                ": missing, so no saved primers; pass --primer or --primer-notes");
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec || size > kMaxPrimersFileBytes)
-    throw FormatError(file.string() + ": file is " + std::to_string(size) +
-                      " bytes, above the limit of " + std::to_string(kMaxPrimersFileBytes) +
-                      " bytes for saved primers");
-  std::ifstream in(file, std::ios::binary);
+  const bool one_file = std::filesystem::is_regular_file(dir, ec);
+  const std::filesystem::path file = one_file ? dir : dir / kPrimersFile;
+  std::istringstream embedded;
+  std::ifstream on_disk;
+  if (one_file) {
+    const std::optional<std::string> text = meta ? embedded_file(*meta, kPrimersFile) : std::nullopt;
+    if (!text)
+      throw std::invalid_argument(file.string() +
+                                  ": carries no saved primers; pass --primer or --primer-notes");
+    embedded.str(*text);
+  } else {
+    if (!std::filesystem::is_regular_file(file, ec))
+      throw std::invalid_argument(file.string() +
+                                  ": missing, so no saved primers; pass --primer or --primer-notes");
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec || size > kMaxPrimersFileBytes)
+      throw FormatError(file.string() + ": file is " + std::to_string(size) +
+                        " bytes, above the limit of " + std::to_string(kMaxPrimersFileBytes) +
+                        " bytes for saved primers");
+    on_disk.open(file, std::ios::binary);
+  }
+  std::istream& in = one_file ? static_cast<std::istream&>(embedded) : on_disk;
   std::vector<std::pair<std::string, std::size_t>> lines;
   std::size_t number = 0;
   for (std::string line; std::getline(in, line);) {
@@ -299,7 +362,7 @@ inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std:
   Rng pick(seed, 3);
   const auto& [line, at] = lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
   SavedPrimer p;
-  p.where = file.string() + ":" + std::to_string(at);
+  p.where = file.string() + (one_file ? " (its saved primers)" : "") + ":" + std::to_string(at);
   std::istringstream words(line);
   std::size_t n = 0;
   for (std::string w; n < max_words && words >> w; ++n) p.text += (n ? " " : "") + w;
@@ -307,8 +370,9 @@ inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std:
 }
 
 /// The text of pick_saved_primer_line(dir, seed, 4096).
-inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed) {
-  return pick_saved_primer_line(dir, seed, 4096).text;
+inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed,
+                                     const std::map<std::string, std::string>* meta = nullptr) {
+  return pick_saved_primer_line(dir, seed, 4096, meta).text;
 }
 
 }  // namespace lstmidi::music

@@ -55,6 +55,11 @@ class TrainingDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Metadata keys starting with this carry whole files inside a model (music/model_dir.hpp:
+/// the vocabulary, saved primers and settings of a one-file model). They describe the run,
+/// not its data, so resume() does not compare them.
+inline constexpr const char* kEmbeddedPrefix = "embedded:";
+
 struct TrainOptions {
   int epochs = 20;
   AdamConfig adam;             // learning rate, betas, eps, weight decay
@@ -213,6 +218,7 @@ class Trainer {
     run_batches_ = static_cast<std::size_t>(count("run_batches"));
     run_seconds_ = num("run_seconds");
     for (const auto& [k, v2] : meta_) {
+      if (k.rfind(kEmbeddedPrefix, 0) == 0) continue;  // files carried along, not the data
       auto it = ck.meta.find(k);
       require(it != ck.meta.end() && it->second == v2, last_path().string(), ": its '", k,
               "' differs from this run's (different data or vocabulary?)");
