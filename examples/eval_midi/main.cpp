@@ -248,6 +248,14 @@ int main(int argc, char** argv) {
       for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
       std::vector<std::vector<TokenId>> ids;
       for (const auto& piece : corpus.pieces) ids.push_back(mm.vocab.encode(piece));
+      const std::set<std::uint32_t> trained_on = music::training_pieces(mm.meta);
+      std::size_t seen = 0;
+      for (const auto& piece_ids : ids)
+        seen += trained_on.count(music::piece_fingerprint(piece_ids));
+      if (seen > 0)
+        std::cerr << "warning: " << seen << " of " << ids.size()
+                  << " files are pieces this model was trained on: their score flatters it (the "
+                     "training run's evaluation.txt scores its held-out pieces)\n";
       const music::SequenceScore s = music::score_sequences(*mm.model, ids, chunk);
       std::cout << "tokens model; " << corpus.pieces.size() << " files, " << s.tokens
                 << " tokens; perplexity " << s.perplexity() << ", accuracy " << 100 * s.accuracy

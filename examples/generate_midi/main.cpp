@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
             : GenerationWeights::float32;
     const char* weights_note =
         weights == GenerationWeights::float16 ? ", 16-bit weights" : ", float weights";
+    if (temperature == 0)
+      std::cerr << "warning: --temperature 0 always takes the most likely next event, and a "
+                   "model then often plays one figure over and over; a temperature of 0.7 to 1, "
+                   "or --top-k / --top-p, keeps it varied\n";
     // --picture "" or --no-picture: no picture at all.
     const bool write_picture = !no_picture && !(picture_opt->count() > 0 && picture.empty());
     {

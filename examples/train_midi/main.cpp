@@ -277,6 +277,23 @@ int main(int argc, char** argv) {
     }
   };
 
+  // What the split is: how many pieces validate, and why that many; a run with none says what
+  // that costs.
+  auto report_split = [&](std::size_t pieces, std::size_t held) {
+    if (!valid_data.empty()) return;
+    if (held == 0) {
+      std::cerr << "warning: no validation pieces (" << pieces << " piece(s), --valid-fraction "
+                << valid_fraction
+                << "): the model saved is the last one, and no baseline comparison is made; give "
+                   "more files, or --valid-fraction above 0\n";
+      return;
+    }
+    std::cout << "split: " << held << " of " << pieces << " pieces held out for validation ("
+              << 100.0 * static_cast<double>(held) / static_cast<double>(pieces)
+              << "%; --valid-fraction " << valid_fraction << " of " << pieces
+              << " pieces, rounded, at least one)\n";
+  };
+
   // Before the model exists: no more windows per batch than there are windows, and settings
   // whose training cannot fit in memory refused with the estimate.
   auto cap_batch = [&](auto& sampler) {
@@ -379,6 +396,7 @@ int main(int argc, char** argv) {
               << held_out.size() << " validation pieces"
               << (valid_data.empty() ? " held out" : " from " + valid_data) << "), "
               << sampler.batches_per_epoch() << " batches per epoch\n";
+    report_split(corpus.pieces.size(), held_out.size());
 
     ModelConfig mc;
     mc.mode = ModelMode::pianoroll;
@@ -515,6 +533,11 @@ int main(int argc, char** argv) {
               << vocab.size() << " tokens in the vocabulary; " << sampler.train_windows()
               << " training / " << sampler.valid_windows() << " validation windows of " << seq_len
               << ", " << sampler.batches_per_epoch() << " batches per epoch\n";
+    {
+      std::size_t held = 0;
+      for (std::size_t i = 0; i < corpus.pieces.size(); ++i) held += sampler.is_validation_piece(i);
+      report_split(corpus.pieces.size(), held);
+    }
 
     // 2. Model and the files that describe it.
     ModelConfig mc;
@@ -545,6 +568,12 @@ int main(int argc, char** argv) {
     for (double x : pc) pcs += (pcs.empty() ? "" : ",") + std::to_string(x);
     meta["pc_hist"] = pcs;
     meta["same_key"] = same_key ? "1" : "0";
+    {  // so that lstmidi-eval can tell when it scores the training pieces
+      std::vector<std::vector<TokenId>> train_pieces;
+      for (std::size_t i = 0; i < corpus.pieces.size(); ++i)
+        if (!sampler.is_validation_piece(i)) train_pieces.push_back(vocab.encode(corpus.pieces[i]));
+      music::store_training_pieces(meta, train_pieces);
+    }
     // What the generator writes when its primer gives no tempo, metre or key.
     if (auto t = music::most_common(corpus.opening_tempos))
       meta["common_tempo"] = std::to_string(*t);
@@ -603,7 +632,14 @@ int main(int argc, char** argv) {
           << "  bigram   nll " << base.bigram.nll << "  perplexity " << base.bigram.perplexity()
           << "  accuracy " << 100 * base.bigram.accuracy << "%\n"
           << "  unigram  nll " << base.unigram.nll << "  perplexity " << base.unigram.perplexity()
-          << "  accuracy " << 100 * base.unigram.accuracy << "%\n";
+          << "  accuracy " << 100 * base.unigram.accuracy << "%\n"
+          << "(whole pieces, the LSTM's state carried from the first event to the last; the "
+             "epoch lines' valid loss is over windows of "
+          << seq_len << " events, each starting from a blank state, so the two differ)\n";
+      if (!(m.nll < base.bigram.nll))
+        rep << "note: the LSTM does no better than the bigram baseline (the previous event "
+               "alone): it has not learned more than which event follows which; train longer "
+               "(--epochs), on more data, or with another --lr\n";
     }
     rep << "best epoch " << res.best_epoch << " of " << res.history.size()
         << "; model: " << (fs::path(out) / music::kModelFile).string() << '\n';

@@ -799,6 +799,58 @@ def case_one_file_model():
     expect_clean_error(p, "lstmidi-generate", "an old model file alone", "folder")
 
 
+def case_reports():
+    """What the programs print tells the truth: the validation split and a run without one, the
+    LSTM against the bigram baseline and why the two validation figures differ, one progress
+    line per epoch on a pipe, lstmidi-eval on the training files, greedy decoding."""
+    base = workdir("reports")
+    T = "lstmidi-train"
+    one = copy_data(os.path.join(base, "one"), 1)
+    p = train(one, os.path.join(base, "m1"), ["--epochs", "1"])
+    expect_ok(p, "training on one file")
+    check(re.search(r"(?m)^warning: no validation pieces \(1 piece", p.stderr),
+          f"one file: no warning that nothing validates: {describe(p)}")
+    two = copy_data(os.path.join(base, "two"), 2)
+    p = train(two, os.path.join(base, "m2"), ["--epochs", "1"])
+    expect_ok(p, "training on two files")
+    check("split: 1 of 2 pieces held out for validation (50%; --valid-fraction 0.1" in p.stdout,
+          f"two files: the split is not explained: {p.stdout}")
+
+    # Piped progress: one bar line per epoch; the report explains itself.
+    data = copy_data(os.path.join(base, "data"), 6)
+    model = os.path.join(base, "model")
+    p = run([ARGS.train, "--data", data, "--out", model,
+             *[a for a in merged(TINY, ["--epochs", "3", "--lr", "1e-5"]) if a != "--quiet"]], timeout=300)
+    expect_ok(p, "training with progress on a pipe")
+    bars = [l for l in p.stderr.splitlines() if re.match(r"epoch \d+/3 \[", l)]
+    check(len(bars) == 3, f"expected one progress line per epoch on a pipe, got {len(bars)}: {p.stderr}")
+    check("each starting from a blank state" in p.stdout, f"the two validation figures are not explained: {p.stdout}")
+    check("note: the LSTM does no better than the bigram baseline" in p.stdout,
+          f"an untrained LSTM that loses to the bigram is not called out: {p.stdout}")
+    check("no better than the bigram" in open(os.path.join(model, "evaluation.txt")).read(),
+          "evaluation.txt lacks the bigram note")
+
+    # lstmidi-eval on the files the model was trained on says so; on other files it does not.
+    p = run([ARGS.eval, "--model", model, "--data", data])
+    expect_ok(p, "lstmidi-eval on the training folder")
+    m = re.search(r"warning: (\d+) of 6 files are pieces this model was trained on", p.stderr)
+    check(m and int(m.group(1)) == 5, f"lstmidi-eval on training files: no (or a wrong) warning: {describe(p)}")
+    other = os.path.join(base, "other")
+    os.makedirs(other)
+    for f in sorted(os.listdir(ARGS.data))[-3:]:
+        shutil.copy(os.path.join(ARGS.data, f), other)
+    p = run([ARGS.eval, "--model", model, "--data", other])
+    expect_ok(p, "lstmidi-eval on other files")
+    check("trained on" not in p.stderr, f"a warning on files the model never saw: {describe(p)}")
+
+    # Greedy decoding warns.
+    out = os.path.join(base, "g.mid")
+    p = generate(model, out, ["--temperature", "0"])
+    expect_ok(p, "generate --temperature 0")
+    check(any(l.startswith("warning: --temperature 0") for l in p.stderr.splitlines()),
+          f"--temperature 0 gives no warning: {describe(p)}")
+
+
 def parse_midi_with_mido(path):
     """Independent check: parses, every note-on has a note-off, every track ends with EOT."""
     try:

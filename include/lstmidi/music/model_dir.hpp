@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -87,6 +88,47 @@ inline std::optional<std::string> embedded_file(const std::map<std::string, std:
 inline std::string vocabulary_checksum(const Vocabulary& v) {
   const std::string text = v.to_text();
   return std::to_string(crc32(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+/// A piece's fingerprint: the CRC-32 of its ids (as the vocabulary encodes it).
+inline std::uint32_t piece_fingerprint(const std::vector<TokenId>& ids) {
+  std::uint32_t crc = 0;
+  for (TokenId id : ids) {
+    std::uint8_t b[4];
+    for (int k = 0; k < 4; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(id) >> (8 * k));
+    crc = crc32(b, 4, crc);
+  }
+  return crc;
+}
+
+/// Most training pieces whose fingerprints a model stores ('train_pieces'); a larger corpus
+/// stores none (the metadata value stays under 1 MiB).
+inline constexpr std::size_t kMaxStoredPieces = 50000;
+
+/// Stores the fingerprints of the training pieces in a token model's metadata, so that
+/// lstmidi-eval can say when the files it scores are ones the model was trained on.
+inline void store_training_pieces(std::map<std::string, std::string>& meta,
+                                  const std::vector<std::vector<TokenId>>& train_ids) {
+  if (train_ids.size() > kMaxStoredPieces) return;
+  std::string list;
+  for (const auto& ids : train_ids)
+    list += (list.empty() ? "" : ",") + std::to_string(piece_fingerprint(ids));
+  meta["train_pieces"] = list;
+}
+
+/// The fingerprints stored by store_training_pieces (empty when the model has none).
+inline std::set<std::uint32_t> training_pieces(const std::map<std::string, std::string>& meta) {
+  std::set<std::uint32_t> out;
+  auto it = meta.find("train_pieces");
+  if (it == meta.end()) return out;
+  std::stringstream ss(it->second);
+  for (std::string cell; std::getline(ss, cell, ',');) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(cell.c_str(), &end, 10);
+    if (!cell.empty() && end == cell.c_str() + cell.size() && v <= 0xFFFFFFFFull)
+      out.insert(static_cast<std::uint32_t>(v));
+  }
+  return out;
 }
 
 /// Metadata stored in every model file of a music run.

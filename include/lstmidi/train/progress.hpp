@@ -8,7 +8,8 @@
 /// (ppl only where the perplexity is finite: token models, not piano-roll ones).
 ///
 /// On a terminal the bar redraws in place (carriage return) at most 10 times a second; on a pipe
-/// or file it prints a line at 10% steps so logs stay short.
+/// or file it prints one line per epoch, at its end (and one a minute within an epoch longer
+/// than that), so logs stay short.
 #pragma once
 
 #include <chrono>
@@ -43,14 +44,13 @@ class ProgressPrinter : public TrainObserver {
     const double frac =
         p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 1;
     const auto now = std::chrono::steady_clock::now();
-    const int decile = static_cast<int>(frac * 10);
+    if (p.batch == 1 && !tty_) last_draw_ = now;  // an epoch's minute counts from its start
     if (tty_) {
       if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
     } else {
-      if (p.batch != p.batches && decile == last_decile_) return;
+      if (p.batch != p.batches && now - last_draw_ < std::chrono::seconds(60)) return;
     }
     last_draw_ = now;
-    last_decile_ = decile;
     const int width = 24, filled = static_cast<int>(frac * width);
     char line[200];
     std::snprintf(line, sizeof line, "epoch %d/%d [%s%s] %3d%%  loss %.4f  %6.0f %s/s  ETA %s",
@@ -64,7 +64,6 @@ class ProgressPrinter : public TrainObserver {
     } else {
       bar_ << line << '\n' << std::flush;
     }
-    if (p.batch == p.batches) last_decile_ = -1;
   }
 
   void on_epoch(const EpochStats& e, bool improved) override {
@@ -100,7 +99,6 @@ class ProgressPrinter : public TrainObserver {
   bool tty_;
   bool bars_;
   bool drawn_ = false;
-  int last_decile_ = -1;
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
