@@ -150,6 +150,15 @@ int main(int argc, char** argv) {
                   << " does not end in .mid or .midi; music players may not recognise it\n";
     }
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
+    // A value typed on the command line that does not parse is a usage error (exit 2), as a
+    // bad flag is; the message says which flag.
+    auto from_flag = [](const char* flag, auto&& parse) {
+      try {
+        return parse();
+      } catch (const FormatError& e) {
+        throw std::invalid_argument(std::string(flag) + ": " + e.what());
+      }
+    };
     auto parse_saved_tokens = [](const std::string& text) { return music::parse_tokens(text); };
     // A saved opening (primers.txt), cut to --primer-length words and parsed by `parse`; a bad
     // line is an error that names the file and line.
@@ -185,7 +194,8 @@ int main(int argc, char** argv) {
           throw std::invalid_argument(primer_file + ": no frames to use as a primer");
         primer_from = primer_file;
       } else if (!primer_notes.empty()) {
-        primer = music::parse_frame_line(primer_notes, ro);
+        primer =
+            from_flag("--primer-notes", [&] { return music::parse_frame_line(primer_notes, ro); });
         if (primer.empty()) throw std::invalid_argument("--primer-notes: no frames given");
         primer_from = "--primer-notes";
       } else {
@@ -253,7 +263,7 @@ int main(int argc, char** argv) {
         throw std::invalid_argument(primer_file + ": no notes to use as a primer");
       primer_from = primer_file;
     } else if (!primer_notes.empty()) {
-      primer = encoder.parse(primer_notes);
+      primer = from_flag("--primer-notes", [&] { return encoder.parse(primer_notes); });
       if (primer.empty()) throw std::invalid_argument("--primer-notes: no events given");
       primer_from = "--primer-notes";
     } else {

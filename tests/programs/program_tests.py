@@ -290,7 +290,8 @@ def case_generate_errors():
     for garbage in ("hello world", "C4 E4 ::: G4", "C4:0", "C4:99999999999", "H4", "1.2.99",
                     "C4.", "\u00e9\u00e8", "C4:4:4", "tie"):
         p = generate(model, out, ["--primer-notes", garbage])
-        expect_clean_error(p, G, f"--primer-notes {garbage!r}")
+        expect_clean_error(p, G, f"--primer-notes {garbage!r}", "--primer-notes")
+        check(p.returncode == 2, f"--primer-notes {garbage!r}: a bad typed value is a usage error (2), got {p.returncode}")
     p = generate(model, out, ["--primer-notes", "   "])
     expect_clean_error(p, G, "--primer-notes with only spaces", "no events")
 
