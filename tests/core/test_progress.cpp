@@ -66,6 +66,15 @@ TEST_CASE("progress: on a pipe the bar prints one line per epoch, at its end; no
   CHECK(last.find(" tok/s") != std::string::npos);
   CHECK(out.str().empty());
 
+  // The ETA is the whole run's (the trainer counts the later epochs and the time budget).
+  std::ostringstream bar4, out4;
+  ProgressPrinter eta(bar4, out4, false);
+  b.batch = b.batches;
+  b.epoch_seconds_left = 5;
+  b.run_seconds_left = 754;
+  eta.on_batch(b);
+  CHECK(bar4.str().find("ETA 12:34") != std::string::npos);
+
   // Piano-roll runs count frames (the trainer names the unit).
   std::ostringstream bar3, out3;
   ProgressPrinter frames(bar3, out3, false);

@@ -14,6 +14,7 @@ What "a clean error" means here: a non-zero exit status below 128 (not killed by
 "<program>: error: ..." (warning lines about skipped input files may come before it).
 """
 import argparse
+import math
 import os
 import random
 import re
@@ -830,6 +831,18 @@ def case_reports():
           f"an untrained LSTM that loses to the bigram is not called out: {p.stdout}")
     check("no better than the bigram" in open(os.path.join(model, "evaluation.txt")).read(),
           "evaluation.txt lacks the bigram note")
+
+    # The loss chart marks the best epoch and has round tick values.
+    svg = open(os.path.join(model, "loss.svg")).read()
+    best = re.search(r"best epoch (\d+) of 3", p.stdout).group(1)
+    check('class="best"' in svg and f">best epoch {best}<" in svg, f"loss.svg does not mark epoch {best}")
+    ticks = [float(v) for v in re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', svg)]
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+    check(len(ticks) >= 3 and len(steps) == 1, f"loss.svg ticks are not evenly spaced: {ticks}")
+    step = steps.pop()
+    mant = step / 10 ** math.floor(math.log10(step))
+    check(any(abs(mant - m) < 1e-6 for m in (1, 2, 5)), f"loss.svg tick step {step} is not round: {ticks}")
+    check(all(abs(t / step - round(t / step)) < 1e-6 for t in ticks), f"loss.svg ticks are not round: {ticks}")
 
     # lstmidi-eval on the files the model was trained on says so; on other files it does not.
     p = run([ARGS.eval, "--model", model, "--data", data])

@@ -2,7 +2,9 @@
 /// ProgressPrinter: a TrainObserver that draws a progress bar per epoch and one summary line per
 /// epoch on a stream (the example programs pass std::cerr / std::cout).
 ///
-///   epoch 3/20 [##########----------]  50%  loss 1.8342  5120 tok/s  ETA 0:42
+///   epoch 3/20 [##########----------]  50%  loss 1.8342  5120 tok/s  ETA 12:42
+///
+/// (ETA: the rest of the run, or of its time budget when that ends it sooner.)
 ///   epoch 3/20  train 1.8120 (acc 44.1%)  valid 1.9033  ppl 6.71  acc 41.0%  63.2 s  *best*
 ///
 /// (ppl only where the perplexity is finite: token models, not piano-roll ones).
@@ -57,7 +59,7 @@ class ProgressPrinter : public TrainObserver {
                   p.epoch, p.epochs, std::string(static_cast<size_t>(filled), '#').c_str(),
                   std::string(static_cast<size_t>(width - filled), '-').c_str(),
                   static_cast<int>(frac * 100), p.loss, p.tokens_per_second, p.unit,
-                  format_duration(p.epoch_seconds_left).c_str());
+                  format_duration(p.run_seconds_left).c_str());
     if (tty_) {
       bar_ << '\r' << line << "\033[K" << std::flush;
       drawn_ = true;

@@ -102,6 +102,9 @@ struct BatchProgress {
   double tokens_per_second = 0;  // training positions per second: tokens, or frames
   const char* unit = "tok";      // what a position is: "tok", or "frames" (piano-roll models)
   double epoch_seconds_left = 0;
+  /// The rest of the run at this pace: this epoch's batches and every later epoch's (without
+  /// validation), or what is left of the time budget when that ends it sooner.
+  double run_seconds_left = 0;
 };
 
 /// interrupted: TrainOptions::stop was raised; the resume checkpoint was saved first.
@@ -279,6 +282,12 @@ class Trainer {
         bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
         const double per_batch = run_seconds_ / static_cast<double>(run_batches_);
         bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - run_batches_);
+        bp.run_seconds_left =
+            bp.epoch_seconds_left +
+            per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt_.epochs - epoch);
+        if (opt_.time_budget_seconds > 0)
+          bp.run_seconds_left =
+              std::min(bp.run_seconds_left, std::max(0.0, opt_.time_budget_seconds - elapsed_));
         obs.on_batch(bp);
         if (epoch_done) break;  // the epoch's end (validation, files) comes before any stop
         if (opt_.stop && opt_.stop->load()) {
