@@ -260,6 +260,14 @@ int main(int argc, char** argv) {
       std::cout << "tokens model; " << corpus.pieces.size() << " files, " << s.tokens
                 << " tokens; perplexity " << s.perplexity() << ", accuracy " << 100 * s.accuracy
                 << "%\n";
+      // The table of the run's evaluation.txt, on these files (models that carry the
+      // baselines' training counts).
+      if (const auto counts = music::embedded_file(mm.meta, music::kBigramsFile)) {
+        const auto base =
+            music::score_ngrams(music::ngram_counts_from_text(*counts, model_dir), ids);
+        std::cout << "whole pieces, against the baselines fitted on the training pieces:\n"
+                  << music::baseline_table(s, base);
+      }
       nll = s.nll;
     }
     std::cout.precision(6);

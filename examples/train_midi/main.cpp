@@ -573,6 +573,9 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < corpus.pieces.size(); ++i)
         if (!sampler.is_validation_piece(i)) train_pieces.push_back(vocab.encode(corpus.pieces[i]));
       music::store_training_pieces(meta, train_pieces);
+      // The baselines' statistics, so lstmidi-eval prints the same table on any folder.
+      music::embed_file(meta, music::kBigramsFile,
+                        music::ngram_counts_text(music::count_ngrams(train_pieces, vocab.size())));
     }
     // What the generator writes when its primer gives no tempo, metre or key.
     if (auto t = music::most_common(corpus.opening_tempos))
@@ -627,12 +630,7 @@ int main(int argc, char** argv) {
       const auto m = music::score_sequences(*best, valid_ids);
       const auto base = music::ngram_baselines(train_ids, valid_ids, vocab.size());
       rep << "validation, " << m.tokens << " tokens of " << valid_ids.size() << " whole pieces:\n"
-          << "  lstm     nll " << m.nll << "  perplexity " << m.perplexity() << "  accuracy "
-          << 100 * m.accuracy << "%\n"
-          << "  bigram   nll " << base.bigram.nll << "  perplexity " << base.bigram.perplexity()
-          << "  accuracy " << 100 * base.bigram.accuracy << "%\n"
-          << "  unigram  nll " << base.unigram.nll << "  perplexity " << base.unigram.perplexity()
-          << "  accuracy " << 100 * base.unigram.accuracy << "%\n"
+          << music::baseline_table(m, base)
           << "(whole pieces, the LSTM's state carried from the first event to the last; the "
              "epoch lines' valid loss is over windows of "
           << seq_len << " events, each starting from a blank state, so the two differ)\n";

@@ -857,6 +857,23 @@ def case_reports():
     expect_ok(p, "lstmidi-eval on other files")
     check("trained on" not in p.stderr, f"a warning on files the model never saw: {describe(p)}")
 
+    # On the held-out piece alone (the file it does not warn about), lstmidi-eval prints the
+    # very table of the run's evaluation.txt.
+    table = [l for l in open(os.path.join(model, "evaluation.txt")).read().splitlines()
+             if re.match(r"  (lstm|bigram|unigram) ", l)]
+    check(len(table) == 3, f"evaluation.txt has no table: {table}")
+    held = []
+    for f in sorted(os.listdir(data)):
+        one_dir = os.path.join(base, "single", f)
+        os.makedirs(one_dir)
+        shutil.copy(os.path.join(data, f), one_dir)
+        p = run([ARGS.eval, "--model", model, "--data", one_dir])
+        expect_ok(p, f"lstmidi-eval on {f}")
+        if "trained on" not in p.stderr:
+            held.append([l for l in p.stdout.splitlines() if re.match(r"  (lstm|bigram|unigram) ", l)])
+    check(len(held) == 1, f"expected exactly one held-out file, found {len(held)}")
+    check(held[0] == table, f"lstmidi-eval's table differs from evaluation.txt's: {held[0]} / {table}")
+
     # Greedy decoding warns.
     out = os.path.join(base, "g.mid")
     p = generate(model, out, ["--temperature", "0"])

@@ -54,6 +54,9 @@ namespace lstmidi::music {
 inline constexpr const char* kModelFile = "model.lstmidi";
 inline constexpr const char* kVocabFile = "vocab.txt";
 inline constexpr const char* kPrimersFile = "primers.txt";
+/// Carried inside token models: the training bigram counts of the n-gram baselines
+/// (metrics.hpp, ngram_counts_text).
+inline constexpr const char* kBigramsFile = "bigrams.txt";
 
 /// Largest metadata value a model file holds (model/checkpoint.hpp); embedded files are cut
 /// into chunks of this size.
