@@ -245,6 +245,9 @@ inline void check_checkpoint_head(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) return;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return;
+  if (size > kMaxCheckpointBytes)  // the size limit first, as read_file_bytes words it
+    throw FormatError(detail::concat(path, ": file is ", size, " bytes, above the limit of ",
+                                     kMaxCheckpointBytes, " bytes"));
   std::ifstream in(path, std::ios::binary);
   if (!in) return;
   std::uint8_t head[24] = {};
