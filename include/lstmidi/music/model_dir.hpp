@@ -9,6 +9,7 @@
 ///                   (pianoroll mode: frame lines, "C4.E4.G4 rest ...", see pianoroll.hpp)
 ///   settings.ini    every training setting used (reload with --config to reproduce the run)
 ///   history.csv, loss.svg   loss curves
+///   run.lock        the advisory lock of the run that owns the folder (train/run_folder.hpp)
 ///
 /// A pianoroll model (ModelConfig::mode, pianoroll.hpp) has no vocabulary: its metadata holds
 /// the frame grid (frame_beats, low_pitch, keys) and the training key probabilities of the
