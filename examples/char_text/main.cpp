@@ -2,7 +2,7 @@
 // lstmidi-chars: a character-level text model on the same library as the music programs.
 //
 //   lstmidi-chars train  --text data/text/devils_dictionary.txt --out runs/devil [--epochs 5 ...]
-//   lstmidi-chars sample --model runs/devil [--length 600 --temperature 0.8 --prime "CAT, n."]
+//   lstmidi-chars sample --model runs/devil [--length 600 --temperature 0.8 --primer "CAT, n."]
 //
 // train: bytes -> CharVocabulary -> CharWindowSampler (last 10% of the text held out) ->
 // Model + Trainer (BPTT, Adam, clipping, best model by validation loss, exact resume).
@@ -27,6 +27,7 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a character-level LSTM on a text file, or sample from one", "lstmidi-chars"};
+  cli::add_version(app);
   app.require_subcommand(1);
 
   // --- train ---
@@ -42,51 +43,52 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   train->add_option("--out", out, "Model directory to write")->required();
   train->add_option("--layers", layers, "Number of LSTM layers")
-      ->check(CLI::Range(1, 16))
+      ->check(cli::Range(1, 16))
       ->capture_default_str();
   train->add_option("--hidden", hidden, "Hidden units per LSTM layer")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   train->add_option("--embedding", embedding, "Character embedding size (0 = one-hot input)")
-      ->check(CLI::Range(0, 4096))
+      ->check(cli::Range(0, 4096))
       ->capture_default_str();
   train->add_option("--dropout", dropout, "Dropout after each LSTM layer")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   train->add_option("--seq-len", seq_len, "Characters per training window (BPTT length)")
-      ->check(CLI::Range(2, 4096))
+      ->check(cli::Range(2, 4096))
       ->capture_default_str();
   train->add_option("--batch", batch, "Windows per mini-batch")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   train->add_option("--epochs", epochs, "Passes over the training text")
-      ->check(CLI::Range(1, 100000))
+      ->check(cli::Range(1, 100000))
       ->capture_default_str();
   train->add_option("--lr", lr, "Adam learning rate")
-      ->check(CLI::Range(1e-7, 1.0))
+      ->check(cli::Range(1e-7, 1.0))
       ->capture_default_str();
   train->add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")
-      ->check(CLI::Range(0.0, 1e6))
+      ->check(cli::Range(0.0, 1e6))
       ->capture_default_str();
   train
       ->add_option("--valid-fraction", valid_fraction,
                    "Share of the text, at its end, held out for validation")
-      ->check(CLI::Range(0.0, 0.9))
+      ->check(cli::Range(0.0, 0.9))
       ->capture_default_str();
   train
       ->add_option("--patience", patience,
                    "Stop after this many epochs without validation improvement (0 = never)")
-      ->check(CLI::Range(0, 100000))
+      ->check(cli::Range(0, 100000))
       ->capture_default_str();
   train->add_option("--seed", seed, "Seed for initialisation, shuffling and dropout")
+      ->check(cli::Seed())
       ->capture_default_str();
   train
       ->add_option("--time-budget", time_budget,
                    "Stop after this many seconds of training (0 = no limit)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(cli::Range(0.0, 1e9))
       ->capture_default_str();
   train->add_option("--threads", threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 256))
+      ->check(cli::Range(0, 256))
       ->capture_default_str();
   train->add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
   train->add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
@@ -95,41 +97,43 @@ int main(int argc, char** argv) {
   CLI::App* sample_cmd = app.add_subcommand("sample", "Write text with a trained model to stdout");
   std::string model_dir, prime = "\n";
   int length = 500, top_k = 0, sample_threads = 1;
-  double temperature = 0.8, top_p = 1.0;
+  double temperature = 1.0, top_p = 1.0;  // lstmidi-generate's default too
   std::uint64_t sample_seed = 1;
   sample_cmd->add_option("--model", model_dir, "Model directory written by lstmidi-chars train")
       ->required();
   sample_cmd->add_option("--length", length, "Characters to generate after the primer")
-      ->check(CLI::Range(1, 1000000))
+      ->check(cli::Range(1, 1000000))
       ->capture_default_str();
   sample_cmd
       ->add_option(
           "--temperature", temperature,
           "Randomness: <1 safer, 1 the model's own distribution; 0 = always the most likely")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(cli::Range(0.0, 100.0))
       ->capture_default_str();
   sample_cmd
       ->add_option("--top-k", top_k, "Sample only among the K most likely characters (0 = all)")
-      ->check(CLI::Range(0, 256))
+      ->check(cli::Range(0, 256))
       ->capture_default_str();
   sample_cmd
       ->add_option("--top-p", top_p,
                    "Sample only among the most likely characters whose probabilities sum to P")
-      ->check(CLI::Range(0.001, 1.0))
+      ->check(cli::Range(0.001, 1.0))
       ->capture_default_str();
   sample_cmd->add_option("--seed", sample_seed, "Random seed (same seed, same text)")
+      ->check(cli::Seed())
       ->capture_default_str();
-  sample_cmd->add_option("--prime", prime,
+  // --primer as in lstmidi-generate (--prime, its older name, still works).
+  sample_cmd->add_option("--primer,--prime", prime,
                          "Text the model continues (printed first); default a newline");
   sample_cmd->add_option("--threads", sample_threads, "Worker threads")
-      ->check(CLI::Range(1, 256))
+      ->check(cli::Range(1, 256))
       ->capture_default_str();
 
   return cli::run(app, argc, argv, [&]() -> int {
     if (*sample_cmd) {
       cli::set_threads(sample_threads);
       text::CharModel<float> cm = text::load_char_model<float>(model_dir);
-      if (prime.empty()) throw std::invalid_argument("--prime: give at least one character");
+      if (prime.empty()) throw std::invalid_argument("--primer: give at least one character");
       if (sample_cmd->count("--prime") == 0 && !cm.vocab.contains(prime[0]))
         prime = std::string(1, cm.vocab.byte(0));  // a text without newlines: its first character
       const std::vector<TokenId> primer = cm.vocab.encode(prime);

@@ -63,20 +63,22 @@ int main(int argc, char** argv) {
       "Score a trained lstmidi model on a folder of MIDI files (--model, --data), or compare the "
       "music statistics of two folders (--generated, --reference)",
       "lstmidi-eval"};
+  cli::add_version(app);
   std::string model_dir, data, generated, reference, round_trip, out_dir, instruments = "parts";
   int threads = 1, chunk = 256, steps_per_beat = 4;
-  CLI::Option* model_opt = app.add_option(
-      "--model", model_dir, "Scoring: model directory written by lstmidi-train (with --data)");
+  CLI::Option* model_opt = app.add_option("--model", model_dir,
+                                          "Scoring: model written by lstmidi-train, its folder or "
+                                          "its model.lstmidi alone (with --data)");
   CLI::Option* data_opt = app.add_option(
       "--data", data, "Scoring: folder of .mid/.midi files (searched recursively), or one file");
   CLI::Option* threads_opt =
       app.add_option("--threads", threads, "Scoring: worker threads (0 = all cores)")
-          ->check(CLI::Range(0, 256))
+          ->check(cli::Range(0, 256))
           ->capture_default_str();
   CLI::Option* chunk_opt =
       app.add_option("--chunk", chunk,
                      "Scoring: steps per forward call (the state is carried across chunks)")
-          ->check(CLI::Range(1, 100000))
+          ->check(cli::Range(1, 100000))
           ->capture_default_str();
   CLI::Option* generated_opt = app.add_option(
       "--generated", generated,
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
       app.add_option("--reference", reference, "Comparison: folder (or file) of real MIDI files");
   CLI::Option* spb_opt = app.add_option("--steps-per-beat", steps_per_beat,
                                         "Comparison and round trip: grid the notes are snapped to")
-                             ->check(CLI::Range(1, 240))
+                             ->check(cli::Range(1, 240))
                              ->capture_default_str();
   CLI::Option* round_trip_opt = app.add_option(
       "--round-trip", round_trip,
@@ -246,10 +248,26 @@ int main(int argc, char** argv) {
       for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
       std::vector<std::vector<TokenId>> ids;
       for (const auto& piece : corpus.pieces) ids.push_back(mm.vocab.encode(piece));
+      const std::set<std::uint32_t> trained_on = music::training_pieces(mm.meta);
+      std::size_t seen = 0;
+      for (const auto& piece_ids : ids)
+        seen += trained_on.count(music::piece_fingerprint(piece_ids));
+      if (seen > 0)
+        std::cerr << "warning: " << seen << " of " << ids.size()
+                  << " files are pieces this model was trained on: their score flatters it (the "
+                     "training run's evaluation.txt scores its held-out pieces)\n";
       const music::SequenceScore s = music::score_sequences(*mm.model, ids, chunk);
       std::cout << "tokens model; " << corpus.pieces.size() << " files, " << s.tokens
                 << " tokens; perplexity " << s.perplexity() << ", accuracy " << 100 * s.accuracy
                 << "%\n";
+      // The table of the run's evaluation.txt, on these files (models that carry the
+      // baselines' training counts).
+      if (const auto counts = music::embedded_file(mm.meta, music::kBigramsFile)) {
+        const auto base =
+            music::score_ngrams(music::ngram_counts_from_text(*counts, model_dir), ids);
+        std::cout << "whole pieces, against the baselines fitted on the training pieces:\n"
+                  << music::baseline_table(s, base);
+      }
       nll = s.nll;
     }
     std::cout.precision(6);

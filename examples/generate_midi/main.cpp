@@ -19,10 +19,13 @@
 //
 // By default the LSTM weights are read as 16-bit floats where the build supports it
 // (--weights auto): half the bytes per event; --weights float32 samples the model exactly.
+#include <cctype>
 #include <filesystem>
 #include <iostream>
+#include <lstmidi/core/quote.hpp>
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
+#include <lstmidi/music/output_guard.hpp>
 #include <lstmidi/sample/generator.hpp>
 #include <sstream>
 
@@ -33,35 +36,43 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate a MIDI file with a trained lstmidi model", "lstmidi-generate"};
+  cli::add_version(app);
   std::string model_dir, out, primer_file, primer_notes, picture;
   int length = 200, top_k = 0, program = 0, primer_len = 32, threads = 1, num_outputs = 1;
   std::string instruments_flag, time_signature = "4/4";
   double temperature = 1.0, top_p = 1.0, tempo = 100;
   std::uint64_t seed = 1;
-  app.add_option("--model", model_dir, "Model directory written by lstmidi-train")->required();
+  app.add_option("--model", model_dir,
+                 "Model written by lstmidi-train: its folder, or its model.lstmidi alone (which "
+                 "carries the vocabulary and saved primers)")
+      ->required();
   app.add_option("--out", out, "MIDI file to write")->required();
   app.add_option("--length", length,
                  "Events (tokens), or frames for a pianoroll model, to generate after the primer")
-      ->check(CLI::Range(1, 4000))
+      ->check(cli::Range(1, 4000))
       ->capture_default_str();
   app.add_option("--temperature", temperature,
                  "Randomness: <1 safer, 1 the model's own distribution, >1 wilder; 0 = always the "
                  "most likely")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(cli::Range(0.0, 100.0))
       ->capture_default_str();
-  app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")
-      ->check(CLI::Range(0, 1000000))
+  auto* top_k_opt =
+      app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")
+          ->check(cli::Range(0, 1000000))
+          ->capture_default_str();
+  auto* top_p_opt =
+      app.add_option("--top-p", top_p,
+                     "Sample only among the most likely events whose probabilities sum to P")
+          ->check(cli::Range(0.001, 1.0))
+          ->capture_default_str();
+  app.add_option("--seed", seed, "Random seed (same seed, same file)")
+      ->check(cli::Seed())
       ->capture_default_str();
-  app.add_option("--top-p", top_p,
-                 "Sample only among the most likely events whose probabilities sum to P")
-      ->check(CLI::Range(0.001, 1.0))
-      ->capture_default_str();
-  app.add_option("--seed", seed, "Random seed (same seed, same file)")->capture_default_str();
   auto* tempo_opt =
       app.add_option("--tempo", tempo,
                      "Tempo of the written file, quarter notes per minute (default: the "
                      "primer's, else the training data's most common, else 100)")
-          ->check(CLI::Range(10.0, 400.0));
+          ->check(cli::Range(10.0, 400.0));
   auto* ts_opt = app.add_option("--time-signature", time_signature,
                                 "Time signature N/D of the written file (default: the model's "
                                 "own time signature words, else the primer's, else the training "
@@ -70,7 +81,7 @@ int main(int argc, char** argv) {
       app.add_option("--program", program,
                      "Models of the durations and pitch-only encodings: General MIDI instrument "
                      "0-127 (0 = piano, 19 = church organ, 48 = strings)")
-          ->check(CLI::Range(0, 127))
+          ->check(cli::Range(0, 127))
           ->capture_default_str();
   auto* instruments_opt = app.add_option(
       "--instruments", instruments_flag,
@@ -78,7 +89,7 @@ int main(int argc, char** argv) {
       "(General MIDI programs; P/K for part K of program P)");
   app.add_option("--num-outputs", num_outputs,
                  "Pieces to write, with seeds seed .. seed+N-1 (named OUT-<seed>.mid when N > 1)")
-      ->check(CLI::Range(1, 1000))
+      ->check(cli::Range(1, 1000))
       ->capture_default_str();
   auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
                  ->check(CLI::ExistingFile);
@@ -88,12 +99,15 @@ int main(int argc, char** argv) {
                  "C4.E4.G4:8 rest:4\"")
       ->excludes(pf);
   app.add_option("--primer-length", primer_len, "Events taken from the primer file")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--picture", picture,
-                 "Piano-roll picture to write (default: the --out path with .svg)");
+  auto* picture_opt = app.add_option(
+      "--picture", picture,
+      "Piano-roll picture to write (default: the --out path with .svg; \"\" for none)");
+  bool no_picture = false;
+  app.add_flag("--no-picture", no_picture, "Write no piano-roll picture")->excludes(picture_opt);
   app.add_option("--threads", threads, "Worker threads")
-      ->check(CLI::Range(1, 256))
+      ->check(cli::Range(1, 256))
       ->capture_default_str();
   std::string weights_flag = "auto";
   app.add_option("--weights", weights_flag,
@@ -104,7 +118,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "float32", "float16"}))
       ->capture_default_str();
   bool reattack = false;
-  app.add_flag(
+  auto* reattack_opt = app.add_flag(
       "--reattack", reattack,
       "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
 
@@ -122,12 +136,52 @@ int main(int argc, char** argv) {
             : GenerationWeights::float32;
     const char* weights_note =
         weights == GenerationWeights::float16 ? ", 16-bit weights" : ", float weights";
+    if (temperature == 0)
+      std::cerr << "warning: --temperature 0 always takes the most likely next event, and a "
+                   "model then often plays one figure over and over; a temperature of 0.7 to 1, "
+                   "or --top-k / --top-p, keeps it varied\n";
+    // --picture "" or --no-picture: no picture at all.
+    const bool write_picture = !no_picture && !(picture_opt->count() > 0 && picture.empty());
+    {
+      std::string ext = fs::path(out).extension().string();
+      for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext != ".mid" && ext != ".midi")
+        std::cerr << "warning: --out " << out
+                  << " does not end in .mid or .midi; music players may not recognise it\n";
+    }
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
+    // A value typed on the command line that does not parse is a usage error (exit 2), as a
+    // bad flag is; the message says which flag.
+    auto from_flag = [](const char* flag, auto&& parse) {
+      try {
+        return parse();
+      } catch (const FormatError& e) {
+        throw std::invalid_argument(std::string(flag) + ": " + e.what());
+      }
+    };
+    auto parse_saved_tokens = [](const std::string& text) { return music::parse_tokens(text); };
+    // A saved opening (primers.txt), cut to --primer-length words and parsed by `parse`; a bad
+    // line is an error that names the file and line.
+    auto saved_primer_of = [&](std::uint64_t s, auto&& parse) {
+      const music::SavedPrimer p = music::pick_saved_primer_line(
+          model_dir, s, static_cast<std::size_t>(primer_len), &mm.meta);
+      try {
+        return parse(p.text);
+      } catch (const std::exception& e) {
+        throw FormatError(p.where + ": " + e.what());
+      }
+    };
     if (mm.mode == ModelMode::pianoroll) {
       for (const CLI::Option* o : {instruments_opt, ts_opt})
         if (o->count() > 0)
           throw std::invalid_argument(o->get_name() +
                                       " is for token models of the events encoding");
+      // A piano-roll model draws every key on its own: there is no ranking to cut.
+      for (const CLI::Option* o : {top_k_opt, top_p_opt})
+        if (o->count() > 0)
+          throw std::invalid_argument(o->get_name() +
+                                      " is for token models (a piano-roll model draws every key "
+                                      "on its own; use --temperature)");
       if (num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
       const music::RollOptions& ro = mm.roll;
       std::vector<music::Frame> primer;
@@ -140,13 +194,19 @@ int main(int argc, char** argv) {
           throw std::invalid_argument(primer_file + ": no frames to use as a primer");
         primer_from = primer_file;
       } else if (!primer_notes.empty()) {
-        primer = music::parse_frame_line(primer_notes, ro);
+        primer =
+            from_flag("--primer-notes", [&] { return music::parse_frame_line(primer_notes, ro); });
         if (primer.empty()) throw std::invalid_argument("--primer-notes: no frames given");
         primer_from = "--primer-notes";
       } else {
-        primer = music::parse_frame_line(music::pick_saved_primer(model_dir, seed), ro);
+        primer = saved_primer_of(
+            seed, [&](const std::string& text) { return music::parse_frame_line(text, ro); });
         primer_from = "a training piece's opening";
       }
+      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
+      music::check_output_file(out, music::OutputKind::midi, model_dir, "--out");
+      if (write_picture)
+        music::check_output_file(picture, music::OutputKind::svg, model_dir, "--picture");
       Rng rng(seed);
       std::vector<music::Frame> all(primer);
       for (music::Frame& f :
@@ -154,16 +214,16 @@ int main(int argc, char** argv) {
         all.push_back(std::move(f));
       const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
       music::write_midi(out, notes, tempo, program);
-      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
       const double split = static_cast<double>(primer.size()) * ro.frame_beats;
-      write_file_atomic(picture, music::piano_roll_svg(notes, split,
-                                                       fs::path(out).filename().string() +
-                                                           " (grey: primer, blue: generated)"));
+      if (write_picture)
+        write_file_atomic(picture, music::piano_roll_svg(notes, split,
+                                                         fs::path(out).filename().string() +
+                                                             " (grey: primer, blue: generated)"));
       std::cout << "wrote " << out << " (" << length << " generated frames after a primer of "
                 << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
                 << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo)
                 << " s" << weights_note << ")\n";
-      std::cout << "wrote " << picture << '\n';
+      if (write_picture) std::cout << "wrote " << picture << '\n';
       return 0;
     }
     const music::Encoder encoder(mm.encoder);
@@ -173,6 +233,9 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(
           "--program: this model writes the instruments it learned; choose among them with "
           "--instruments");
+    if (reattack_opt->count() > 0)
+      throw std::invalid_argument(
+          "--reattack is for piano-roll models (a token model writes each note's own length)");
     if (!events && instruments_opt->count() > 0)
       throw std::invalid_argument("--instruments is for models trained with --encoding events");
     if (num_outputs > 1 && !picture.empty())
@@ -200,11 +263,11 @@ int main(int argc, char** argv) {
         throw std::invalid_argument(primer_file + ": no notes to use as a primer");
       primer_from = primer_file;
     } else if (!primer_notes.empty()) {
-      primer = encoder.parse(primer_notes);
+      primer = from_flag("--primer-notes", [&] { return encoder.parse(primer_notes); });
       if (primer.empty()) throw std::invalid_argument("--primer-notes: no events given");
       primer_from = "--primer-notes";
     } else {
-      primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed));
+      primer = saved_primer_of(seed, parse_saved_tokens);
       primer_from = "a training piece's opening";
     }
     // <bos> and the primer's ids. Real music (a file, a saved opening) may hold events the
@@ -223,9 +286,13 @@ int main(int argc, char** argv) {
           continue;
         }
         const TokenId near = mm.vocab.id(t);
-        throw std::invalid_argument("primer event '" + music::to_string(t) +
-                                    "' is not in the model's vocabulary (nearest known: '" +
-                                    music::to_string(mm.vocab.token(near)) + "')");
+        throw std::invalid_argument(
+            "primer event " + quote_input(music::to_string(t)) +
+            " is not in the model's vocabulary" +
+            (mm.vocab.is_reserved(near)
+                 ? std::string()
+                 : " (nearest known: " + quote_input(music::to_string(mm.vocab.token(near))) +
+                       ")"));
       }
       if (approximated)
         std::cerr
@@ -288,16 +355,30 @@ int main(int argc, char** argv) {
         ts_flag = music::parse_time_signature(mm.meta.at("common_time_signature"));
     }
 
+    // Every file this run writes, checked before any is written.
+    auto output_name = [&](int k) {
+      const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
+      return num_outputs == 1 ? out
+                              : (fs::path(out).parent_path() /
+                                 (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
+                                  fs::path(out).extension().string()))
+                                    .string();
+    };
+    auto picture_name = [&](const std::string& out_k) {
+      return picture.empty() ? fs::path(out_k).replace_extension(".svg").string() : picture;
+    };
+    for (int k = 0; k < num_outputs; ++k) {
+      music::check_output_file(output_name(k), music::OutputKind::midi, model_dir, "--out");
+      if (write_picture)
+        music::check_output_file(picture_name(output_name(k)), music::OutputKind::svg, model_dir,
+                                 "--picture");
+    }
+
     for (int k = 0; k < num_outputs; ++k) {
       const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
-      const std::string out_k =
-          num_outputs == 1 ? out
-                           : (fs::path(out).parent_path() /
-                              (fs::path(out).stem().string() + "-" + std::to_string(seed_k) +
-                               fs::path(out).extension().string()))
-                                 .string();
+      const std::string out_k = output_name(k);
       // A saved opening is picked by the output's own seed: the same file as a run with it.
-      if (saved_primer) primer = music::parse_tokens(music::pick_saved_primer(model_dir, seed_k));
+      if (saved_primer) primer = saved_primer_of(seed_k, parse_saved_tokens);
       const std::vector<TokenId> ids = primer_ids(primer);
       const double split = primer_end(primer);
       Rng rng(seed_k);
@@ -323,11 +404,11 @@ int main(int argc, char** argv) {
       if (!events)
         for (music::Note& n : song.notes) n.program = program;
       music::write_song(out_k, song);
-      const std::string picture_k =
-          picture.empty() ? fs::path(out_k).replace_extension(".svg").string() : picture;
-      write_file_atomic(picture_k, music::piano_roll_svg(song.notes, split,
-                                                         fs::path(out_k).filename().string() +
-                                                             " (grey: primer, blue: generated)"));
+      const std::string picture_k = picture_name(out_k);
+      if (write_picture)
+        write_file_atomic(picture_k, music::piano_roll_svg(song.notes, split,
+                                                           fs::path(out_k).filename().string() +
+                                                               " (grey: primer, blue: generated)"));
       double end_beats = 0;
       for (const auto& n : song.notes)
         end_beats = std::max(end_beats, n.onset_beats + n.duration_beats);
@@ -348,13 +429,9 @@ int main(int argc, char** argv) {
       if (dropped)
         std::cout << "  " << dropped
                   << " note(s) left out: the primer's last instrument is not in --instruments\n";
-      std::cout << "wrote " << picture_k << '\n';
-      auto it = mm.meta.find("pc_hist");
-      if (it != mm.meta.end()) {
-        music::PitchClassHistogram corpus{};
-        std::istringstream ss(it->second);
-        std::string cell;
-        for (size_t c = 0; c < 12 && std::getline(ss, cell, ','); ++c) corpus[c] = std::stod(cell);
+      if (write_picture) std::cout << "wrote " << picture_k << '\n';
+      if (mm.pitch_classes) {
+        const music::PitchClassHistogram& corpus = *mm.pitch_classes;
         std::vector<music::Note> generated_only;
         for (const auto& n : song.notes)
           if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);

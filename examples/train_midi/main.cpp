@@ -19,7 +19,11 @@
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
+#include <lstmidi/train/interrupt.hpp>
+#include <lstmidi/train/memory_estimate.hpp>
 #include <lstmidi/train/progress.hpp>
+#include <lstmidi/train/run_folder.hpp>
+#include <lstmidi/train/settings_file.hpp>
 #include <lstmidi/train/trainer.hpp>
 #include <sstream>
 #include <type_traits>
@@ -32,6 +36,7 @@ using namespace lstmidi;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
+  cli::add_version(app);
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
                          instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
@@ -43,9 +48,10 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1, min_count = 2;
   bool resume = false, keep_drums = false, quiet = false, same_key = false, sustain = false,
        tempo_words = false, no_time_signature_words = false;
-  app.add_option("--data", data, "Folder of .mid/.midi files (searched recursively), or one file")
-      ->required();
-  app.add_option("--out", out, "Model directory to write")->required();
+  auto* data_opt = app.add_option("--data", data,
+                                  "Folder of .mid/.midi files (searched recursively), or one file")
+                       ->required();
+  auto* out_opt = app.add_option("--out", out, "Model directory to write")->required();
   app.add_option("--mode", mode,
                  "What a step is: tokens (note/chord events) or pianoroll (88-key frames, every "
                  "key predicted)")
@@ -53,84 +59,85 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--frame-beats", frame_beats,
                  "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")
-      ->check(CLI::Range(1.0 / 64, 64.0))
+      ->check(cli::Range(1.0 / 64, 64.0))
       ->capture_default_str();
-  app.add_option(
+  auto* valid_data_opt = app.add_option(
       "--valid-data", valid_data,
       "Pianoroll mode: folder of validation files (instead of --valid-fraction of --data)");
   app.add_option("--layers", layers, "Number of LSTM layers")
-      ->check(CLI::Range(1, 16))
+      ->check(cli::Range(1, 16))
       ->capture_default_str();
   app.add_option("--hidden", hidden, "Hidden units per LSTM layer")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--embedding", embedding, "Tokens mode: token embedding size (0 = one-hot input)")
-      ->check(CLI::Range(0, 4096))
+      ->check(cli::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--dropout", dropout, "Dropout after each LSTM layer")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option("--input-dropout", input_dropout,
                  "Pianoroll mode: share of the input frame's keys hidden during training")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option(
          "--weight-drop", weight_drop,
          "Share of each LSTM layer's recurrent weights dropped per training window (DropConnect)")
-      ->check(CLI::Range(0.0, 0.95))
+      ->check(cli::Range(0.0, 0.95))
       ->capture_default_str();
   app.add_option("--seq-len", seq_len, "Tokens per training window (BPTT length)")
-      ->check(CLI::Range(2, 4096))
+      ->check(cli::Range(2, 4096))
       ->capture_default_str();
   app.add_option("--stride", stride, "Tokens between window starts")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--batch", batch, "Windows per mini-batch")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")
-      ->check(CLI::Range(1e-7, 1.0))
+      ->check(cli::Range(1e-7, 1.0))
       ->capture_default_str();
   app.add_option("--lr-decay", lr_decay,
                  "Multiply the learning rate by this after each epoch without validation "
                  "improvement (1 = never)")
-      ->check(CLI::Range(1e-3, 1.0))
+      ->check(cli::Range(1e-3, 1.0))
       ->capture_default_str();
   app.add_option("--weight-decay", weight_decay, "Decoupled weight decay (AdamW); 0 = off")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::Range(0.0, 1.0))
       ->capture_default_str();
   app.add_option("--weight-average", weight_average,
                  "Validate and save a moving average of the weights with this decay (0.999 spans "
                  "about 1000 steps); 0 = the weights themselves")
-      ->check(CLI::Range(0.0, 0.999999))
+      ->check(cli::Range(0.0, 0.999999))
       ->capture_default_str();
   app.add_option("--epochs", epochs, "Passes over the training windows")
-      ->check(CLI::Range(1, 100000))
+      ->check(cli::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--clip", clip, "Global gradient-norm clipping threshold (0 = off)")
-      ->check(CLI::Range(0.0, 1e6))
+      ->check(cli::Range(0.0, 1e6))
       ->capture_default_str();
   app.add_option("--patience", patience,
                  "Stop after this many epochs without validation improvement (0 = never)")
-      ->check(CLI::Range(0, 100000))
+      ->check(cli::Range(0, 100000))
       ->capture_default_str();
   app.add_option("--valid-fraction", valid_fraction, "Share of files held out for validation")
-      ->check(CLI::Range(0.0, 0.9))
+      ->check(cli::Range(0.0, 0.9))
       ->capture_default_str();
   app.add_option("--transpose", transpose, "Also train in every key within +-K semitones")
-      ->check(CLI::Range(0, 12))
+      ->check(cli::Range(0, 12))
       ->capture_default_str();
   app.add_option("--seed", seed, "Seed for initialisation, split, shuffling and dropout")
+      ->check(cli::Seed())
       ->capture_default_str();
   app.add_option("--threads", threads, "Worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 256))
+      ->check(cli::Range(0, 256))
       ->capture_default_str();
   app.add_option("--time-budget", time_budget,
                  "Stop after this many seconds of training (0 = no limit)")
-      ->check(CLI::Range(0.0, 1e9))
+      ->check(cli::Range(0.0, 1e9))
       ->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "Seconds between mid-epoch checkpoints")
-      ->check(CLI::Range(1.0, 1e9))
+      ->check(cli::Range(1.0, 1e9))
       ->capture_default_str();
   app.add_option("--encoding", encoding,
                  "Tokens mode: events (every note with its instrument, velocity and length, "
@@ -151,32 +158,52 @@ int main(int argc, char** argv) {
                "Hold notes released under the sustain pedal (CC 64) until the pedal comes up");
   app.add_option("--steps-per-beat", steps_per_beat,
                  "Tokens mode: quantisation grid per quarter note (4 = 16th notes)")
-      ->check(CLI::Range(1, 48))
+      ->check(cli::Range(1, 48))
       ->capture_default_str();
   app.add_option(
          "--max-duration", max_duration,
          "Tokens mode: longest token duration in grid steps (longer notes continue with ties)")
-      ->check(CLI::Range(1, 1024))
+      ->check(cli::Range(1, 1024))
       ->capture_default_str();
   app.add_option(
          "--min-count", min_count,
          "Tokens mode: fewest uses of a kept token (rarer ones become the nearest kept one)")
-      ->check(CLI::Range(1, 1000000))
+      ->check(cli::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--loss", loss, "Positions scored: all, or last (the classic Keras setup)")
       ->check(CLI::IsMember({"all", "last"}))
       ->capture_default_str();
   app.add_option("--primer-length", primer_len, "Tokens per default primer saved for the generator")
-      ->check(CLI::Range(1, 4096))
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   app.add_flag("--keep-drums", keep_drums,
                "Keep MIDI channel 10 (drums) in the durations and pitch-only encodings (the "
                "events encoding always keeps them, as a drum kit of their own)");
   app.add_flag("--same-key", same_key,
                "Tokens mode: transpose every piece to C major / A minor before training");
-  app.add_flag("--resume", resume, "Continue the interrupted run in --out (same settings)");
+  auto* resume_opt = app.add_flag(
+      "--resume", resume,
+      "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
-  app.set_config("--config", "", "Read settings from an INI/TOML file (as saved in settings.ini)");
+  std::string max_memory = "auto";
+  app.add_option("--max-memory", max_memory,
+                 "Refuse settings whose training would need more memory than this, e.g. 8G "
+                 "(auto = 80% of the machine's memory, or of ulimit -v)")
+      ->check(CLI::Validator(
+          [](std::string& t) -> std::string {
+            try {
+              parse_byte_size(t);
+              return {};
+            } catch (const std::invalid_argument& e) {
+              return e.what();
+            }
+          },
+          "SIZE"))
+      ->capture_default_str();
+  auto* config_opt = app.set_config(
+      "--config", "",
+      "Read settings from a name=value file such as a run's settings.ini (flags given on the "
+      "command line win)");
   // Settings that only one mode reads, with their defaults: the other mode refuses a changed
   // one rather than ignore it (settings.ini lists every setting, so a default is no error).
   struct ModeOnly {
@@ -203,6 +230,100 @@ int main(int argc, char** argv) {
       {"--valid-data", [&] { return !valid_data.empty(); }},
       {"--input-dropout", [&, d = input_dropout] { return input_dropout != d; }}};
 
+  // settings.ini: every setting but --out and --resume (so --config repeats the run into another
+  // folder), with the data folders as absolute paths (so it works from any folder).
+  auto settings_text = [&] {
+    for (CLI::Option* o : {data_opt, valid_data_opt})
+      if (o->count() > 0 && !o->as<std::string>().empty()) {
+        const std::string abs = fs::absolute(o->as<std::string>()).lexically_normal().string();
+        o->clear();
+        o->add_result(abs);
+      }
+    out_opt->configurable(false);
+    resume_opt->configurable(false);
+    std::string text =
+        "# lstmidi-train settings; repeat the run with\n"
+        "#   lstmidi-train --config settings.ini --out NEW_FOLDER\n" +
+        app.config_to_str(true, false);
+    out_opt->configurable(true);
+    resume_opt->configurable(true);
+    return text;
+  };
+  // The run folder is locked from the moment this run may write there until it ends.
+  RunLock lock;
+  auto claim_run_folder = [&] {
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) throw IoError(out + ": cannot create the output directory (" + ec.message() + ")");
+    if (lock.held()) return;
+    lock = RunLock::acquire(out);
+    const auto stale = remove_stale_temp_files(out);
+    if (!stale.empty())
+      std::cout << "removed " << stale.size() << " temporary file(s) an interrupted run left in "
+                << out << " (" << stale.front() << (stale.size() > 1 ? ", ..." : "") << ")\n";
+    check_run_folder(out, resume);  // again: another run may have written here meanwhile
+  };
+
+  int interrupted_status = 0;  // 128 + the signal, when a signal stopped the run
+
+  // One-file model: every saved model carries the run's vocabulary, primers and settings.
+  auto embed_run_files = [&](std::map<std::string, std::string>& meta) {
+    for (const char* name : {music::kVocabFile, music::kPrimersFile, kSettingsFile}) {
+      const fs::path f = fs::path(out) / name;
+      std::error_code ec;
+      if (!fs::is_regular_file(f, ec)) continue;
+      const std::vector<std::uint8_t> bytes = read_file_bytes(f.string(), std::size_t{64} << 20);
+      music::embed_file(meta, name, std::string(bytes.begin(), bytes.end()));
+    }
+  };
+
+  // What the split is: how many pieces validate, and why that many; a run with none says what
+  // that costs.
+  auto report_split = [&](std::size_t pieces, std::size_t held) {
+    if (!valid_data.empty()) return;
+    if (held == 0) {
+      std::cerr << "warning: no validation pieces (" << pieces << " piece(s), --valid-fraction "
+                << valid_fraction
+                << "): the model saved is the last one, and no baseline comparison is made; give "
+                   "more files, or --valid-fraction above 0\n";
+      return;
+    }
+    std::cout << "split: " << held << " of " << pieces << " pieces held out for validation ("
+              << 100.0 * static_cast<double>(held) / static_cast<double>(pieces)
+              << "%; --valid-fraction " << valid_fraction << " of " << pieces
+              << " pieces, rounded, at least one)\n";
+  };
+
+  // Before the model exists: no more windows per batch than there are windows, and settings
+  // whose training cannot fit in memory refused with the estimate.
+  auto cap_batch = [&](auto& sampler) {
+    if (static_cast<std::size_t>(batch) > sampler.train_windows()) {
+      std::cout << "batch: " << sampler.train_windows() << " windows per batch (there are only "
+                << sampler.train_windows() << " training windows; --batch " << batch
+                << " would pad the rest)\n";
+      sampler.set_batch_size(static_cast<Index>(sampler.train_windows()));
+    }
+    return static_cast<Index>(
+        std::min<std::size_t>(static_cast<std::size_t>(batch), sampler.train_windows()));
+  };
+  auto check_memory = [&](const ModelConfig& mc, Index batch_used) {
+    const std::uint64_t need = training_memory_bytes<float>(mc, seq_len, batch_used);
+    const std::uint64_t given = parse_byte_size(max_memory);
+    const std::uint64_t limit = given > 0 ? given : memory_limit_default();
+    std::cout << "memory: about " << format_bytes(need) << " for training";
+    if (limit > 0) std::cout << " (limit " << format_bytes(limit) << ", --max-memory)";
+    std::cout << '\n';
+    if (limit > 0 && need > limit)
+      throw std::invalid_argument(
+          "these settings need about " + format_bytes(need) + " of memory to train (" +
+          std::to_string(seq_len) + " steps x " + std::to_string(batch_used) +
+          " windows per batch, " + std::to_string(layers) + " x LSTM(" + std::to_string(hidden) +
+          "), " + std::to_string(mc.vocab_size) + " outputs), more than the limit of " +
+          format_bytes(limit) +
+          (given > 0 ? " (--max-memory)" : " (80% of this machine's memory, or of ulimit -v)") +
+          ": lower --batch, --seq-len or --hidden, or raise --max-memory");
+  };
+
   // The training loop of both modes: Adam, clipping, early stopping, checkpoints, progress.
   auto run_training = [&](Model<float>& model, auto& sampler, Rng& rng, const auto& meta) {
     TrainOptions to;
@@ -216,14 +337,31 @@ int main(int argc, char** argv) {
     to.checkpoint_seconds = checkpoint_every;
     to.weight_average = weight_average;
     to.out_dir = out;
+    StopOnSignal stop;  // Ctrl-C: save the checkpoint and say how to go on
+    to.stop = stop.flag();
     Trainer<float, std::decay_t<decltype(sampler)>> trainer(model, sampler, to, rng, meta);
     if (resume) {
       trainer.resume();
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
                 << sampler.position().batch << '\n';
     }
-    ProgressPrinter printer(std::cerr, std::cout, ::isatty(2) != 0, !quiet);
-    return trainer.run(&printer);
+    const bool tty = ::isatty(2) != 0;
+    ProgressPrinter printer(std::cerr, std::cout, tty, !quiet);
+    TrainResult res = trainer.run(&printer);
+    if (res.reason == StopReason::interrupted) {
+      const auto pos = sampler.position();
+      std::cout.flush();
+      std::cerr << (tty && !quiet ? "\n" : "") << "lstmidi-train: stopped by "
+                << (stop.signal_number() == SIGTERM ? "SIGTERM" : "Ctrl-C (SIGINT)")
+                << "; the run is saved in " << (fs::path(out) / "last.lstmidi").string() << " ("
+                << (pos.batch == 0 ? "after epoch " + std::to_string(pos.epoch)
+                                   : "epoch " + std::to_string(pos.epoch + 1) + ", batch " +
+                                         std::to_string(pos.batch) + " of " +
+                                         std::to_string(sampler.batches_per_epoch()))
+                << "); continue it with: lstmidi-train --out " << out << " --resume\n";
+      interrupted_status = 128 + stop.signal_number();
+    }
+    return res;
   };
 
   // Pianoroll mode: frames, FrameSampler, sigmoid outputs; the same Trainer.
@@ -250,6 +388,7 @@ int main(int argc, char** argv) {
     wo.max_transpose = transpose;
     wo.seed = seed;
     music::FrameSampler sampler(corpus.pieces, wo, valid_pieces);
+    const Index batch_used = cap_batch(sampler);
     const auto train_pieces = sampler.pieces(false), held_out = sampler.pieces(true);
     std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.frames << " frames of "
               << frame_beats << " beat(s); " << sampler.train_windows() << " training / "
@@ -257,6 +396,7 @@ int main(int argc, char** argv) {
               << held_out.size() << " validation pieces"
               << (valid_data.empty() ? " held out" : " from " + valid_data) << "), "
               << sampler.batches_per_epoch() << " batches per epoch\n";
+    report_split(corpus.pieces.size(), held_out.size());
 
     ModelConfig mc;
     mc.mode = ModelMode::pianoroll;
@@ -267,6 +407,7 @@ int main(int argc, char** argv) {
     mc.input_dropout = input_dropout;
     mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    check_memory(mc, batch_used);
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);
@@ -274,7 +415,7 @@ int main(int argc, char** argv) {
               << "), dropout " << dropout << ", input dropout " << input_dropout << ", weight drop "
               << weight_drop << ", " << model.num_params() << " parameters, " << Eigen::nbThreads()
               << " thread(s)\n";
-    fs::create_directories(out);
+    claim_run_folder();
     const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
     auto meta = music::pianoroll_metadata(ro, key_probs);
     meta["data_crc"] = std::to_string(sampler.checksum());
@@ -292,10 +433,12 @@ int main(int argc, char** argv) {
         primers += music::frames_to_line(opening, ro) + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
-      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+      write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
     }
 
+    embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
+    if (res.reason == StopReason::interrupted) return interrupted_status;
 
     // Report: whole validation pieces, state carried, every frame predicted.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -317,14 +460,31 @@ int main(int argc, char** argv) {
     return 0;
   };
 
+  // Before parsing: `--resume` reads the run's own settings.ini unless --config names another
+  // file, and a settings file is checked line by line (unknown names are errors).
+  app.preparse_callback([&](std::size_t) {
+    std::string config = cli::flag_value(argc, argv, "--config").value_or("");
+    const auto out_flag = cli::flag_value(argc, argv, "--out");
+    if (config.empty() && out_flag && cli::has_flag(argc, argv, "--resume")) {
+      const fs::path own = fs::path(*out_flag) / kSettingsFile;
+      std::error_code ec;
+      if (fs::is_regular_file(own, ec)) {
+        config = own.string();
+        config_opt->default_str(config);
+      }
+    }
+    if (!config.empty()) check_settings_file(config, cli::setting_names(app));
+  });
+
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
-    if (!resume && fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(
-          out +
-          " already holds a training run: pass --resume to continue it, or choose another --out");
-    if (resume && !fs::exists(fs::path(out) / "last.lstmidi"))
-      throw std::invalid_argument(out + ": nothing to resume (no last.lstmidi)");
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) {
+      check_run_folder(out, resume);  // before reading any data: fail fast
+      claim_run_folder();
+    } else if (resume) {
+      check_run_folder(out, resume);
+    }
 
     for (const ModeOnly& m : mode == "pianoroll" ? tokens_only : pianoroll_only)
       if (m.changed())
@@ -368,10 +528,16 @@ int main(int argc, char** argv) {
     wo.max_transpose = transpose;
     wo.seed = seed;
     music::WindowSampler sampler(corpus.pieces, vocab, wo);
+    const Index batch_used = cap_batch(sampler);
     std::cout << "data: " << corpus.pieces.size() << " pieces, " << corpus.notes << " notes -> "
               << vocab.size() << " tokens in the vocabulary; " << sampler.train_windows()
               << " training / " << sampler.valid_windows() << " validation windows of " << seq_len
               << ", " << sampler.batches_per_epoch() << " batches per epoch\n";
+    {
+      std::size_t held = 0;
+      for (std::size_t i = 0; i < corpus.pieces.size(); ++i) held += sampler.is_validation_piece(i);
+      report_split(corpus.pieces.size(), held);
+    }
 
     // 2. Model and the files that describe it.
     ModelConfig mc;
@@ -382,13 +548,14 @@ int main(int argc, char** argv) {
     mc.input_dropout = input_dropout;
     mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    check_memory(mc, batch_used);
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);
     std::cout << "model: " << layers << " x LSTM(" << hidden << "), embedding " << embedding
               << ", dropout " << dropout << ", " << model.num_params() << " parameters, "
               << Eigen::nbThreads() << " thread(s)\n";
-    fs::create_directories(out);
+    claim_run_folder();
     auto meta = music::music_metadata(eo, vocab);
     const music::PitchClassHistogram pc = [&] {
       std::vector<music::Note> all;
@@ -401,6 +568,15 @@ int main(int argc, char** argv) {
     for (double x : pc) pcs += (pcs.empty() ? "" : ",") + std::to_string(x);
     meta["pc_hist"] = pcs;
     meta["same_key"] = same_key ? "1" : "0";
+    {  // so that lstmidi-eval can tell when it scores the training pieces
+      std::vector<std::vector<TokenId>> train_pieces;
+      for (std::size_t i = 0; i < corpus.pieces.size(); ++i)
+        if (!sampler.is_validation_piece(i)) train_pieces.push_back(vocab.encode(corpus.pieces[i]));
+      music::store_training_pieces(meta, train_pieces);
+      // The baselines' statistics, so lstmidi-eval prints the same table on any folder.
+      music::embed_file(meta, music::kBigramsFile,
+                        music::ngram_counts_text(music::count_ngrams(train_pieces, vocab.size())));
+    }
     // What the generator writes when its primer gives no tempo, metre or key.
     if (auto t = music::most_common(corpus.opening_tempos))
       meta["common_tempo"] = std::to_string(*t);
@@ -429,7 +605,7 @@ int main(int argc, char** argv) {
         primers += line + '\n';
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
-      write_file_atomic((fs::path(out) / "settings.ini").string(), app.config_to_str(true, false));
+      write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
     } else if (!(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
       throw std::invalid_argument(out +
                                   ": the data or settings changed since the run began (the "
@@ -437,7 +613,9 @@ int main(int argc, char** argv) {
     }
 
     // 3. Train.
+    embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
+    if (res.reason == StopReason::interrupted) return interrupted_status;
 
     // 4. Report: the best model against n-gram baselines on the same validation pieces.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -452,12 +630,14 @@ int main(int argc, char** argv) {
       const auto m = music::score_sequences(*best, valid_ids);
       const auto base = music::ngram_baselines(train_ids, valid_ids, vocab.size());
       rep << "validation, " << m.tokens << " tokens of " << valid_ids.size() << " whole pieces:\n"
-          << "  lstm     nll " << m.nll << "  perplexity " << m.perplexity() << "  accuracy "
-          << 100 * m.accuracy << "%\n"
-          << "  bigram   nll " << base.bigram.nll << "  perplexity " << base.bigram.perplexity()
-          << "  accuracy " << 100 * base.bigram.accuracy << "%\n"
-          << "  unigram  nll " << base.unigram.nll << "  perplexity " << base.unigram.perplexity()
-          << "  accuracy " << 100 * base.unigram.accuracy << "%\n";
+          << music::baseline_table(m, base)
+          << "(whole pieces, the LSTM's state carried from the first event to the last; the "
+             "epoch lines' valid loss is over windows of "
+          << seq_len << " events, each starting from a blank state, so the two differ)\n";
+      if (!(m.nll < base.bigram.nll))
+        rep << "note: the LSTM does no better than the bigram baseline (the previous event "
+               "alone): it has not learned more than which event follows which; train longer "
+               "(--epochs), on more data, or with another --lr\n";
     }
     rep << "best epoch " << res.best_epoch << " of " << res.history.size()
         << "; model: " << (fs::path(out) / music::kModelFile).string() << '\n';

@@ -43,7 +43,7 @@ TEST_CASE("progress: the epoch line shows perplexity only where it is finite") {
   CHECK(bar.str().empty());
 }
 
-TEST_CASE("progress: on a pipe the bar prints a line per tenth of an epoch, none when off") {
+TEST_CASE("progress: on a pipe the bar prints one line per epoch, at its end; none when off") {
   std::ostringstream bar, out;
   ProgressPrinter p(bar, out, /*interactive=*/false);
   BatchProgress b;
@@ -60,11 +60,20 @@ TEST_CASE("progress: on a pipe the bar prints a line per tenth of an epoch, none
     last = line;
     ++n;
   }
-  CHECK(n == 11);  // 1%, then 10%, 20%, ..., 100%
+  CHECK(n == 1);  // the epoch's end (a line a minute only within longer epochs)
   CHECK(last.find("100%") != std::string::npos);
   CHECK(last.find("loss 2.5000") != std::string::npos);
   CHECK(last.find(" tok/s") != std::string::npos);
   CHECK(out.str().empty());
+
+  // The ETA is the whole run's (the trainer counts the later epochs and the time budget).
+  std::ostringstream bar4, out4;
+  ProgressPrinter eta(bar4, out4, false);
+  b.batch = b.batches;
+  b.epoch_seconds_left = 5;
+  b.run_seconds_left = 754;
+  eta.on_batch(b);
+  CHECK(bar4.str().find("ETA 12:34") != std::string::npos);
 
   // Piano-roll runs count frames (the trainer names the unit).
   std::ostringstream bar3, out3;

@@ -15,6 +15,7 @@ What "a clean error" means here: a non-zero exit status below 128 (not killed by
 "<program>: error: ..." (warning lines about skipped input files may come before it).
 """
 import argparse
+import math
 import os
 import random
 import re
@@ -291,7 +292,8 @@ def case_generate_errors():
     for garbage in ("hello world", "C4 E4 ::: G4", "C4:0", "C4:99999999999", "H4", "1.2.99",
                     "C4.", "\u00e9\u00e8", "C4:4:4", "tie"):
         p = generate(model, out, ["--primer-notes", garbage])
-        expect_clean_error(p, G, f"--primer-notes {garbage!r}")
+        expect_clean_error(p, G, f"--primer-notes {garbage!r}", "--primer-notes")
+        check(p.returncode == 2, f"--primer-notes {garbage!r}: a bad typed value is a usage error (2), got {p.returncode}")
     p = generate(model, out, ["--primer-notes", "   "])
     expect_clean_error(p, G, "--primer-notes with only spaces", "no events")
 
@@ -318,6 +320,567 @@ def case_generate_errors():
     p = generate(model, os.path.join(base, "no-dir", "x.mid"))
     expect_clean_error(p, G, "--out in a missing directory", "x.mid")
     check(not [f for f in os.listdir(base) if ".tmp-" in f], "temporary files left behind")
+
+
+def dead_pid():
+    """A pid no process has now (for temporary files of a killed run)."""
+    for pid in range(4_000_000, 3_000_000, -7919):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+    raise Skip("found no unused pid")
+
+
+def case_run_folder():
+    """A run folder is never lost by a slip: a finished model without last.lstmidi is not
+    replaced, a second run on a folder in use is refused with the holder's pid, temporary files
+    of a killed run are removed at the next start, and Ctrl-C saves the run and says how to
+    continue it."""
+    base = workdir("run_folder")
+    data = copy_data(os.path.join(base, "data"), 3)
+    T = "lstmidi-train"
+
+    # A finished run whose last.lstmidi was deleted (to save space): a new run must not replace it.
+    done = os.path.join(base, "done")
+    expect_ok(train(data, done), "first run")
+    os.remove(os.path.join(done, "last.lstmidi"))
+    before = dump(os.path.join(done, "model.lstmidi"))
+    p = train(data, done)
+    expect_clean_error(p, T, "a fresh run over a finished model without last.lstmidi", "model.lstmidi")
+    check(p.returncode == 2, f"the refused run: exit {p.returncode}, expected 2")
+    check(dump(os.path.join(done, "model.lstmidi")) == before, "the refused run changed model.lstmidi")
+    p = train(data, done, ["--resume"])
+    expect_clean_error(p, T, "--resume of a finished run without last.lstmidi", "nothing to resume")
+
+    # A second run on a folder in use: refused at once, naming the pid that holds it.
+    busy = os.path.join(base, "busy")
+    first = subprocess.Popen([str(ARGS.train), "--data", data, "--out", busy,
+                              *merged(TINY, ["--epochs", "100000", "--patience", "0",
+                                           "--checkpoint-every", "1"])],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(busy, "last.lstmidi")) and time.time() < deadline:
+            if first.poll() is not None:
+                raise Failure(f"the first run ended early: {first.stderr.read()}")
+            time.sleep(0.05)
+        check(os.path.exists(os.path.join(busy, "last.lstmidi")), "the first run wrote no checkpoint")
+        for extra in (["--resume"], ["--hidden", "17", "--resume"]):
+            p = train(data, busy, extra)
+            err = expect_clean_error(p, T, f"a second run {extra} on a folder in use", "in use")
+            check(f"pid {first.pid}" in err, f"the error should name pid {first.pid}: {err}")
+            check(p.returncode == 1, f"folder in use: exit {p.returncode}, expected 1")
+        # Temporary files: one of a dead writer (removed at the next start), one of a live one.
+        stale = os.path.join(busy, f"last.lstmidi.tmp-{dead_pid()}-0")
+        live = os.path.join(busy, f"history.csv.tmp-{os.getpid()}-0")
+        for f in (stale, live):
+            open(f, "wb").write(b"partial")
+
+        # Ctrl-C: the run saves its checkpoint, says where it is and how to go on, exits 130.
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=60)
+        check(first.returncode == 130, f"Ctrl-C: exit {first.returncode}, expected 130: {err[-2000:]}")
+        last = [l for l in err.splitlines() if l.strip()][-1]
+        check("last.lstmidi" in last and f"lstmidi-train --out {busy} --resume" in last,
+              f"Ctrl-C: the last line should say where the checkpoint is and how to continue: {last}")
+        for marker in CRASH_MARKERS:
+            check(marker not in err, f"Ctrl-C: '{marker}' in stderr")
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    # The command it printed continues the run (its own settings.ini gives every other setting).
+    p = run([ARGS.train, "--out", busy, "--resume", "--epochs", "1"], timeout=300)
+    expect_ok(p, "lstmidi-train --out DIR --resume, as printed after Ctrl-C")
+    check(not os.path.exists(stale), "the temporary file of a killed run is still there")
+    check(os.path.exists(live), "a temporary file of a live process was removed")
+    check("removed 1 temporary file" in p.stdout, f"the clean-up is not reported: {p.stdout}")
+    os.remove(live)
+
+
+def case_settings_file():
+    """A run's settings.ini repeats it (--config FILE --out NEW, from any folder) and resumes it
+    (--out DIR --resume and nothing else); settings files with unknown names, junk lines or
+    sections are refused with the line number."""
+    base = workdir("settings_file")
+    data = copy_data(os.path.join(base, "data"), 3)
+    T = "lstmidi-train"
+    rel_base = os.path.relpath(base)
+    # Trained with a relative --data, from the test's own folder.
+    first = os.path.join(base, "first")
+    expect_ok(run([ARGS.train, "--data", os.path.relpath(data), "--out", first,
+                   *merged(TINY, ["--hidden", "12", "--epochs", "1"])]), "first run")
+    settings = os.path.join(first, "settings.ini")
+
+    # Repeated from another folder: the same settings, the same weights.
+    again = os.path.join(base, "again")
+    p = run([ARGS.train, "--config", settings, "--out", again], cwd="/", timeout=300)
+    expect_ok(p, "--config settings.ini --out NEW from another folder")
+    check(dump(os.path.join(again, "model.lstmidi")) == dump(os.path.join(first, "model.lstmidi")),
+          "--config settings.ini did not repeat the run")
+    text = open(os.path.join(again, "settings.ini")).read()
+    check(not re.search(r"(?m)^\s*(out|resume)\s*=", text), f"settings.ini stores out or resume: {text}")
+
+    # --resume with only --out: every other setting from the run's own settings.ini.
+    p = run([ARGS.train, "--out", first, "--resume", "--epochs", "2"], cwd="/", timeout=300)
+    expect_ok(p, "--out DIR --resume with no other flags")
+    check("resuming at epoch 2" in p.stdout, f"the resume did not continue the run: {p.stdout}")
+    # ... and with only some flags: the rest from settings.ini (no "another shape" error).
+    p = run([ARGS.train, "--out", first, "--resume", "--data", data, "--epochs", "3"], timeout=300)
+    expect_ok(p, "--resume with --data and --epochs only")
+    check("resuming at epoch 3" in p.stdout, f"the resume did not continue the run: {p.stdout}")
+    # A flag that contradicts the run is still refused.
+    p = train(data, first, ["--hidden", "17", "--resume", "--epochs", "4"])
+    expect_clean_error(p, T, "--resume with another --hidden", "shape")
+
+    # Bad settings files: refused with the file and line, exit 2, nothing written.
+    good = open(settings).read().splitlines()
+    cases = (("unknown name", ["hiden=16"], "unknown setting 'hiden'", 4),
+             ("junk line", ["this is not a setting"], "expected name=value", 4),
+             ("a section", ["[training]", "layers=1"], "section", 4),
+             ("a repeated name", ["epochs=1", "epochs=2"], "twice", 5),
+             ("control bytes", ["\x1b[31mred=1"], "\\x1B[31mred", 4))
+    for what, extra, word, line in cases:
+        bad = os.path.join(base, "bad.ini")
+        lines = good[:3] + extra + good[3:]
+        open(bad, "w").write("\n".join(lines) + "\n")
+        out = os.path.join(base, "o-bad")
+        p = run([ARGS.train, "--config", bad, "--out", out])
+        err = expect_clean_error(p, T, f"--config with {what}", word)
+        check(f"bad.ini:{line}:" in err, f"--config with {what}: the error should give line {line}: {err}")
+        check(p.returncode == 2, f"--config with {what}: exit {p.returncode}, expected 2")
+        check(not os.path.exists(out), f"--config with {what} created --out")
+    p = run([ARGS.train, "--config", os.path.join(base, "missing.ini"), "--out", os.path.join(base, "o")])
+    expect_clean_error(p, T, "--config with a missing file", "missing.ini")
+
+
+def set_model_meta(path, key, value):
+    """Rewrites one metadata value of a model file, with a valid length and checksum (so only
+    the value itself is wrong)."""
+    import zlib
+    b = bytearray(open(path, "rb").read())
+    n = struct.unpack_from("<Q", b, 16)[0]
+    kb = key.encode()
+    at = b.find(struct.pack("<I", len(kb)) + kb, 24, 24 + n)
+    check(at > 0, f"{path}: no metadata key {key}")
+    vat = at + 4 + len(kb)
+    old_len = struct.unpack_from("<I", b, vat)[0]
+    vb = value.encode()
+    b[vat:vat + 4 + old_len] = struct.pack("<I", len(vb)) + vb
+    n = n - old_len + len(vb)
+    struct.pack_into("<Q", b, 16, n)
+    b = b[:24 + n]
+    b += struct.pack("<I", zlib.crc32(bytes(b)) & 0xFFFFFFFF)
+    open(path, "wb").write(bytes(b))
+
+
+def case_generate_safety():
+    """lstmidi-generate never replaces a model, a model folder's own files or anything that is
+    not its own kind of output, and checks everything (the model's metadata included) before it
+    writes any file."""
+    base = workdir("generate_safety")
+    _, model = trained_model(base)
+    G = "lstmidi-generate"
+    model_file = os.path.join(model, "model.lstmidi")
+    before = {f: open(os.path.join(model, f), "rb").read() for f in os.listdir(model)}
+
+    notes = os.path.join(base, "notes.txt")
+    open(notes, "w").write("my notes\n")
+    folder = os.path.join(base, "a-folder")
+    os.makedirs(folder)
+    for what, extra, word in (
+            ("--out the model file", ["--out", model_file], "model"),
+            ("--out the vocabulary", ["--out", os.path.join(model, "vocab.txt")], "vocab.txt"),
+            ("--out settings.ini", ["--out", os.path.join(model, "settings.ini")], "settings.ini"),
+            ("a picture over loss.svg", ["--out", os.path.join(model, "loss.mid")], "loss.svg"),
+            ("--picture over loss.svg", ["--out", os.path.join(base, "x.mid"), "--picture",
+                                         os.path.join(model, "loss.svg")], "loss.svg"),
+            ("--out a text file", ["--out", notes], "not a MIDI file"),
+            ("--picture a text file", ["--out", os.path.join(base, "y.mid"), "--picture", notes],
+             "not an SVG"),
+            ("--out a directory", ["--out", folder], "directory"),
+            ("--num-outputs onto a text file", ["--out", os.path.join(base, "n.mid"), "--num-outputs", "2",
+                                                "--seed", "1"], "n-2.mid")):
+        if what.startswith("--num-outputs"):
+            open(os.path.join(base, "n-2.mid"), "w").write("not music")
+        p = run([ARGS.generate, "--model", model, *merged(["--length", "20"], extra)])
+        expect_clean_error(p, G, what, word)
+        check(p.returncode == 2, f"{what}: exit {p.returncode}, expected 2")
+        after = {f: open(os.path.join(model, f), "rb").read() for f in os.listdir(model)}
+        check(after == before, f"{what}: the model folder changed")
+        check(open(notes).read() == "my notes\n", f"{what}: notes.txt changed")
+        check(not os.path.exists(os.path.join(base, "n-1.mid")), f"{what}: wrote n-1.mid before refusing")
+        check(not os.path.exists(os.path.join(model, "loss.mid")), f"{what}: wrote loss.mid before refusing")
+    # A new name in the model folder, and an earlier output, may be written.
+    expect_ok(generate(model, os.path.join(model, "new.mid")), "--out a new file in the model folder")
+    expect_ok(generate(model, os.path.join(model, "new.mid")), "--out over an earlier output")
+
+    # A bad metadata value (in a well-formed, checksummed file): refused before any output.
+    for key, value in (("pc_hist", "0.1,0.2,oops"), ("pc_hist", "1,2"), ("common_tempo", "nan"),
+                       ("common_tempo", "-5")):
+        bad = os.path.join(base, f"bad-{key}")
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(model, bad, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+        set_model_meta(os.path.join(bad, "model.lstmidi"), key, value)
+        out = os.path.join(base, f"meta-{key}.mid")
+        p = generate(bad, out)
+        err = expect_clean_error(p, G, f"model with {key}={value!r}", key)
+        check("model.lstmidi" in err, f"{key}: the error should name the model file: {err}")
+        check(not os.path.exists(out) and not os.path.exists(out[:-4] + ".svg"),
+              f"model with a bad {key}: files were written before the error")
+    # The rewriting itself keeps a good file good.
+    good = os.path.join(base, "good-copy")
+    shutil.copytree(model, good, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    set_model_meta(os.path.join(good, "model.lstmidi"), "common_tempo", "77")
+    p = generate(good, os.path.join(base, "good.mid"))
+    expect_ok(p, "model with a rewritten, valid common_tempo")
+    check("77 bpm" in p.stdout, f"the rewritten common_tempo is not used: {p.stdout}")
+
+
+def case_flags_honest():
+    """Every flag does what it says or is refused: flags of the other kind of model, nan and
+    out-of-range numbers and seeds, --picture "" and --no-picture, an --out without .mid, --version
+    on every program, the same primer flag in lstmidi-chars; and error messages stay one short,
+    printable line that names the file at fault."""
+    base = workdir("flags_honest")
+    data, model = trained_model(base)
+    G = "lstmidi-generate"
+    out = os.path.join(base, "o.mid")
+
+    # Numbers that are not numbers, seeds outside 0..2^64-1: usage errors before anything runs.
+    for flags, word in ((["--tempo", "nan"], "--tempo"), (["--tempo", "inf"], "--tempo"),
+                        (["--temperature", "nan"], "--temperature"), (["--top-p", "nan"], "--top-p"),
+                        (["--seed", "-1"], "--seed"), (["--seed", "18446744073709551616"], "--seed"),
+                        (["--seed", "0x10"], "--seed"), (["--reattack"], "--reattack")):
+        p = generate(model, out, flags)
+        expect_clean_error(p, G, f"generate {flags}", word)
+        check(p.returncode == 2, f"generate {flags}: exit {p.returncode}, expected 2")
+        check(not os.path.exists(out), f"generate {flags} wrote a file")
+    for flags, word in ((["--lr", "nan"], "--lr"), (["--dropout", "nan"], "--dropout"),
+                        (["--seed", "-1"], "--seed")):
+        p = train(data, os.path.join(base, "t"), flags)
+        expect_clean_error(p, "lstmidi-train", f"train {flags}", word)
+        check(p.returncode == 2, f"train {flags}: exit {p.returncode}, expected 2")
+    expect_ok(generate(model, out, ["--seed", "18446744073709551615"]), "the largest seed")
+    os.remove(out)
+    os.remove(out[:-4] + ".svg")
+
+    # No picture on request.
+    for flags in (["--no-picture"], ["--picture", ""]):
+        p = generate(model, out, flags)
+        expect_ok(p, f"generate {flags}")
+        check(os.path.exists(out) and not os.path.exists(out[:-4] + ".svg"), f"{flags} wrote a picture")
+        check(".svg" not in p.stdout, f"{flags}: a picture is reported: {p.stdout}")
+        os.remove(out)
+    # An --out that is not a .mid name: written, with a warning.
+    txt = os.path.join(base, "song.txt")
+    p = generate(model, txt)
+    expect_ok(p, "--out song.txt")
+    check(any(l.startswith("warning: ") and ".mid" in l for l in p.stderr.splitlines()),
+          f"--out song.txt: no warning about the name: {describe(p)}")
+    p = generate(model, out)
+    check(not p.stderr.strip(), f"--out o.mid: unexpected stderr: {describe(p)}")
+
+    # Flags of the other kind of model.
+    roll = os.path.join(base, "roll")
+    expect_ok(run([ARGS.train, "--data", data, "--out", roll, "--mode", "pianoroll", "--hidden", "8",
+                   "--layers", "1", "--seq-len", "8", "--batch", "4", "--epochs", "1", "--threads", "1",
+                   "--quiet"], timeout=300), "training a piano-roll model")
+    for flags in (["--top-k", "5"], ["--top-p", "0.9"]):
+        p = generate(roll, out, flags)
+        expect_clean_error(p, G, f"piano-roll model with {flags}", flags[0])
+        check(p.returncode == 2, f"piano-roll {flags}: exit {p.returncode}, expected 2")
+    expect_ok(generate(roll, out, ["--reattack"]), "piano-roll model with --reattack")
+
+    # --version everywhere.
+    for prog, name in ((ARGS.train, "lstmidi-train"), (ARGS.generate, G), (ARGS.eval, "lstmidi-eval"),
+                       (ARGS.chars, "lstmidi-chars")):
+        if prog is None:
+            raise Skip("--chars not given")
+        p = run([prog, "--version"])
+        expect_ok(p, f"{name} --version")
+        check(re.fullmatch(rf"{name} \d+\.\d+\.\d+\s*", p.stdout), f"{name} --version: {p.stdout!r}")
+
+    # lstmidi-chars takes --primer as lstmidi-generate does, with the same default temperature.
+    text = os.path.join(base, "text.txt")
+    open(text, "w").write("the cat sat on the mat. " * 200)
+    cm = os.path.join(base, "chars")
+    expect_ok(run([ARGS.chars, "train", "--text", text, "--out", cm, "--hidden", "16", "--layers", "1",
+                   "--seq-len", "16", "--batch", "8", "--epochs", "1", "--threads", "1", "--quiet"],
+                  timeout=300), "lstmidi-chars train")
+    p = run([ARGS.chars, "sample", "--model", cm, "--primer", "the ", "--length", "20", "--seed", "3"])
+    expect_ok(p, "lstmidi-chars sample --primer")
+    check(p.stdout.startswith("the "), f"--primer is not where the text starts: {p.stdout!r}")
+    for prog, args in ((ARGS.chars, ["sample", "--help"]), (ARGS.generate, ["--help"])):
+        h = run([prog, *args]).stdout
+        check(re.search(r"--temperature FLOAT[^\n]*=1\b", h) or re.search(r"--temperature[^\n]*\n?[^\n]*=1(\.0)?\b", h),
+              f"{prog}: the default temperature is not 1: {h}")
+
+    # Error messages: control bytes escaped, long input cut, the file named, no internal names.
+    p = generate(model, out, ["--primer-notes", "C4 \x1b[31mX\x07"])
+    err = expect_clean_error(p, G, "--primer-notes with control bytes")
+    check("\x1b" not in err and "\x07" not in err and "\\x1B" in err, f"control bytes not escaped: {err!r}")
+    p = generate(model, out, ["--primer-notes", "Q" * 100000])
+    err = expect_clean_error(p, G, "--primer-notes of 100,000 bytes")
+    check(len(err) < 1200, f"a 100 kB input gave a {len(err)}-byte message")
+    p = generate(model, out, ["--primer-notes", "<unk>"])
+    err = expect_clean_error(p, G, "--primer-notes <unk>")
+    check("::" not in err, f"an internal name in the message: {err}")
+    bad = os.path.join(base, "bad-primers")
+    shutil.copytree(model, bad, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    open(os.path.join(bad, "primers.txt"), "w").write("bar pos:0 \x1b[2J nonsense\n")
+    p = generate(bad, out)
+    err = expect_clean_error(p, G, "a broken primers.txt", "primers.txt:1")
+    check("\x1b" not in err, f"control bytes not escaped: {err!r}")
+    # A saved primer line of two million words is cut to --primer-length before it is parsed.
+    open(os.path.join(bad, "primers.txt"), "w").write(" ".join(["bar"] * 2_000_000) + "\n")
+    t0 = time.time()
+    p = generate(bad, out, ["--no-picture"])
+    expect_ok(p, "a primers.txt line of two million words")
+    check(time.time() - t0 < 10, f"a long primers.txt line took {time.time() - t0:.1f} s")
+    check("primer of 32 " in p.stdout, f"the saved primer was not cut to --primer-length: {p.stdout}")
+
+
+def case_memory_up_front():
+    """Memory and size are known before anything is allocated: training prints its memory
+    estimate, refuses settings that cannot fit (--max-memory, or by default 80% of the memory or
+    of ulimit -v) with the estimate in the message and no run folder, caps the batch at the
+    number of windows; a huge or mislabelled model file is refused from its first bytes."""
+    base = workdir("memory_up_front")
+    data = copy_data(os.path.join(base, "data"), 6)
+    T = "lstmidi-train"
+
+    # The issue's settings: refused at once, with the estimate, before any folder exists.
+    out = os.path.join(base, "huge")
+    t0 = time.time()
+    p = train(data, out, ["--seq-len", "4096", "--batch", "4096", "--stride", "1", "--hidden", "256",
+                          "--embedding", "64", "--layers", "2", "--max-memory", "256M"])
+    err = expect_clean_error(p, T, "training that needs far more memory than --max-memory", "memory")
+    check(re.search(r"about [\d.]+ [MGT]B", err) and "--max-memory" in err, f"no estimate in: {err}")
+    check(p.returncode == 2, f"memory refusal: exit {p.returncode}, expected 2")
+    check(time.time() - t0 < 60, f"the refusal took {time.time() - t0:.0f} s")
+    check(not os.path.exists(out), "the refused run created its folder")
+
+    # The default limit follows ulimit -v: a clean refusal instead of std::bad_alloc.
+    def limit_as():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    p = run([ARGS.train, "--data", data, "--out", out, *merged(TINY, [
+        "--seq-len", "256", "--batch", "1024", "--stride", "1", "--hidden", "256", "--embedding", "64",
+        "--layers", "2"])], timeout=300, preexec_fn=limit_as)
+    err = expect_clean_error(p, T, "training beyond ulimit -v with the default --max-memory", "memory")
+    check("ulimit" in err, f"the message should say where the limit comes from: {err}")
+    check(not os.path.exists(out), "the refused run created its folder")
+
+    # Small settings: the estimate is printed with the settings; the batch is capped.
+    small = os.path.join(base, "small")
+    p = train(data, small, ["--batch", "4096", "--epochs", "1"])
+    expect_ok(p, "training with --batch above the number of windows")
+    m = re.search(r"memory: about ([\d.]+) (KB|MB|GB)", p.stdout)
+    check(m is not None, f"no memory estimate printed: {p.stdout}")
+    windows = int(re.search(r"(\d+) training / ", p.stdout).group(1))
+    check(f"batch: {windows} windows per batch" in p.stdout, f"the batch was not capped: {p.stdout}")
+    check(re.search(r", 1 batches per epoch", p.stdout), f"a capped batch is one batch per epoch: {p.stdout}")
+    p = train(data, os.path.join(base, "tiny-limit"), ["--max-memory", "1K"])
+    expect_clean_error(p, T, "--max-memory 1K", "--max-memory")
+    for bad in ("lots", "-5G", "nan", "1X"):
+        p = train(data, os.path.join(base, "bad-limit"), ["--max-memory", bad])
+        expect_clean_error(p, T, f"--max-memory {bad}", "--max-memory")
+        check(p.returncode == 2, f"--max-memory {bad}: exit {p.returncode}")
+
+    # A model file of 1.5 GB (sparse): refused from its header, fast and without reading it.
+    model = small
+    for name, make in (("grown", lambda f: f.truncate(1_500_000_000)),
+                       ("zeros", lambda f: (f.seek(0), f.write(b"\0" * 64), f.truncate(1_500_000_000)))):
+        big = os.path.join(base, f"big-{name}")
+        shutil.copytree(model, big, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+        with open(os.path.join(big, "model.lstmidi"), "r+b") as f:
+            make(f)
+        def limit_small():
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        t0 = time.time()
+        p = run([ARGS.generate, "--model", big, "--out", os.path.join(base, "x.mid")], preexec_fn=limit_small)
+        expect_clean_error(p, "lstmidi-generate", f"a 1.5 GB model file ({name})", "model.lstmidi")
+        check(time.time() - t0 < 5, f"a 1.5 GB model file took {time.time() - t0:.1f} s to refuse")
+        shutil.rmtree(big)
+
+
+def strip_embedded_files(path):
+    """Rewrites a model file without the files it carries ("embedded:*" metadata): a model file
+    as lstmidi wrote it before one-file models."""
+    import zlib
+    b = bytes(open(path, "rb").read())
+    n = struct.unpack_from("<Q", b, 16)[0]
+    end = 24 + n
+
+    def parse_meta(o):
+        count = struct.unpack_from("<I", b, o)[0]
+        if not 5 <= count <= 4096:
+            return None
+        entries, at = [], o + 4
+        for _ in range(count):
+            pair = []
+            for _ in range(2):
+                if at + 4 > end:
+                    return None
+                ln = struct.unpack_from("<I", b, at)[0]
+                if at + 4 + ln > end:
+                    return None
+                pair.append(b[at + 4:at + 4 + ln])
+                at += 4 + ln
+            if not all(32 <= c < 127 for c in pair[0]) or not pair[0]:
+                return None
+            entries.append(pair)
+        return entries if at == end else None
+
+    for o in range(end - 8, 24, -1):
+        entries = parse_meta(o)
+        if entries is not None:
+            break
+    check(entries is not None, f"{path}: metadata not found")
+    kept = [e for e in entries if not e[0].startswith(b"embedded:")]
+    check(len(kept) < len(entries), f"{path}: carries no embedded files")
+    meta = struct.pack("<I", len(kept)) + b"".join(
+        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in kept)
+    body = bytearray(b[:o] + meta)
+    struct.pack_into("<Q", body, 16, len(body) - 24)
+    body += struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+    open(path, "wb").write(bytes(body))
+
+
+def case_one_file_model():
+    """model.lstmidi alone is a complete model (vocabulary, saved primers and settings inside its
+    checksummed container): lstmidi-generate and lstmidi-eval accept it as they accept the folder,
+    with the same results; folders of older model files keep loading."""
+    base = workdir("one_file_model")
+    data, model = trained_model(base)
+    share = os.path.join(base, "share")
+    os.makedirs(share)
+    single = os.path.join(share, "bach.lstmidi")
+    shutil.copy(os.path.join(model, "model.lstmidi"), single)
+
+    def gen(m, name, extra=()):
+        out = os.path.join(base, name)
+        p = generate(m, out, merged(["--seed", "4", "--length", "60"], extra))
+        expect_ok(p, f"generate from {m} {list(extra)}")
+        return open(out, "rb").read()
+
+    check(gen(single, "file.mid") == gen(model, "folder.mid"),
+          "the model file alone and its folder generate different files")
+    first_primer = open(os.path.join(model, "primers.txt")).readline().strip()
+    check(gen(single, "pn1.mid", ["--primer-notes", first_primer]) ==
+          gen(model, "pn2.mid", ["--primer-notes", first_primer]), "--primer-notes: file and folder differ")
+    p1 = run([ARGS.eval, "--model", single, "--data", data])
+    p2 = run([ARGS.eval, "--model", model, "--data", data])
+    expect_ok(p1, "lstmidi-eval --model FILE")
+    expect_ok(p2, "lstmidi-eval --model FOLDER")
+    check(p1.stdout == p2.stdout, f"lstmidi-eval: file and folder differ: {p1.stdout} / {p2.stdout}")
+    p = generate(single, single)
+    expect_clean_error(p, "lstmidi-generate", "--out onto the model file", "model in use")
+    settings = [k for k in open(single, "rb").read().split(b"\0") if b"embedded:settings.ini" in k]
+    check(settings, "the model file does not carry settings.ini")
+
+    # Piano-roll models too.
+    roll = os.path.join(base, "roll")
+    expect_ok(run([ARGS.train, "--data", data, "--out", roll, "--mode", "pianoroll", "--hidden", "8",
+                   "--layers", "1", "--seq-len", "8", "--batch", "4", "--epochs", "1", "--threads", "1",
+                   "--quiet"], timeout=300), "training a piano-roll model")
+    roll_single = os.path.join(share, "roll.lstmidi")
+    shutil.copy(os.path.join(roll, "model.lstmidi"), roll_single)
+    check(gen(roll_single, "r1.mid") == gen(roll, "r2.mid"), "piano-roll: file and folder differ")
+
+    # A folder whose model file predates one-file models: loads from its vocab.txt as before;
+    # that model file alone is refused with a message that says to give the folder.
+    old = os.path.join(base, "old")
+    shutil.copytree(model, old, ignore=shutil.ignore_patterns("*.mid", "*.svg"))
+    strip_embedded_files(os.path.join(old, "model.lstmidi"))
+    check(b"embedded:" not in open(os.path.join(old, "model.lstmidi"), "rb").read(), "strip failed")
+    check(gen(old, "old.mid") == gen(model, "folder.mid"), "an old-style folder generates differently")
+    p = generate(os.path.join(old, "model.lstmidi"), os.path.join(base, "x.mid"))
+    expect_clean_error(p, "lstmidi-generate", "an old model file alone", "folder")
+
+
+def case_reports():
+    """What the programs print tells the truth: the validation split and a run without one, the
+    LSTM against the bigram baseline and why the two validation figures differ, one progress
+    line per epoch on a pipe, lstmidi-eval on the training files, greedy decoding."""
+    base = workdir("reports")
+    T = "lstmidi-train"
+    one = copy_data(os.path.join(base, "one"), 1)
+    p = train(one, os.path.join(base, "m1"), ["--epochs", "1"])
+    expect_ok(p, "training on one file")
+    check(re.search(r"(?m)^warning: no validation pieces \(1 piece", p.stderr),
+          f"one file: no warning that nothing validates: {describe(p)}")
+    two = copy_data(os.path.join(base, "two"), 2)
+    p = train(two, os.path.join(base, "m2"), ["--epochs", "1"])
+    expect_ok(p, "training on two files")
+    check("split: 1 of 2 pieces held out for validation (50%; --valid-fraction 0.1" in p.stdout,
+          f"two files: the split is not explained: {p.stdout}")
+
+    # Piped progress: one bar line per epoch; the report explains itself.
+    data = copy_data(os.path.join(base, "data"), 6)
+    model = os.path.join(base, "model")
+    p = run([ARGS.train, "--data", data, "--out", model,
+             *[a for a in merged(TINY, ["--epochs", "3", "--lr", "1e-5"]) if a != "--quiet"]], timeout=300)
+    expect_ok(p, "training with progress on a pipe")
+    bars = [l for l in p.stderr.splitlines() if re.match(r"epoch \d+/3 \[", l)]
+    check(len(bars) == 3, f"expected one progress line per epoch on a pipe, got {len(bars)}: {p.stderr}")
+    check("each starting from a blank state" in p.stdout, f"the two validation figures are not explained: {p.stdout}")
+    check("note: the LSTM does no better than the bigram baseline" in p.stdout,
+          f"an untrained LSTM that loses to the bigram is not called out: {p.stdout}")
+    check("no better than the bigram" in open(os.path.join(model, "evaluation.txt")).read(),
+          "evaluation.txt lacks the bigram note")
+
+    # The loss chart marks the best epoch and has round tick values.
+    svg = open(os.path.join(model, "loss.svg")).read()
+    best = re.search(r"best epoch (\d+) of 3", p.stdout).group(1)
+    check('class="best"' in svg and f">best epoch {best}<" in svg, f"loss.svg does not mark epoch {best}")
+    ticks = [float(v) for v in re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', svg)]
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+    check(len(ticks) >= 3 and len(steps) == 1, f"loss.svg ticks are not evenly spaced: {ticks}")
+    step = steps.pop()
+    mant = step / 10 ** math.floor(math.log10(step))
+    check(any(abs(mant - m) < 1e-6 for m in (1, 2, 5)), f"loss.svg tick step {step} is not round: {ticks}")
+    check(all(abs(t / step - round(t / step)) < 1e-6 for t in ticks), f"loss.svg ticks are not round: {ticks}")
+
+    # lstmidi-eval on the files the model was trained on says so; on other files it does not.
+    p = run([ARGS.eval, "--model", model, "--data", data])
+    expect_ok(p, "lstmidi-eval on the training folder")
+    m = re.search(r"warning: (\d+) of 6 files are pieces this model was trained on", p.stderr)
+    check(m and int(m.group(1)) == 5, f"lstmidi-eval on training files: no (or a wrong) warning: {describe(p)}")
+    other = os.path.join(base, "other")
+    os.makedirs(other)
+    for f in sorted(os.listdir(ARGS.data))[-3:]:
+        shutil.copy(os.path.join(ARGS.data, f), other)
+    p = run([ARGS.eval, "--model", model, "--data", other])
+    expect_ok(p, "lstmidi-eval on other files")
+    check("trained on" not in p.stderr, f"a warning on files the model never saw: {describe(p)}")
+
+    # On the held-out piece alone (the file it does not warn about), lstmidi-eval prints the
+    # very table of the run's evaluation.txt.
+    table = [l for l in open(os.path.join(model, "evaluation.txt")).read().splitlines()
+             if re.match(r"  (lstm|bigram|unigram) ", l)]
+    check(len(table) == 3, f"evaluation.txt has no table: {table}")
+    held = []
+    for f in sorted(os.listdir(data)):
+        one_dir = os.path.join(base, "single", f)
+        os.makedirs(one_dir)
+        shutil.copy(os.path.join(data, f), one_dir)
+        p = run([ARGS.eval, "--model", model, "--data", one_dir])
+        expect_ok(p, f"lstmidi-eval on {f}")
+        if "trained on" not in p.stderr:
+            held.append([l for l in p.stdout.splitlines() if re.match(r"  (lstm|bigram|unigram) ", l)])
+    check(len(held) == 1, f"expected exactly one held-out file, found {len(held)}")
+    check(held[0] == table, f"lstmidi-eval's table differs from evaluation.txt's: {held[0]} / {table}")
+
+    # Greedy decoding warns.
+    out = os.path.join(base, "g.mid")
+    p = generate(model, out, ["--temperature", "0"])
+    expect_ok(p, "generate --temperature 0")
+    check(any(l.startswith("warning: --temperature 0") for l in p.stderr.splitlines()),
+          f"--temperature 0 gives no warning: {describe(p)}")
 
 
 def parse_midi_with_mido(path):
@@ -621,8 +1184,16 @@ def case_disk_full():
     check(not [f for f in os.listdir(out) if ".tmp-" in f], "temporary files left after the failed save")
     no_crash(g, "generate under a file-size limit")
     if g.returncode != 0:
-        expect_clean_error(g, "lstmidi-generate", "generate under a file-size limit", "g.mid")
-        check(not os.path.exists(os.path.join(base, "g.mid")), "a failed generate left a partial g.mid")
+        # The MIDI file is written first, then its picture: the error names the one that failed
+        # (which depends on the model file's size, from which the limit is derived), and a
+        # MIDI file left behind is a complete one.
+        err = expect_clean_error(g, "lstmidi-generate", "generate under a file-size limit")
+        check("g.mid" in err or "g.svg" in err, f"the error should name g.mid or g.svg: {err}")
+        if "g.mid" in err:
+            check(not os.path.exists(os.path.join(base, "g.mid")), "a failed generate left a partial g.mid")
+        else:
+            check(not os.path.exists(os.path.join(base, "g.svg")), "a failed generate left a partial g.svg")
+            parse_midi_with_mido(os.path.join(base, "g.mid"))
     check(not [f for f in os.listdir(base) if ".tmp-" in f], "generate left temporary files")
 
 
@@ -1028,12 +1599,16 @@ def main():
     ap.add_argument("--generate", required=True)
     ap.add_argument("--dump", required=True)
     ap.add_argument("--eval", required=True)
+    ap.add_argument("--chars")
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--first", default="")
     ap.add_argument("--planted", default="")
     ARGS = ap.parse_args()
     ARGS.work = os.path.abspath(ARGS.work)
+    for name in ("train", "generate", "eval", "dump", "data", "chars"):
+        if getattr(ARGS, name):
+            setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     fn = globals().get("case_" + ARGS.case)
     if fn is None:
         print(f"unknown case {ARGS.case}", file=sys.stderr)

@@ -27,6 +27,13 @@
 
 namespace lstmidi {
 
+/// The text of errno for a message; never "Success" (errno 0: a stream failed without a
+/// system error).
+inline std::string errno_text() {
+  const int e = errno;
+  return e != 0 ? std::strerror(e) : "reason unknown";
+}
+
 inline std::uint32_t crc32(const std::uint8_t* data, size_t n, std::uint32_t crc = 0) {
   static const auto table = [] {
     std::vector<std::uint32_t> t(256);
@@ -140,7 +147,7 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::string& path, size_t
     throw FormatError(detail::concat(path, ": file is ", size, " bytes, above the limit of ",
                                      max_bytes, " bytes"));
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  if (!in) throw IoError(path + ": cannot open: " + errno_text());
   std::vector<std::uint8_t> bytes(static_cast<size_t>(size));
   if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size || in.peek() != std::char_traits<char>::eof())
@@ -160,13 +167,13 @@ inline std::string temp_path_beside(const std::string& target) {
 inline void write_file_atomic(const std::string& path, const std::uint8_t* data, size_t n) {
   const std::string tmp = temp_path_beside(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(path + ": cannot write (" + std::strerror(errno) + ")");
+  if (fd < 0) throw IoError(path + ": cannot write (" + errno_text() + ")");
   size_t done = 0;
   while (done < n) {
     const ssize_t w = ::write(fd, data + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
+      const std::string why = errno_text();
       ::close(fd);
       ::unlink(tmp.c_str());
       throw IoError(path + ": write failed (" + why + ")");
@@ -174,12 +181,12 @@ inline void write_file_atomic(const std::string& path, const std::uint8_t* data,
     done += static_cast<size_t>(w);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
+    const std::string why = errno_text();
     ::unlink(tmp.c_str());
     throw IoError(path + ": write failed (" + why + ")");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
+    const std::string why = errno_text();
     ::unlink(tmp.c_str());
     throw IoError(path + ": cannot replace the file (" + why + ")");
   }

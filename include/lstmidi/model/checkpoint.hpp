@@ -24,6 +24,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -234,8 +236,42 @@ void save_checkpoint(const std::string& path, const Checkpoint<T>& ck) {
   write_file_atomic(path, encode_checkpoint(ck));
 }
 
+/// Checks a model file's first 24 bytes (magic, format version, payload length against the
+/// file's size) before any more is read, so a file that is not a model, or whose length is
+/// wrong, costs no memory and no time whatever its size. Throws FormatError naming the file;
+/// does nothing when the file cannot be opened (load_checkpoint then says why).
+inline void check_checkpoint_head(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return;
+  if (size > kMaxCheckpointBytes)  // the size limit first, as read_file_bytes words it
+    throw FormatError(detail::concat(path, ": file is ", size, " bytes, above the limit of ",
+                                     kMaxCheckpointBytes, " bytes"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  std::uint8_t head[24] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const auto n = static_cast<size_t>(in.gcount());
+  ByteReader r(head, n, path);
+  if (n < 8 || size < 28 || std::memcmp(head, kCheckpointMagic, 8) != 0)
+    r.fail("not an lstmidi model file (bad magic)");
+  if (n < 24) return;
+  for (int i = 0; i < 8; ++i) r.get<std::uint8_t>("magic");
+  const auto version = r.get<std::uint32_t>("format version");
+  if (version < kOldestFormatVersion || version > kFormatVersion)
+    r.fail(detail::concat("model file format version ", version, "; this build reads versions ",
+                          kOldestFormatVersion, " to ", kFormatVersion));
+  r.get<std::uint32_t>("library version");
+  const auto payload = r.get<std::uint64_t>("payload length");
+  if (payload != size - 28)
+    r.fail(detail::concat("payload length says ", payload, " bytes but the file holds ", size - 28,
+                          " (truncated or corrupted)"));
+}
+
 template <typename T>
 Checkpoint<T> load_checkpoint(const std::string& path) {
+  check_checkpoint_head(path);
   const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCheckpointBytes);
   return decode_checkpoint<T>(bytes.data(), bytes.size(), path);
 }

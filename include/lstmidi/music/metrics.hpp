@@ -14,6 +14,8 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "lstmidi/model/model.hpp"
@@ -56,20 +58,64 @@ struct NgramBaselines {
   SequenceScore unigram, bigram;
 };
 
-/// Fits unigram and bigram models on `train` and scores them on `valid` (vocabulary size V).
-inline NgramBaselines ngram_baselines(const std::vector<std::vector<TokenId>>& train,
-                                      const std::vector<std::vector<TokenId>>& valid, Index V) {
+/// The training statistics the n-gram baselines are fitted on: how often each id follows each
+/// other (position 0 of a sequence predicts nothing). Unigram and context counts follow from
+/// these, so a model can carry them (as text, ngram_counts_text) and a scorer rebuild the
+/// baselines without the training data.
+struct NgramCounts {
+  Index V = 0;
+  std::map<std::pair<TokenId, TokenId>, double> bigrams;
+};
+
+inline NgramCounts count_ngrams(const std::vector<std::vector<TokenId>>& train, Index V) {
+  NgramCounts c;
+  c.V = V;
+  for (const auto& s : train)
+    for (size_t i = 1; i < s.size(); ++i) c.bigrams[{s[i - 1], s[i]}] += 1;
+  return c;
+}
+
+/// "lstmidi-bigrams 1 V" then one "x y count" line per pair.
+inline std::string ngram_counts_text(const NgramCounts& c) {
+  std::ostringstream os;
+  os << "lstmidi-bigrams 1 " << c.V << '\n';
+  for (const auto& [xy, n] : c.bigrams) os << xy.first << ' ' << xy.second << ' ' << n << '\n';
+  return os.str();
+}
+
+/// Parses ngram_counts_text; throws FormatError naming `source` on anything else.
+inline NgramCounts ngram_counts_from_text(const std::string& text, const std::string& source) {
+  std::istringstream in(text);
+  std::string magic;
+  int version = 0;
+  NgramCounts c;
+  if (!(in >> magic >> version >> c.V) || magic != "lstmidi-bigrams" || version != 1 || c.V < 1 ||
+      c.V > (1 << 20))
+    throw FormatError(source + ": not a bigram table");
+  TokenId x = 0, y = 0;
+  double n = 0;
+  while (in >> x >> y >> n) {
+    if (x < 0 || y < 0 || x >= c.V || y >= c.V || !(n > 0) || !std::isfinite(n))
+      throw FormatError(source + ": bad bigram entry");
+    c.bigrams[{x, y}] = n;
+  }
+  if (!in.eof()) throw FormatError(source + ": bad bigram entry");
+  return c;
+}
+
+/// Scores the unigram and bigram models fitted on `counts` on `valid`.
+inline NgramBaselines score_ngrams(const NgramCounts& counts,
+                                   const std::vector<std::vector<TokenId>>& valid) {
+  const Index V = counts.V;
+  const auto& bi = counts.bigrams;
   std::vector<double> uni(static_cast<size_t>(V), 0.0);
-  std::map<std::pair<TokenId, TokenId>, double> bi;
   std::vector<double> ctx(static_cast<size_t>(V), 0.0);
   double n = 0;
-  for (const auto& s : train)
-    for (size_t i = 1; i < s.size(); ++i) {
-      uni[static_cast<size_t>(s[i])] += 1;
-      n += 1;
-      bi[{s[i - 1], s[i]}] += 1;
-      ctx[static_cast<size_t>(s[i - 1])] += 1;
-    }
+  for (const auto& [xy, c] : bi) {
+    uni[static_cast<size_t>(xy.second)] += c;
+    ctx[static_cast<size_t>(xy.first)] += c;
+    n += c;
+  }
   const double Vd = static_cast<double>(V), k = 0.1;
   std::vector<double> p_uni(static_cast<size_t>(V));
   for (Index y = 0; y < V; ++y) p_uni[static_cast<size_t>(y)] = (uni[static_cast<size_t>(y)] + 1) / (n + Vd);
@@ -85,6 +131,7 @@ inline NgramBaselines ngram_baselines(const std::vector<std::vector<TokenId>>& t
   for (const auto& s : valid)
     for (size_t i = 1; i < s.size(); ++i) {
       const TokenId x = s[i - 1], y = s[i];
+      if (x < 0 || y < 0 || x >= V || y >= V) continue;
       nll_u -= std::log(p_uni[static_cast<size_t>(y)]);
       auto it = bi.find({x, y});
       const double cxy = it == bi.end() ? 0.0 : it->second;
@@ -100,6 +147,28 @@ inline NgramBaselines ngram_baselines(const std::vector<std::vector<TokenId>>& t
     out.bigram = {nll_b / m, acc_b / m, static_cast<std::size_t>(m)};
   }
   return out;
+}
+
+/// Fits unigram and bigram models on `train` and scores them on `valid` (vocabulary size V).
+inline NgramBaselines ngram_baselines(const std::vector<std::vector<TokenId>>& train,
+                                      const std::vector<std::vector<TokenId>>& valid, Index V) {
+  return score_ngrams(count_ngrams(train, V), valid);
+}
+
+/// The table of evaluation.txt (and of lstmidi-eval): the LSTM's score of whole pieces next to
+/// the unigram and bigram baselines, three decimals.
+inline std::string baseline_table(const SequenceScore& lstm, const NgramBaselines& base) {
+  std::ostringstream rep;
+  rep.setf(std::ios::fixed);
+  rep.precision(3);
+  auto row = [&](const char* name, const SequenceScore& s) {
+    rep << "  " << name << "nll " << s.nll << "  perplexity " << s.perplexity() << "  accuracy "
+        << 100 * s.accuracy << "%\n";
+  };
+  row("lstm     ", lstm);
+  row("bigram   ", base.bigram);
+  row("unigram  ", base.unigram);
+  return rep.str();
 }
 
 using PitchClassHistogram = std::array<double, 12>;

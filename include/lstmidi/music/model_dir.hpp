@@ -9,19 +9,30 @@
 ///                   (pianoroll mode: frame lines, "C4.E4.G4 rest ...", see pianoroll.hpp)
 ///   settings.ini    every training setting used (reload with --config to reproduce the run)
 ///   history.csv, loss.svg   loss curves
+///   run.lock        the advisory lock of the run that owns the folder (train/run_folder.hpp)
 ///
 /// A pianoroll model (ModelConfig::mode, pianoroll.hpp) has no vocabulary: its metadata holds
 /// the frame grid (frame_beats, low_pitch, keys) and the training key probabilities of the
 /// unigram baseline (key_probs).
 ///
 /// load_music_model() checks that the pieces fit together and names the file at fault.
+///
+/// One-file model: model.lstmidi also carries vocab.txt, primers.txt and settings.ini inside
+/// its checksummed container (metadata "embedded:<name>:<k>", chunks of at most 1 MiB, see
+/// embed_file), so the file alone is a complete model: load_music_model() and
+/// pick_saved_primer_line() accept the file as they accept the folder. Folders written before
+/// this (model files without embedded files) load as they always did; a folder's own vocab.txt
+/// is still read and checked against the model.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -30,9 +41,13 @@
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/model/checkpoint.hpp"
+#include "lstmidi/core/quote.hpp"
 #include "lstmidi/music/encoder.hpp"
-#include "lstmidi/music/frames.hpp"
+#include "lstmidi/music/metrics.hpp"
+#include "lstmidi/music/note.hpp"
+#include "lstmidi/music/pianoroll.hpp"
 #include "lstmidi/train/history.hpp"
+#include "lstmidi/train/trainer.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
 namespace lstmidi::music {
@@ -40,10 +55,84 @@ namespace lstmidi::music {
 inline constexpr const char* kModelFile = "model.lstmidi";
 inline constexpr const char* kVocabFile = "vocab.txt";
 inline constexpr const char* kPrimersFile = "primers.txt";
+/// Carried inside token models: the training bigram counts of the n-gram baselines
+/// (metrics.hpp, ngram_counts_text).
+inline constexpr const char* kBigramsFile = "bigrams.txt";
+
+/// Largest metadata value a model file holds (model/checkpoint.hpp); embedded files are cut
+/// into chunks of this size.
+inline constexpr std::size_t kEmbedChunkBytes = std::size_t{1} << 20;
+
+/// Stores the file `name` with `text` in model metadata (replacing an earlier copy).
+inline void embed_file(std::map<std::string, std::string>& meta, const std::string& name,
+                       const std::string& text) {
+  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
+  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;)
+    it = meta.erase(it);
+  std::size_t k = 0, at = 0;
+  do {
+    char index[16];
+    std::snprintf(index, sizeof index, "%04zu", k++);
+    meta[prefix + index] = text.substr(at, kEmbedChunkBytes);
+    at += kEmbedChunkBytes;
+  } while (at < text.size());
+}
+
+/// The file `name` stored by embed_file, if the metadata holds it.
+inline std::optional<std::string> embedded_file(const std::map<std::string, std::string>& meta,
+                                                const std::string& name) {
+  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
+  std::optional<std::string> text;
+  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;
+       ++it)
+    text = text.value_or("") + it->second;
+  return text;
+}
 
 inline std::string vocabulary_checksum(const Vocabulary& v) {
   const std::string text = v.to_text();
   return std::to_string(crc32(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+/// A piece's fingerprint: the CRC-32 of its ids (as the vocabulary encodes it).
+inline std::uint32_t piece_fingerprint(const std::vector<TokenId>& ids) {
+  std::uint32_t crc = 0;
+  for (TokenId id : ids) {
+    std::uint8_t b[4];
+    for (int k = 0; k < 4; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(id) >> (8 * k));
+    crc = crc32(b, 4, crc);
+  }
+  return crc;
+}
+
+/// Most training pieces whose fingerprints a model stores ('train_pieces'); a larger corpus
+/// stores none (the metadata value stays under 1 MiB).
+inline constexpr std::size_t kMaxStoredPieces = 50000;
+
+/// Stores the fingerprints of the training pieces in a token model's metadata, so that
+/// lstmidi-eval can say when the files it scores are ones the model was trained on.
+inline void store_training_pieces(std::map<std::string, std::string>& meta,
+                                  const std::vector<std::vector<TokenId>>& train_ids) {
+  if (train_ids.size() > kMaxStoredPieces) return;
+  std::string list;
+  for (const auto& ids : train_ids)
+    list += (list.empty() ? "" : ",") + std::to_string(piece_fingerprint(ids));
+  meta["train_pieces"] = list;
+}
+
+/// The fingerprints stored by store_training_pieces (empty when the model has none).
+inline std::set<std::uint32_t> training_pieces(const std::map<std::string, std::string>& meta) {
+  std::set<std::uint32_t> out;
+  auto it = meta.find("train_pieces");
+  if (it == meta.end()) return out;
+  std::stringstream ss(it->second);
+  for (std::string cell; std::getline(ss, cell, ',');) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(cell.c_str(), &end, 10);
+    if (!cell.empty() && end == cell.c_str() + cell.size() && v <= 0xFFFFFFFFull)
+      out.insert(static_cast<std::uint32_t>(v));
+  }
+  return out;
 }
 
 /// Metadata stored in every model file of a music run.
@@ -84,6 +173,8 @@ struct MusicModel {
   EncoderOptions encoder;   // tokens mode
   RollOptions roll;         // pianoroll mode
   std::vector<double> key_probs;  // pianoroll mode: unigram baseline (empty if not saved)
+  /// Tokens mode: the training data's pitch-class histogram ('pc_hist'), when saved.
+  std::optional<PitchClassHistogram> pitch_classes;
   std::map<std::string, std::string> meta;
 };
 
@@ -112,6 +203,49 @@ inline double parse_meta_double(const std::map<std::string, std::string>& m, con
 }  // namespace detail
 
 namespace detail {
+/// Checks the values a generator reads from a tokens model's metadata (the training data's
+/// pitch classes, most common tempo, time and key signature), so a bad one is refused when the
+/// model is loaded, before anything is written. Fills mm.pitch_classes.
+template <typename T>
+void check_generation_metadata(MusicModel<T>& mm, const std::map<std::string, std::string>& meta,
+                               const std::string& file) {
+  auto bad = [&](const std::string& key, const std::string& value) {
+    throw FormatError(file + ": bad '" + key + "' setting " + quote_input(value));
+  };
+  auto number = [&](const std::string& key, const std::string& text) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) bad(key, text);
+    return v;
+  };
+  if (auto it = meta.find("pc_hist"); it != meta.end()) {
+    PitchClassHistogram h{};
+    std::stringstream ss(it->second);
+    std::size_t n = 0;
+    for (std::string cell; std::getline(ss, cell, ',');) {
+      if (n == h.size()) bad("pc_hist", it->second);
+      h[n] = number("pc_hist", cell);
+      if (h[n] < 0) bad("pc_hist", it->second);
+      ++n;
+    }
+    if (n != h.size()) bad("pc_hist", it->second);
+    mm.pitch_classes = h;
+  }
+  if (auto it = meta.find("common_tempo"); it != meta.end())
+    if (!(number("common_tempo", it->second) > 0)) bad("common_tempo", it->second);
+  try {
+    if (auto it = meta.find("common_key"); it != meta.end()) parse_key_signature(it->second);
+  } catch (const std::invalid_argument&) {
+    bad("common_key", meta.at("common_key"));
+  }
+  try {
+    if (auto it = meta.find("common_time_signature"); it != meta.end())
+      parse_time_signature(it->second);
+  } catch (const std::invalid_argument&) {
+    bad("common_time_signature", meta.at("common_time_signature"));
+  }
+}
+
 template <typename T>
 MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
   MusicModel<T> mm;
@@ -156,26 +290,36 @@ MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
 }
 }  // namespace detail
 
-/// Loads a model directory: model.lstmidi and, for a tokens model, vocab.txt, and checks they
-/// belong together.
+/// Loads a model: a model directory (model.lstmidi and, for a tokens model, vocab.txt, checked
+/// to belong together), or a one-file model (a model.lstmidi carrying its vocabulary).
 template <typename T>
 MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    throw IoError(dir.string() + ": not a model directory (train one with lstmidi-train)");
-  const fs::path mfile = dir / kModelFile, vfile = dir / kVocabFile;
+  const bool one_file = fs::is_regular_file(dir, ec);
+  if (!one_file && !fs::is_directory(dir, ec))
+    throw IoError(dir.string() + (fs::exists(dir, ec) ? ": not a model" : ": no such file or folder") +
+                  " (give a model folder written by lstmidi-train, or its model.lstmidi)");
+  const fs::path mfile = one_file ? dir : dir / kModelFile, vfile = dir / kVocabFile;
   if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
   const std::string file = mfile.string();
   Checkpoint<T> ck = load_checkpoint<T>(file);
   if (ck.config.mode == ModelMode::pianoroll) return detail::load_pianoroll_model<T>(std::move(ck), file);
-  if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
   MusicModel<T> mm;
-  mm.vocab = Vocabulary::load(vfile);
+  if (one_file) {
+    const std::optional<std::string> text = embedded_file(ck.meta, kVocabFile);
+    if (!text)
+      throw FormatError(file + ": carries no vocabulary (a model written before one-file models): "
+                               "give its model folder instead");
+    mm.vocab = Vocabulary::from_text(*text, file + " (its vocabulary)");
+  } else {
+    if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
+    mm.vocab = Vocabulary::load(vfile);
+  }
   auto it = ck.meta.find("vocab_crc");
   if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no vocabulary checksum)");
   if (mm.vocab.size() != ck.config.vocab_size || it->second != vocabulary_checksum(mm.vocab))
-    throw FormatError(vfile.string() + ": does not match " + file + " (vocabulary of " +
+    throw FormatError((one_file ? file + " (its vocabulary)" : vfile.string()) + ": does not match " + file + " (vocabulary of " +
                       std::to_string(mm.vocab.size()) + " tokens, model trained on " +
                       std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");
   auto enc = ck.meta.find("encoding");
@@ -205,23 +349,76 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   } catch (const std::invalid_argument& e) {
     throw FormatError(file + ": " + e.what());
   }
+  detail::check_generation_metadata(mm, ck.meta, file);
   mm.model = model_from_checkpoint(ck);
   mm.meta = std::move(ck.meta);
   return mm;
 }
 
-/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line):
-/// the default primer of lstmidi-generate. Token lines in tokens mode, frame lines in
-/// pianoroll mode. Throws std::invalid_argument if the file is missing or has no lines.
-inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed) {
-  std::ifstream in(dir / kPrimersFile);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
+/// Largest primers.txt read (a run writes at most 64 lines of --primer-length words).
+inline constexpr std::size_t kMaxPrimersFileBytes = std::size_t{16} << 20;
+
+/// One saved primer: its words, and where it came from (for messages).
+struct SavedPrimer {
+  std::string text;   // at most `max_words` words of the line, single-space separated
+  std::string where;  // "<dir>/primers.txt:<line>"
+};
+
+/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line),
+/// cut to its first `max_words` words (a saved primer is capped as a primer file is): the
+/// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
+/// mode. Throws std::invalid_argument if the file is missing or has no lines, FormatError if it
+/// is larger than kMaxPrimersFileBytes (checked before reading).
+/// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
+inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
+                                          std::size_t max_words,
+                                          const std::map<std::string, std::string>* meta = nullptr) {
+  std::error_code ec;
+  const bool one_file = std::filesystem::is_regular_file(dir, ec);
+  const std::filesystem::path file = one_file ? dir : dir / kPrimersFile;
+  std::istringstream embedded;
+  std::ifstream on_disk;
+  if (one_file) {
+    const std::optional<std::string> text = meta ? embedded_file(*meta, kPrimersFile) : std::nullopt;
+    if (!text)
+      throw std::invalid_argument(file.string() +
+                                  ": carries no saved primers; pass --primer or --primer-notes");
+    embedded.str(*text);
+  } else {
+    if (!std::filesystem::is_regular_file(file, ec))
+      throw std::invalid_argument(file.string() +
+                                  ": missing, so no saved primers; pass --primer or --primer-notes");
+    const auto size = std::filesystem::file_size(file, ec);
+    if (ec || size > kMaxPrimersFileBytes)
+      throw FormatError(file.string() + ": file is " + std::to_string(size) +
+                        " bytes, above the limit of " + std::to_string(kMaxPrimersFileBytes) +
+                        " bytes for saved primers");
+    on_disk.open(file, std::ios::binary);
+  }
+  std::istream& in = one_file ? static_cast<std::istream&>(embedded) : on_disk;
+  std::vector<std::pair<std::string, std::size_t>> lines;
+  std::size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (!line.empty()) lines.emplace_back(std::move(line), number);
+  }
   if (lines.empty())
-    throw std::invalid_argument(dir.string() + ": no saved primers; pass --primer or --primer-notes");
+    throw std::invalid_argument(file.string() +
+                                ": no saved primers; pass --primer or --primer-notes");
   Rng pick(seed, 3);
-  return lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
+  const auto& [line, at] = lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
+  SavedPrimer p;
+  p.where = file.string() + (one_file ? " (its saved primers)" : "") + ":" + std::to_string(at);
+  std::istringstream words(line);
+  std::size_t n = 0;
+  for (std::string w; n < max_words && words >> w; ++n) p.text += (n ? " " : "") + w;
+  return p;
+}
+
+/// The text of pick_saved_primer_line(dir, seed, 4096).
+inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed,
+                                     const std::map<std::string, std::string>* meta = nullptr) {
+  return pick_saved_primer_line(dir, seed, 4096, meta).text;
 }
 
 }  // namespace lstmidi::music

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/quote.hpp"
 #include "lstmidi/music/note.hpp"
 
 namespace lstmidi::music {
@@ -136,7 +137,7 @@ inline std::string to_string(const Token& t) {
 
 namespace detail {
 [[noreturn]] inline void bad_token(const std::string& text, const std::string& why) {
-  throw FormatError(concat("bad token '", text, "': ", why,
+  throw FormatError(concat("bad token ", quote_input(text, 40), ": ", why,
                            " (expected e.g. C4, C4:4, C4.E4.G4:2, rest:8, tie:4 or 4.7.11)"));
 }
 inline bool all_digits(const std::string& s) {

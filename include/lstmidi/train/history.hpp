@@ -87,6 +87,20 @@ inline std::vector<EpochStats> parse_history_csv(const std::string& text) {
 }
 
 /// An SVG chart of training (blue) and validation (orange) loss per epoch.
+/// A "nice" tick step for a range of `span`: 1, 2 or 5 times a power of ten, giving 3 to 8
+/// ticks.
+inline double nice_tick_step(double span) {
+  if (!(span > 0) || !std::isfinite(span)) return 1;
+  const double raw = span / 5;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+/// Training and validation loss per epoch as an SVG picture: round tick values on the loss
+/// axis, and the best epoch (lowest validation loss, else lowest training loss; the epoch whose
+/// model is model.lstmidi) marked with a dashed line and its number.
 inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std::string& title = "") {
   const double W = 640, H = 400, left = 60, right = 20, top = 40, bottom = 50;
   double lo = INFINITY, hi = -INFINITY;
@@ -98,9 +112,10 @@ inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std
       }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   if (hi - lo < 1e-9) hi = lo + 1;
-  const double pad = 0.05 * (hi - lo);
-  lo -= pad;
-  hi += pad;
+  const double step = nice_tick_step(hi - lo);
+  lo = std::floor(lo / step) * step;  // the axis runs from tick to tick
+  hi = std::ceil(hi / step) * step;
+  if (hi - lo < step / 2) hi = lo + step;
   const int n = std::max<int>(2, static_cast<int>(rows.size()));
   auto X = [&](double e) { return left + (e - 1) / (n - 1) * (W - left - right); };
   auto Y = [&](double v) { return top + (hi - v) / (hi - lo) * (H - top - bottom); };
@@ -112,12 +127,28 @@ inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std
      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
      << "<text x=\"" << W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
      << (title.empty() ? "Loss per epoch" : title) << "</text>\n";
-  for (int k = 0; k <= 4; ++k) {  // horizontal grid with loss labels
-    const double v = lo + (hi - lo) * k / 4.0;
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  const int ticks = static_cast<int>(std::lround((hi - lo) / step));
+  for (int k = 0; k <= ticks; ++k) {  // horizontal grid with round loss labels
+    const double v = lo + step * k;
     os << "<line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << Y(v) << "\" y2=\"" << Y(v)
-       << "\" stroke=\"#ddd\"/>\n<text x=\"" << left - 6 << "\" y=\"" << Y(v) + 4
-       << "\" text-anchor=\"end\">" << std::setprecision(2) << v << std::setprecision(1) << "</text>\n";
+       << "\" stroke=\"#ddd\"/>\n<text class=\"tick\" x=\"" << left - 6 << "\" y=\"" << Y(v) + 4
+       << "\" text-anchor=\"end\">" << std::setprecision(decimals) << v << std::setprecision(1)
+       << "</text>\n";
   }
+  // The best epoch: the model saved as model.lstmidi.
+  const EpochStats* best = nullptr;
+  for (const EpochStats& r : rows) {
+    const bool valid = std::isfinite(r.valid_loss);
+    const double score = valid ? r.valid_loss : r.train_loss;
+    const double best_score = best ? (valid ? best->valid_loss : best->train_loss) : INFINITY;
+    if (std::isfinite(score) && score < best_score) best = &r;
+  }
+  if (best)
+    os << "<line class=\"best\" x1=\"" << X(best->epoch) << "\" x2=\"" << X(best->epoch) << "\" y1=\""
+       << top << "\" y2=\"" << H - bottom << "\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>\n"
+       << "<text x=\"" << X(best->epoch) + 4 << "\" y=\"" << top + 46
+       << "\" fill=\"#2ca02c\">best epoch " << best->epoch << "</text>\n";
   os << "<text x=\"" << (W + left - right) / 2 << "\" y=\"" << H - 12
      << "\" text-anchor=\"middle\">epoch</text>\n"
      << "<text x=\"16\" y=\"" << (H - bottom + top) / 2 << "\" transform=\"rotate(-90 16 "

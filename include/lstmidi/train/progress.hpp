@@ -2,13 +2,16 @@
 /// ProgressPrinter: a TrainObserver that draws a progress bar per epoch and one summary line per
 /// epoch on a stream (the example programs pass std::cerr / std::cout).
 ///
-///   epoch 3/20 [##########----------]  50%  loss 1.8342  5120 tok/s  ETA 0:42
+///   epoch 3/20 [##########----------]  50%  loss 1.8342  5120 tok/s  ETA 12:42
+///
+/// (ETA: the rest of the run, or of its time budget when that ends it sooner.)
 ///   epoch 3/20  train 1.8120 (acc 44.1%)  valid 1.9033  ppl 6.71  acc 41.0%  63.2 s  *best*
 ///
 /// (ppl only where the perplexity is finite: token models, not piano-roll ones).
 ///
 /// On a terminal the bar redraws in place (carriage return) at most 10 times a second; on a pipe
-/// or file it prints a line at 10% steps so logs stay short.
+/// or file it prints one line per epoch, at its end (and one a minute within an epoch longer
+/// than that), so logs stay short.
 #pragma once
 
 #include <chrono>
@@ -43,28 +46,26 @@ class ProgressPrinter : public TrainObserver {
     const double frac =
         p.batches ? static_cast<double>(p.batch) / static_cast<double>(p.batches) : 1;
     const auto now = std::chrono::steady_clock::now();
-    const int decile = static_cast<int>(frac * 10);
+    if (p.batch == 1 && !tty_) last_draw_ = now;  // an epoch's minute counts from its start
     if (tty_) {
       if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
     } else {
-      if (p.batch != p.batches && decile == last_decile_) return;
+      if (p.batch != p.batches && now - last_draw_ < std::chrono::seconds(60)) return;
     }
     last_draw_ = now;
-    last_decile_ = decile;
     const int width = 24, filled = static_cast<int>(frac * width);
     char line[200];
     std::snprintf(line, sizeof line, "epoch %d/%d [%s%s] %3d%%  loss %.4f  %6.0f %s/s  ETA %s",
                   p.epoch, p.epochs, std::string(static_cast<size_t>(filled), '#').c_str(),
                   std::string(static_cast<size_t>(width - filled), '-').c_str(),
                   static_cast<int>(frac * 100), p.loss, p.tokens_per_second, p.unit,
-                  format_duration(p.epoch_seconds_left).c_str());
+                  format_duration(p.run_seconds_left).c_str());
     if (tty_) {
       bar_ << '\r' << line << "\033[K" << std::flush;
       drawn_ = true;
     } else {
       bar_ << line << '\n' << std::flush;
     }
-    if (p.batch == p.batches) last_decile_ = -1;
   }
 
   void on_epoch(const EpochStats& e, bool improved) override {
@@ -100,7 +101,6 @@ class ProgressPrinter : public TrainObserver {
   bool tty_;
   bool bars_;
   bool drawn_ = false;
-  int last_decile_ = -1;
   std::chrono::steady_clock::time_point last_draw_{};
 };
 

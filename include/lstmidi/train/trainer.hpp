@@ -24,6 +24,7 @@
 /// are written mid-epoch every `checkpoint_seconds` and at every epoch end, always atomically.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -54,6 +55,11 @@ class TrainingDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Metadata keys starting with this carry whole files inside a model (music/model_dir.hpp:
+/// the vocabulary, saved primers and settings of a one-file model). They describe the run,
+/// not its data, so resume() does not compare them.
+inline constexpr const char* kEmbeddedPrefix = "embedded:";
+
 struct TrainOptions {
   int epochs = 20;
   AdamConfig adam;             // learning rate, betas, eps, weight decay
@@ -67,6 +73,10 @@ struct TrainOptions {
                               // that is validated and saved instead of the current weights;
                               // 0.999 spans about 1000 steps; 0 = off
   std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go
+  /// When set and raised (by a signal handler, say: a lock-free atomic<bool> may be set there),
+  /// the run saves its resume checkpoint after the current batch (or at the end of the epoch
+  /// when that batch ends one) and returns StopReason::interrupted. Not owned.
+  const std::atomic<bool>* stop = nullptr;
 
   void validate() const {
     require(epochs >= 1, "epochs must be >= 1, got ", epochs);
@@ -92,9 +102,13 @@ struct BatchProgress {
   double tokens_per_second = 0;  // training positions per second: tokens, or frames
   const char* unit = "tok";      // what a position is: "tok", or "frames" (piano-roll models)
   double epoch_seconds_left = 0;
+  /// The rest of the run at this pace: this epoch's batches and every later epoch's (without
+  /// validation), or what is left of the time budget when that ends it sooner.
+  double run_seconds_left = 0;
 };
 
-enum class StopReason { finished, early_stopping, time_budget };
+/// interrupted: TrainOptions::stop was raised; the resume checkpoint was saved first.
+enum class StopReason { finished, early_stopping, time_budget, interrupted };
 
 struct TrainResult {
   std::vector<EpochStats> history;
@@ -207,6 +221,7 @@ class Trainer {
     run_batches_ = static_cast<std::size_t>(count("run_batches"));
     run_seconds_ = num("run_seconds");
     for (const auto& [k, v2] : meta_) {
+      if (k.rfind(kEmbeddedPrefix, 0) == 0) continue;  // files carried along, not the data
       auto it = ck.meta.find(k);
       require(it != ck.meta.end() && it->second == v2, last_path().string(), ": its '", k,
               "' differs from this run's (different data or vocabulary?)");
@@ -267,8 +282,18 @@ class Trainer {
         bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
         const double per_batch = run_seconds_ / static_cast<double>(run_batches_);
         bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - run_batches_);
+        bp.run_seconds_left =
+            bp.epoch_seconds_left +
+            per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt_.epochs - epoch);
+        if (opt_.time_budget_seconds > 0)
+          bp.run_seconds_left =
+              std::min(bp.run_seconds_left, std::max(0.0, opt_.time_budget_seconds - elapsed_));
         obs.on_batch(bp);
-        if (epoch_done) break;
+        if (epoch_done) break;  // the epoch's end (validation, files) comes before any stop
+        if (opt_.stop && opt_.stop->load()) {
+          save_last();
+          return finish(result, StopReason::interrupted);
+        }
         const bool out_of_time = opt_.time_budget_seconds > 0 && elapsed_ >= opt_.time_budget_seconds;
         if (out_of_time || seconds_since(last_save) >= opt_.checkpoint_seconds) {
           save_last();
@@ -345,6 +370,8 @@ class Trainer {
       obs.on_epoch(es, improved);
       if (!improved && opt_.lr_decay < 1.0)
         obs.on_note(detail::concat("learning rate lowered to ", adam_.config().lr));
+      if (opt_.stop && opt_.stop->load() && epoch < opt_.epochs)
+        return finish(result, StopReason::interrupted);  // last.lstmidi was just saved
       if (opt_.patience > 0 && bad_epochs_ >= opt_.patience) {
         obs.on_note(detail::concat("early stopping: no validation improvement for ", bad_epochs_,
                                    " epochs; best was epoch ", best_epoch_));
