@@ -31,6 +31,8 @@ MODEL_LAYER = {"model", "nn", "optim", "train", "sample"}
 JOINS = {
     "music/metrics.hpp",
     "music/model_dir.hpp",
+    "music/model_metadata.hpp",
+    "music/saved_primers.hpp",
     "music/roll_model.hpp",
     "music/pianoroll.hpp",
     "music/music.hpp",

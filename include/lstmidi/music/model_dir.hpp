@@ -22,7 +22,8 @@
 /// embed_file), so the file alone is a complete model: load_music_model() and
 /// pick_saved_primer_line() accept the file as they accept the folder. Folders written before
 /// this (model files without embedded files) load as they always did; a folder's own vocab.txt
-/// is still read and checked against the model.
+/// is still read and checked against the model. What the metadata holds is in
+/// music/model_metadata.hpp, the saved primers in music/saved_primers.hpp.
 #pragma once
 
 #include <cstdint>
@@ -44,126 +45,15 @@
 #include "lstmidi/core/quote.hpp"
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/metrics.hpp"
+#include "lstmidi/music/model_metadata.hpp"
 #include "lstmidi/music/note.hpp"
 #include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/music/saved_primers.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/train/trainer.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
 namespace lstmidi::music {
-
-inline constexpr const char* kModelFile = "model.lstmidi";
-inline constexpr const char* kVocabFile = "vocab.txt";
-inline constexpr const char* kPrimersFile = "primers.txt";
-/// Carried inside token models: the training bigram counts of the n-gram baselines
-/// (metrics.hpp, ngram_counts_text).
-inline constexpr const char* kBigramsFile = "bigrams.txt";
-
-/// Largest metadata value a model file holds (model/checkpoint.hpp); embedded files are cut
-/// into chunks of this size.
-inline constexpr std::size_t kEmbedChunkBytes = std::size_t{1} << 20;
-
-/// Stores the file `name` with `text` in model metadata (replacing an earlier copy).
-inline void embed_file(std::map<std::string, std::string>& meta, const std::string& name,
-                       const std::string& text) {
-  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
-  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;)
-    it = meta.erase(it);
-  std::size_t k = 0, at = 0;
-  do {
-    char index[16];
-    std::snprintf(index, sizeof index, "%04zu", k++);
-    meta[prefix + index] = text.substr(at, kEmbedChunkBytes);
-    at += kEmbedChunkBytes;
-  } while (at < text.size());
-}
-
-/// The file `name` stored by embed_file, if the metadata holds it.
-inline std::optional<std::string> embedded_file(const std::map<std::string, std::string>& meta,
-                                                const std::string& name) {
-  const std::string prefix = std::string(kEmbeddedPrefix) + name + ":";
-  std::optional<std::string> text;
-  for (auto it = meta.lower_bound(prefix); it != meta.end() && it->first.rfind(prefix, 0) == 0;
-       ++it)
-    text = text.value_or("") + it->second;
-  return text;
-}
-
-inline std::string vocabulary_checksum(const Vocabulary& v) {
-  const std::string text = v.to_text();
-  return std::to_string(crc32(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-}
-
-/// A piece's fingerprint: the CRC-32 of its ids (as the vocabulary encodes it).
-inline std::uint32_t piece_fingerprint(const std::vector<TokenId>& ids) {
-  std::uint32_t crc = 0;
-  for (TokenId id : ids) {
-    std::uint8_t b[4];
-    for (int k = 0; k < 4; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(id) >> (8 * k));
-    crc = crc32(b, 4, crc);
-  }
-  return crc;
-}
-
-/// Most training pieces whose fingerprints a model stores ('train_pieces'); a larger corpus
-/// stores none (the metadata value stays under 1 MiB).
-inline constexpr std::size_t kMaxStoredPieces = 50000;
-
-/// Stores the fingerprints of the training pieces in a token model's metadata, so that
-/// lstmidi-eval can say when the files it scores are ones the model was trained on.
-inline void store_training_pieces(std::map<std::string, std::string>& meta,
-                                  const std::vector<std::vector<TokenId>>& train_ids) {
-  if (train_ids.size() > kMaxStoredPieces) return;
-  std::string list;
-  for (const auto& ids : train_ids)
-    list += (list.empty() ? "" : ",") + std::to_string(piece_fingerprint(ids));
-  meta["train_pieces"] = list;
-}
-
-/// The fingerprints stored by store_training_pieces (empty when the model has none).
-inline std::set<std::uint32_t> training_pieces(const std::map<std::string, std::string>& meta) {
-  std::set<std::uint32_t> out;
-  auto it = meta.find("train_pieces");
-  if (it == meta.end()) return out;
-  std::stringstream ss(it->second);
-  for (std::string cell; std::getline(ss, cell, ',');) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(cell.c_str(), &end, 10);
-    if (!cell.empty() && end == cell.c_str() + cell.size() && v <= 0xFFFFFFFFull)
-      out.insert(static_cast<std::uint32_t>(v));
-  }
-  return out;
-}
-
-/// Metadata stored in every model file of a music run.
-inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e, const Vocabulary& v) {
-  std::map<std::string, std::string> m = {{"encoding", to_string(e.encoding)},
-                                          {"steps_per_beat", std::to_string(e.steps_per_beat)},
-                                          {"max_duration", std::to_string(e.max_duration)},
-                                          {"max_gap", std::to_string(e.max_gap)},
-                                          {"vocab_size", std::to_string(v.size())},
-                                          {"vocab_crc", vocabulary_checksum(v)}};
-  if (e.encoding == Encoding::Events) {
-    m["instruments"] = to_string(e.events.instruments);
-    m["time_signature_words"] = e.events.time_signatures ? "1" : "0";
-    m["tempo_words"] = e.events.tempo ? "1" : "0";
-    m["max_bar_beats"] = std::to_string(e.events.max_bar_beats);
-  }
-  return m;
-}
-
-/// Metadata stored in every model file of a pianoroll run; `key_probs` (may be empty) are the
-/// unigram baseline's probabilities (unigram_key_probabilities).
-inline std::map<std::string, std::string> pianoroll_metadata(const RollOptions& r,
-                                                             const std::vector<double>& key_probs = {}) {
-  std::string probs;
-  for (double p : key_probs) probs += (probs.empty() ? "" : ",") + lstmidi::detail::fmt_double(p);
-  return {{"mode", "pianoroll"},
-          {"frame_beats", lstmidi::detail::fmt_double(r.frame_beats)},
-          {"low_pitch", std::to_string(r.low_pitch)},
-          {"keys", std::to_string(r.keys)},
-          {"key_probs", probs}};
-}
 
 template <typename T>
 struct MusicModel {
@@ -353,72 +243,6 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   mm.model = model_from_checkpoint(ck);
   mm.meta = std::move(ck.meta);
   return mm;
-}
-
-/// Largest primers.txt read (a run writes at most 64 lines of --primer-length words).
-inline constexpr std::size_t kMaxPrimersFileBytes = std::size_t{16} << 20;
-
-/// One saved primer: its words, and where it came from (for messages).
-struct SavedPrimer {
-  std::string text;   // at most `max_words` words of the line, single-space separated
-  std::string where;  // "<dir>/primers.txt:<line>"
-};
-
-/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line),
-/// cut to its first `max_words` words (a saved primer is capped as a primer file is): the
-/// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
-/// mode. Throws std::invalid_argument if the file is missing or has no lines, FormatError if it
-/// is larger than kMaxPrimersFileBytes (checked before reading).
-/// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
-inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
-                                          std::size_t max_words,
-                                          const std::map<std::string, std::string>* meta = nullptr) {
-  std::error_code ec;
-  const bool one_file = std::filesystem::is_regular_file(dir, ec);
-  const std::filesystem::path file = one_file ? dir : dir / kPrimersFile;
-  std::istringstream embedded;
-  std::ifstream on_disk;
-  if (one_file) {
-    const std::optional<std::string> text = meta ? embedded_file(*meta, kPrimersFile) : std::nullopt;
-    if (!text)
-      throw std::invalid_argument(file.string() +
-                                  ": carries no saved primers; pass --primer or --primer-notes");
-    embedded.str(*text);
-  } else {
-    if (!std::filesystem::is_regular_file(file, ec))
-      throw std::invalid_argument(file.string() +
-                                  ": missing, so no saved primers; pass --primer or --primer-notes");
-    const auto size = std::filesystem::file_size(file, ec);
-    if (ec || size > kMaxPrimersFileBytes)
-      throw FormatError(file.string() + ": file is " + std::to_string(size) +
-                        " bytes, above the limit of " + std::to_string(kMaxPrimersFileBytes) +
-                        " bytes for saved primers");
-    on_disk.open(file, std::ios::binary);
-  }
-  std::istream& in = one_file ? static_cast<std::istream&>(embedded) : on_disk;
-  std::vector<std::pair<std::string, std::size_t>> lines;
-  std::size_t number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (!line.empty()) lines.emplace_back(std::move(line), number);
-  }
-  if (lines.empty())
-    throw std::invalid_argument(file.string() +
-                                ": no saved primers; pass --primer or --primer-notes");
-  Rng pick(seed, 3);
-  const auto& [line, at] = lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
-  SavedPrimer p;
-  p.where = file.string() + (one_file ? " (its saved primers)" : "") + ":" + std::to_string(at);
-  std::istringstream words(line);
-  std::size_t n = 0;
-  for (std::string w; n < max_words && words >> w; ++n) p.text += (n ? " " : "") + w;
-  return p;
-}
-
-/// The text of pick_saved_primer_line(dir, seed, 4096).
-inline std::string pick_saved_primer(const std::filesystem::path& dir, std::uint64_t seed,
-                                     const std::map<std::string, std::string>* meta = nullptr) {
-  return pick_saved_primer_line(dir, seed, 4096, meta).text;
 }
 
 }  // namespace lstmidi::music
