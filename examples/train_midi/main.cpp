@@ -347,7 +347,16 @@ int main(int argc, char** argv) {
     }
     const bool tty = ::isatty(2) != 0;
     ProgressPrinter printer(std::cerr, std::cout, tty, !quiet);
-    TrainResult res = trainer.run(&printer);
+    TrainResult res;
+    try {
+      res = trainer.run(&printer);
+    } catch (const TrainingDiverged& e) {  // the library names no flags; the program does
+      throw TrainingDiverged(std::string(e.what()) + " (--lr, --clip)");
+    }
+    if (res.reason == StopReason::time_budget)
+      std::cout << "to train on: lstmidi-train --out " << out
+                << " --resume --time-budget S, with S above the "
+                << static_cast<long>(trainer.state().elapsed) << " s trained so far\n";
     if (res.reason == StopReason::interrupted) {
       const auto pos = sampler.position();
       std::cout.flush();

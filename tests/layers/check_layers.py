@@ -21,7 +21,7 @@ ALLOWED = {
     "optim": {"core"},
     "debug": {"core"},
     "model": {"core", "data", "io", "nn", "optim"},
-    "train": {"core", "data", "io", "model", "optim"},
+    "train": {"core", "data", "io", "model", "nn", "optim"},
     "sample": {"core", "model"},
     "text": {"core", "data", "io"},
     "music": {"core", "data", "io"},

@@ -289,6 +289,40 @@ TEST_CASE("frame sampler: the trainer resumes a pianoroll run exactly") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("trainer: without an output folder it trains in memory, writes nothing, keeps the best") {
+  const fs::path dir = fs::temp_directory_path() / ("lstmidi_mem_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const FrameWindowOptions wo = tiny_windows();
+  const auto data = roll_pieces(6, 30);
+  auto train = [&](const std::string& out) {
+    FrameSampler s(data, wo);
+    Model<float> m(tiny_roll_model());
+    Rng rng(4);
+    m.init(rng);
+    TrainOptions t;
+    t.epochs = 3;
+    t.adam.lr = 0.01;
+    t.out_dir = out;
+    Trainer<float, FrameSampler> tr(m, s, t, rng);
+    const TrainResult r = tr.run();
+    return std::make_tuple(Vector<float>(m.params().values), r, Vector<float>(tr.best_weights()));
+  };
+  const auto [on_disk, r_disk, best_disk] = train((dir / "run").string());
+  const auto cwd = fs::current_path();
+  fs::create_directories(dir / "empty");
+  fs::current_path(dir / "empty");
+  const auto [in_memory, r_mem, best_mem] = train("");
+  fs::current_path(cwd);
+  CHECK(in_memory == on_disk);  // the same training, files or not
+  CHECK(r_mem.best_epoch == r_disk.best_epoch);
+  CHECK(fs::is_empty(dir / "empty"));  // nothing written where it ran
+  CHECK(best_disk.size() == 0);        // with a folder the best weights are in model.lstmidi
+  REQUIRE(best_mem.size() == in_memory.size());
+  const Checkpoint<float> saved = load_checkpoint<float>((dir / "run" / "model.lstmidi").string());
+  CHECK(saved.params == best_mem);  // the best epoch's weights, as the folder run saved them
+  fs::remove_all(dir);
+}
+
 TEST_CASE("trainer: weight averaging validates and saves the average, and resumes exactly") {
   const fs::path dir = fs::temp_directory_path() / ("lstmidi_avg_" + std::to_string(::getpid()));
   fs::remove_all(dir);

@@ -45,6 +45,7 @@
 #include "lstmidi/optim/clip.hpp"
 #include "lstmidi/optim/weight_average.hpp"
 #include "lstmidi/train/history.hpp"
+#include "lstmidi/train/resume_state.hpp"
 
 namespace lstmidi {
 
@@ -72,7 +73,8 @@ struct TrainOptions {
   double weight_average = 0;  // decay of a moving average of the weights (optim/weight_average.hpp)
                               // that is validated and saved instead of the current weights;
                               // 0.999 spans about 1000 steps; 0 = off
-  std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go
+  std::string out_dir;         // where model.lstmidi, last.lstmidi, history.csv, loss.svg go;
+                               // empty: train in memory (best_weights()), write nothing
   /// When set and raised (by a signal handler, say: a lock-free atomic<bool> may be set there),
   /// the run saves its resume checkpoint after the current batch (or at the end of the epoch
   /// when that batch ends one) and returns StopReason::interrupted. Not owned.
@@ -88,7 +90,6 @@ struct TrainOptions {
     require(checkpoint_seconds > 0, "checkpoint interval must be > 0");
     require(weight_average >= 0 && weight_average < 1,
             "weight average decay must be in [0, 1), got ", weight_average);
-    require(!out_dir.empty(), "an output directory is required");
   }
 };
 
@@ -163,6 +164,8 @@ class Trainer {
   /// Whether the weights validated and saved are a moving average of the trained ones.
   bool averaging() const { return opt_.weight_average > 0; }
   const WeightAverage<T>& weight_average() const { return average_; }
+  /// Whether the run writes files (TrainOptions::out_dir given), or trains in memory only.
+  bool writes_files() const { return !opt_.out_dir.empty(); }
 
   std::filesystem::path best_path() const { return std::filesystem::path(opt_.out_dir) / kBestFile; }
   std::filesystem::path last_path() const { return std::filesystem::path(opt_.out_dir) / kLastFile; }
@@ -170,227 +173,233 @@ class Trainer {
   /// Continues from <out>/last.lstmidi. Throws IoError/FormatError if it is missing or broken,
   /// and std::invalid_argument if it belongs to a model of another shape.
   void resume() {
-    const Checkpoint<T> ck = load_checkpoint<T>(last_path().string());
-    require(ck.config == model_.config(), last_path().string(),
+    require(writes_files(), "Trainer::resume: a run without an output folder has no checkpoint");
+    const std::string where = last_path().string();
+    const Checkpoint<T> ck = load_checkpoint<T>(where);
+    require(ck.config == model_.config(), where,
             ": the checkpoint is for a model of another shape; use the same settings as the "
             "interrupted run (they are saved in the model directory)");
-    require(ck.has_optimizer, last_path().string(), ": no optimizer state to resume from");
-    require(ck.has_average == averaging(), last_path().string(), ": the interrupted run ",
+    require(ck.has_optimizer, where, ": no optimizer state to resume from");
+    require(ck.has_average == averaging(), where, ": the interrupted run ",
             ck.has_average ? "averaged" : "did not average", " its weights; resume it with ",
             ck.has_average ? "the same" : "no", " weight-average setting");
-    for (const char* key : {"epoch", "batch", "best_valid", "best_epoch", "bad_epochs", "elapsed",
-                            "history", "run_nll", "run_count", "run_correct", "run_norm",
-                            "run_batches", "run_seconds"})
-      if (!ck.meta.count(key))
-        throw FormatError(last_path().string() + ": checkpoint lacks '" + key + "'");
+    ResumeState st = ResumeState::read(ck.meta, where);
     model_.params().values = ck.params;
     Vector<T> m = ck.adam_m, v = ck.adam_v;
     adam_.set_config(ck.adam);
     adam_.set_state(std::move(m), std::move(v), ck.adam_steps);
     rng_.set_state(ck.rng);
     if (ck.has_average) average_.set_state(ck.average, ck.average_steps);
-    auto num = [&](const char* k) {
-      const std::string& text = ck.meta.at(k);
-      char* end = nullptr;
-      const double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size())
-        throw FormatError(last_path().string() + ": bad value '" + text + "' for '" + k + "'");
-      return v;
-    };
-    auto count = [&](const char* k) {
-      const double v = num(k);
-      if (!(v >= 0 && v < 9e15 && v == std::floor(v)))
-        throw FormatError(last_path().string() + ": bad value for '" + k + "'");
-      return static_cast<std::uint64_t>(v);
-    };
-    auto pos = data_.position();
-    pos.epoch = count("epoch");
-    pos.batch = count("batch");
-    if (pos.batch >= data_.batches_per_epoch())
-      throw FormatError(last_path().string() + ": its data position is beyond this data set");
-    data_.seek(pos);
-    best_valid_ = num("best_valid");
-    best_epoch_ = static_cast<int>(num("best_epoch"));
-    bad_epochs_ = static_cast<int>(num("bad_epochs"));
-    elapsed_ = num("elapsed");
-    history_ = parse_history_csv(ck.meta.at("history"));
-    run_.nll_sum = num("run_nll");
-    run_.count = static_cast<Index>(count("run_count"));
-    run_.correct = static_cast<Index>(count("run_correct"));
-    run_norm_ = num("run_norm");
-    run_batches_ = static_cast<std::size_t>(count("run_batches"));
-    run_seconds_ = num("run_seconds");
+    if (st.position.batch >= data_.batches_per_epoch())
+      throw FormatError(where + ": its data position is beyond this data set");
+    data_.seek(st.position);
+    st_ = std::move(st);
     for (const auto& [k, v2] : meta_) {
       if (k.rfind(kEmbeddedPrefix, 0) == 0) continue;  // files carried along, not the data
       auto it = ck.meta.find(k);
-      require(it != ck.meta.end() && it->second == v2, last_path().string(), ": its '", k,
+      require(it != ck.meta.end() && it->second == v2, where, ": its '", k,
               "' differs from this run's (different data or vocabulary?)");
     }
   }
 
+  /// Trains until the last epoch, early stopping, the time budget or a stop request. Each
+  /// epoch: train_batch() over the epoch's batches (with a mid-epoch checkpoint every
+  /// checkpoint_seconds), then validate() and end_epoch(), which keeps the best model.
   TrainResult run(TrainObserver* observer = nullptr) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::create_directories(opt_.out_dir, ec);
-    if (ec) throw IoError(opt_.out_dir + ": cannot create the output directory (" + ec.message() + ")");
+    if (writes_files()) {
+      std::error_code ec;
+      std::filesystem::create_directories(opt_.out_dir, ec);
+      if (ec)
+        throw IoError(opt_.out_dir + ": cannot create the output directory (" + ec.message() + ")");
+    }
     TrainObserver quiet;
     TrainObserver& obs = observer ? *observer : quiet;
-    const std::size_t per_epoch = data_.batches_per_epoch();
-    using Clock = std::chrono::steady_clock;
-    auto session_start = Clock::now();
-    const double elapsed_at_start = elapsed_;
-    auto last_save = Clock::now();
-    auto seconds_since = [](Clock::time_point t) {
-      return std::chrono::duration<double>(Clock::now() - t).count();
-    };
-    TrainResult result;
+    session_start_ = Clock::now();
+    elapsed_at_start_ = st_.elapsed;
+    last_save_ = Clock::now();
     Batch batch;
     while (static_cast<int>(data_.position().epoch) < opt_.epochs) {
       const int epoch = static_cast<int>(data_.position().epoch) + 1;
-      auto epoch_start = Clock::now();
-      const double seconds_before = run_seconds_;
-      std::size_t tokens_this_session = 0;
-      while (true) {
-        data_.next_batch(batch);
-        typename Model<T>::State& state = zero_state(batch.B);
-        model_.params().zero_grad();
-        const LossTotals tot = model_.forward_backward(batch, state, rng_, true);
-        const double norm = clip_global_norm(model_.params().grads, opt_.clip);
-        if (!std::isfinite(tot.mean()) || !std::isfinite(norm))
-          throw TrainingDiverged(detail::concat(
-              "training diverged at epoch ", epoch, ", batch ", run_batches_ + 1, ": the ",
-              std::isfinite(tot.mean()) ? "gradient norm" : "loss",
-              " is not a finite number. The saved models are from before this point; try a "
-              "lower learning rate (--lr) or stronger clipping (--clip)."));
-        adam_.step(model_.params().values, model_.params().grads);
-        if (averaging()) average_.update(model_.params().values);
-        run_ += tot;
-        run_norm_ += norm;
-        ++run_batches_;
-        tokens_this_session += static_cast<std::size_t>(tot.count);
-        const double epoch_elapsed = seconds_since(epoch_start);
-        run_seconds_ = seconds_before + epoch_elapsed;
-        elapsed_ = elapsed_at_start + seconds_since(session_start);
-        const bool epoch_done = data_.position().batch == 0;
-        BatchProgress bp;
-        bp.epoch = epoch;
-        bp.epochs = opt_.epochs;
-        bp.batch = run_batches_;
-        bp.batches = per_epoch;
-        bp.loss = run_.mean();
-        bp.tokens_per_second = epoch_elapsed > 0 ? tokens_this_session / epoch_elapsed : 0;
-        bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
-        const double per_batch = run_seconds_ / static_cast<double>(run_batches_);
-        bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - run_batches_);
-        bp.run_seconds_left =
-            bp.epoch_seconds_left +
-            per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt_.epochs - epoch);
-        if (opt_.time_budget_seconds > 0)
-          bp.run_seconds_left =
-              std::min(bp.run_seconds_left, std::max(0.0, opt_.time_budget_seconds - elapsed_));
-        obs.on_batch(bp);
-        if (epoch_done) break;  // the epoch's end (validation, files) comes before any stop
-        if (opt_.stop && opt_.stop->load()) {
-          save_last();
-          return finish(result, StopReason::interrupted);
-        }
-        const bool out_of_time = opt_.time_budget_seconds > 0 && elapsed_ >= opt_.time_budget_seconds;
-        if (out_of_time || seconds_since(last_save) >= opt_.checkpoint_seconds) {
-          save_last();
-          last_save = Clock::now();
-        }
-        if (out_of_time) {
-          if (!fs::exists(best_path())) {  // no finished epoch yet: keep what there is
-            std::map<std::string, std::string> m = meta_;
-            m["epoch"] = detail::concat(epoch - 1, " + ", run_batches_, "/", per_epoch, " batches");
-            with_evaluated_weights([&] {
-              save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
-            });
-          }
-          obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
-                                     " s reached in epoch ", epoch, "; stopping (resume with --resume)"));
-          return finish(result, StopReason::time_budget);
-        }
-      }
-      // End of epoch: validation, history, files.
-      EpochStats es;
-      es.epoch = epoch;
-      es.train_loss = run_.mean();
-      es.train_accuracy = run_.accuracy();
-      es.seconds = run_seconds_;
-      es.tokens_per_second = run_seconds_ > 0 ? static_cast<double>(run_.count) / run_seconds_ : 0;
-      es.grad_norm = run_norm_ / static_cast<double>(std::max<std::size_t>(1, run_batches_));
-      const std::size_t nv = data_.valid_batches();
-      if (nv > 0) {
-        LossTotals v;
-        with_evaluated_weights([&] {
-          for (std::size_t i = 0; i < nv; ++i) {
-            data_.valid_batch(i, batch);
-            v += model_.evaluate(batch, zero_state(batch.B));
-          }
-        });
-        es.valid_loss = v.mean();
-        // Perplexity is a categorical model's: a piano-roll loss sums 88 keys' log-losses, and
-        // its exponential (about 1e25 for an untrained model) tells nothing.
-        if (model_.config().mode == ModelMode::tokens) es.valid_perplexity = std::exp(v.mean());
-        es.valid_accuracy = v.accuracy();
-        if (!std::isfinite(es.valid_loss))
-          throw TrainingDiverged(detail::concat("validation loss is not finite after epoch ", epoch,
-                                                "; the saved models are from before this point"));
-      }
-      const double score = nv > 0 ? es.valid_loss : es.train_loss;
-      const bool improved = nv == 0 || !(score >= best_valid_);  // first epoch: best is NaN
-      if (improved) {
-        best_valid_ = score;
-        best_epoch_ = epoch;
-        bad_epochs_ = 0;
-      } else {
-        ++bad_epochs_;
-        // Learning-rate decay on a plateau. Before save_last(): the checkpoint keeps the
-        // lowered rate (in its Adam settings), so a resumed run goes on with it.
-        if (opt_.lr_decay < 1.0) adam_.set_lr(adam_.config().lr * opt_.lr_decay);
-      }
-      history_.push_back(es);
-      run_ = LossTotals{};
-      run_norm_ = 0;
-      run_batches_ = 0;
-      run_seconds_ = 0;
-      if (improved) {
-        std::map<std::string, std::string> m = meta_;
-        m["epoch"] = std::to_string(epoch);
-        m["valid_loss"] = detail::fmt_double(es.valid_loss);
-        with_evaluated_weights([&] {
-          save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
-        });
-      }
-      save_last();
-      last_save = Clock::now();
-      write_file_atomic((fs::path(opt_.out_dir) / "history.csv").string(), history_csv(history_));
-      write_file_atomic((fs::path(opt_.out_dir) / "loss.svg").string(), loss_curve_svg(history_));
+      if (const auto stop = train_epoch(epoch, batch, obs)) return finish(*stop);
+      EpochStats es = validate(epoch, batch);
+      const bool improved = end_epoch(es);
       obs.on_epoch(es, improved);
       if (!improved && opt_.lr_decay < 1.0)
         obs.on_note(detail::concat("learning rate lowered to ", adam_.config().lr));
-      if (opt_.stop && opt_.stop->load() && epoch < opt_.epochs)
-        return finish(result, StopReason::interrupted);  // last.lstmidi was just saved
-      if (opt_.patience > 0 && bad_epochs_ >= opt_.patience) {
-        obs.on_note(detail::concat("early stopping: no validation improvement for ", bad_epochs_,
-                                   " epochs; best was epoch ", best_epoch_));
-        return finish(result, StopReason::early_stopping);
-      }
-      if (opt_.time_budget_seconds > 0 && elapsed_ >= opt_.time_budget_seconds &&
-          epoch < opt_.epochs) {
-        obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
-                                   " s reached after epoch ", epoch, "; stopping"));
-        return finish(result, StopReason::time_budget);
-      }
+      if (const auto stop = stop_after_epoch(epoch, obs)) return finish(*stop);
     }
-    return finish(result, StopReason::finished);
+    return finish(StopReason::finished);
   }
 
   const Adam<T>& optimizer() const { return adam_; }
-  const std::vector<EpochStats>& history() const { return history_; }
+  const std::vector<EpochStats>& history() const { return st_.history; }
+  /// Where the run stands (what a resume checkpoint stores).
+  const ResumeState& state() const { return st_; }
+  /// The weights of the best epoch so far (validated weights: the average when averaging),
+  /// kept in memory by a run without an output folder; empty otherwise (they are in
+  /// model.lstmidi) and before the first epoch ends.
+  const Vector<T>& best_weights() const { return best_weights_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  }
+
+  // The batches of one epoch, from where the data stands. Returns a reason when the run must
+  // stop inside the epoch (time budget, stop request), after saving what a resume needs.
+  std::optional<StopReason> train_epoch(int epoch, Batch& batch, TrainObserver& obs) {
+    const auto epoch_start = Clock::now();
+    const double seconds_before = st_.run_seconds;
+    std::size_t positions_this_session = 0;
+    while (true) {
+      data_.next_batch(batch);
+      positions_this_session += static_cast<std::size_t>(train_batch(batch, epoch).count);
+      const double epoch_elapsed = seconds_since(epoch_start);
+      st_.run_seconds = seconds_before + epoch_elapsed;
+      st_.elapsed = elapsed_at_start_ + seconds_since(session_start_);
+      obs.on_batch(progress(epoch, positions_this_session, epoch_elapsed));
+      if (data_.position().batch == 0) return std::nullopt;  // the epoch's end comes first
+      if (opt_.stop && opt_.stop->load()) {
+        save_last();
+        return StopReason::interrupted;
+      }
+      const bool out_of_time =
+          opt_.time_budget_seconds > 0 && st_.elapsed >= opt_.time_budget_seconds;
+      if (out_of_time || seconds_since(last_save_) >= opt_.checkpoint_seconds) {
+        save_last();
+        last_save_ = Clock::now();
+      }
+      if (out_of_time) {
+        save_unfinished_best(epoch);
+        obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
+                                   " s reached in epoch ", epoch,
+                                   "; stopping (a resume continues from the checkpoint)"));
+        return StopReason::time_budget;
+      }
+    }
+  }
+
+  // One training step: zero grads, forward and backward, clip, Adam, the weight average.
+  // Throws TrainingDiverged (before changing the weights) when the loss or the norm is not
+  // finite.
+  LossTotals train_batch(Batch& batch, int epoch) {
+    typename Model<T>::State& state = zero_state(batch.B);
+    model_.params().zero_grad();
+    const LossTotals tot = model_.forward_backward(batch, state, rng_, true);
+    const double norm = clip_global_norm(model_.params().grads, opt_.clip);
+    if (!std::isfinite(tot.mean()) || !std::isfinite(norm))
+      throw TrainingDiverged(detail::concat(
+          "training diverged at epoch ", epoch, ", batch ", st_.run_batches + 1, ": the ",
+          std::isfinite(tot.mean()) ? "gradient norm" : "loss",
+          " is not a finite number. The saved models are from before this point; try a "
+          "lower learning rate or stronger gradient clipping."));
+    adam_.step(model_.params().values, model_.params().grads);
+    if (averaging()) average_.update(model_.params().values);
+    st_.run += tot;
+    st_.run_norm += norm;
+    ++st_.run_batches;
+    return tot;
+  }
+
+  BatchProgress progress(int epoch, std::size_t positions, double epoch_elapsed) const {
+    const std::size_t per_epoch = data_.batches_per_epoch();
+    BatchProgress bp;
+    bp.epoch = epoch;
+    bp.epochs = opt_.epochs;
+    bp.batch = st_.run_batches;
+    bp.batches = per_epoch;
+    bp.loss = st_.run.mean();
+    bp.tokens_per_second = epoch_elapsed > 0 ? positions / epoch_elapsed : 0;
+    bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
+    const double per_batch = st_.run_seconds / static_cast<double>(st_.run_batches);
+    bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - st_.run_batches);
+    bp.run_seconds_left =
+        bp.epoch_seconds_left +
+        per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt_.epochs - epoch);
+    if (opt_.time_budget_seconds > 0)
+      bp.run_seconds_left =
+          std::min(bp.run_seconds_left, std::max(0.0, opt_.time_budget_seconds - st_.elapsed));
+    return bp;
+  }
+
+  // The epoch's statistics: its training totals and the validation loss of the weights that
+  // are saved (the average when averaging). Throws TrainingDiverged on a non-finite loss.
+  EpochStats validate(int epoch, Batch& batch) {
+    EpochStats es;
+    es.epoch = epoch;
+    es.train_loss = st_.run.mean();
+    es.train_accuracy = st_.run.accuracy();
+    es.seconds = st_.run_seconds;
+    es.tokens_per_second =
+        st_.run_seconds > 0 ? static_cast<double>(st_.run.count) / st_.run_seconds : 0;
+    es.grad_norm = st_.run_norm / static_cast<double>(std::max<std::size_t>(1, st_.run_batches));
+    const std::size_t nv = data_.valid_batches();
+    if (nv == 0) return es;
+    LossTotals v;
+    with_evaluated_weights([&] {
+      for (std::size_t i = 0; i < nv; ++i) {
+        data_.valid_batch(i, batch);
+        v += model_.evaluate(batch, zero_state(batch.B));
+      }
+    });
+    es.valid_loss = v.mean();
+    // Perplexity is a categorical model's: a piano-roll loss sums 88 keys' log-losses, and
+    // its exponential (about 1e25 for an untrained model) tells nothing.
+    if (model_.config().mode == ModelMode::tokens) es.valid_perplexity = std::exp(v.mean());
+    es.valid_accuracy = v.accuracy();
+    if (!std::isfinite(es.valid_loss))
+      throw TrainingDiverged(detail::concat("validation loss is not finite after epoch ", epoch,
+                                            "; the saved models are from before this point"));
+    return es;
+  }
+
+  // Keeps the best model, lowers the learning rate on a plateau, starts the next epoch's
+  // totals and writes the epoch's files. Returns whether the epoch improved on the best.
+  bool end_epoch(const EpochStats& es) {
+    const bool has_valid = data_.valid_batches() > 0;
+    const double score = has_valid ? es.valid_loss : es.train_loss;
+    const bool improved = !has_valid || !(score >= st_.best_valid);  // first epoch: best is NaN
+    if (improved) {
+      st_.best_valid = score;
+      st_.best_epoch = es.epoch;
+      st_.bad_epochs = 0;
+    } else {
+      ++st_.bad_epochs;
+      // Learning-rate decay on a plateau. Before save_last(): the checkpoint keeps the
+      // lowered rate (in its Adam settings), so a resumed run goes on with it.
+      if (opt_.lr_decay < 1.0) adam_.set_lr(adam_.config().lr * opt_.lr_decay);
+    }
+    st_.history.push_back(es);
+    st_.new_epoch();
+    if (improved) save_best(es);
+    save_last();
+    last_save_ = Clock::now();
+    if (writes_files()) {
+      const std::filesystem::path dir(opt_.out_dir);
+      write_file_atomic((dir / "history.csv").string(), history_csv(st_.history));
+      write_file_atomic((dir / "loss.svg").string(), loss_curve_svg(st_.history));
+    }
+    return improved;
+  }
+
+  std::optional<StopReason> stop_after_epoch(int epoch, TrainObserver& obs) const {
+    if (opt_.stop && opt_.stop->load() && epoch < opt_.epochs)
+      return StopReason::interrupted;  // last.lstmidi was just saved
+    if (opt_.patience > 0 && st_.bad_epochs >= opt_.patience) {
+      obs.on_note(detail::concat("early stopping: no validation improvement for ", st_.bad_epochs,
+                                 " epochs; best was epoch ", st_.best_epoch));
+      return StopReason::early_stopping;
+    }
+    if (opt_.time_budget_seconds > 0 && st_.elapsed >= opt_.time_budget_seconds &&
+        epoch < opt_.epochs) {
+      obs.on_note(detail::concat("time budget of ", opt_.time_budget_seconds,
+                                 " s reached after epoch ", epoch, "; stopping"));
+      return StopReason::time_budget;
+    }
+    return std::nullopt;
+  }
+
   typename Model<T>::State& zero_state(Index B) {
     if (state_.batch() != B) state_ = model_.zero_state(B);
     for (auto& h : state_.h) h.setZero();
@@ -398,22 +407,37 @@ class Trainer {
     return state_;
   }
 
-  void save_last() {
+  // The best model so far: model.lstmidi, or the weights in memory without an output folder.
+  void save_best(const EpochStats& es) {
+    with_evaluated_weights([&] {
+      if (!writes_files()) {
+        best_weights_ = model_.params().values;
+        return;
+      }
+      std::map<std::string, std::string> m = meta_;
+      m["epoch"] = std::to_string(es.epoch);
+      m["valid_loss"] = detail::fmt_double(es.valid_loss);
+      save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+    });
+  }
+
+  // A time budget that ends the run before its first epoch does: keep what there is.
+  void save_unfinished_best(int epoch) {
+    if (!writes_files() || std::filesystem::exists(best_path())) return;
     std::map<std::string, std::string> m = meta_;
-    const auto pos = data_.position();
-    m["epoch"] = std::to_string(pos.epoch);
-    m["batch"] = std::to_string(pos.batch);
-    m["best_valid"] = detail::fmt_double(best_valid_);
-    m["best_epoch"] = std::to_string(best_epoch_);
-    m["bad_epochs"] = std::to_string(bad_epochs_);
-    m["elapsed"] = detail::fmt_double(elapsed_);
-    m["history"] = history_csv(history_);
-    m["run_nll"] = detail::fmt_double(run_.nll_sum);
-    m["run_count"] = std::to_string(run_.count);
-    m["run_correct"] = std::to_string(run_.correct);
-    m["run_norm"] = detail::fmt_double(run_norm_);
-    m["run_batches"] = std::to_string(run_batches_);
-    m["run_seconds"] = detail::fmt_double(run_seconds_);
+    m["epoch"] = detail::concat(epoch - 1, " + ", st_.run_batches, "/", data_.batches_per_epoch(),
+                                " batches");
+    with_evaluated_weights([&] {
+      save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+    });
+  }
+
+  // The resume checkpoint: weights, Adam, Rng, the weight average and the ResumeState.
+  void save_last() {
+    if (!writes_files()) return;
+    std::map<std::string, std::string> m = meta_;
+    st_.position = data_.position();
+    st_.write(m);
     Checkpoint<T> ck = make_checkpoint(model_, &adam_, &rng_, m);
     if (averaging()) {
       ck.has_average = true;
@@ -445,10 +469,11 @@ class Trainer {
     w = trained_;
   }
 
-  TrainResult& finish(TrainResult& r, StopReason why) {
-    r.history = history_;
-    r.best_valid_loss = best_valid_;
-    r.best_epoch = best_epoch_;
+  TrainResult finish(StopReason why) const {
+    TrainResult r;
+    r.history = st_.history;
+    r.best_valid_loss = st_.best_valid;
+    r.best_epoch = st_.best_epoch;
     r.reason = why;
     return r;
   }
@@ -460,17 +485,12 @@ class Trainer {
   std::map<std::string, std::string> meta_;
   Adam<T> adam_;
   WeightAverage<T> average_;
-  Vector<T> trained_;  // the trained weights while the average is in the model
+  Vector<T> trained_;       // the trained weights while the average is in the model
+  Vector<T> best_weights_;  // the best epoch's weights, without an output folder
   typename Model<T>::State state_;
-  std::vector<EpochStats> history_;
-  double best_valid_ = NAN;
-  int best_epoch_ = 0;
-  int bad_epochs_ = 0;
-  double elapsed_ = 0;
-  LossTotals run_;       // running totals of the current epoch
-  double run_norm_ = 0;  // sum of pre-clip gradient norms this epoch
-  std::size_t run_batches_ = 0;
-  double run_seconds_ = 0;
+  ResumeState st_;
+  Clock::time_point session_start_, last_save_;
+  double elapsed_at_start_ = 0;
 };
 
 }  // namespace lstmidi
