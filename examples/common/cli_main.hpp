@@ -108,6 +108,11 @@ int run(CLI::App& app, int argc, char** argv, Body&& body) {
   std::signal(SIGXFSZ, SIG_IGN);
   // Training and generation allocate and free the same buffers every step: keep them mapped.
   keep_freed_memory();
+  // One error line, then the exit status of the rule above.
+  auto fail = [&app](const std::exception& e, int status) {
+    std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << '\n';
+    return status;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -120,20 +125,16 @@ int run(CLI::App& app, int argc, char** argv, Body&& body) {
     std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << " (see --help)\n";
     return 2;
   } catch (const std::invalid_argument& e) {
-    std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << '\n';
-    return 2;
+    return fail(e, 2);
   } catch (const std::exception& e) {
-    std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << '\n';
-    return 1;
+    return fail(e, 1);
   }
   try {
     return body();
   } catch (const std::invalid_argument& e) {
-    std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << '\n';
-    return 2;
+    return fail(e, 2);
   } catch (const std::exception& e) {
-    std::cerr << app.get_name() << ": error: " << printable_message(e.what()) << '\n';
-    return 1;
+    return fail(e, 1);
   }
 }
 

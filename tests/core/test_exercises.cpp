@@ -50,24 +50,9 @@ void states(const std::string& name, double value) {
   CHECK(answers().find(quoted) != std::string::npos);
 }
 
-std::map<std::string, double> fixture(const std::string& file) {
-  std::ifstream in(std::string(LSTMIDI_TEST_DATA_DIR) + "/" + file);
-  REQUIRE(in.good());
-  std::map<std::string, double> v;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string name;
-    double x = 0;
-    ls >> name >> x;
-    v[name] = x;
-  }
-  return v;
-}
-
 // The D = H = 1 layer of the worked examples, with the fixture's weights.
 struct Example {
-  std::map<std::string, double> v = fixture("two_step_example.txt");
+  std::map<std::string, double> v = lstmidi::test::read_scalar_fixture("two_step_example.txt");
   ParamAllocator alloc;
   Lstm<double> lstm{alloc, 1, 1};
   ParamBuffer<double> p{alloc.size()};

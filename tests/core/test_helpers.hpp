@@ -49,4 +49,22 @@ inline std::map<std::string, Matrix<double>> read_fixture(const std::string& pat
   return out;
 }
 
+/// A fixture of named scalars in LSTMIDI_TEST_DATA_DIR, one "name value" per line ('#'
+/// starts a comment): the worked examples of docs/math.md.
+inline std::map<std::string, double> read_scalar_fixture(const std::string& file) {
+  std::ifstream in(std::string(LSTMIDI_TEST_DATA_DIR) + "/" + file);
+  REQUIRE_MESSAGE(in.good(), "cannot open " << file);
+  std::map<std::string, double> v;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string name;
+    double x = 0;
+    ls >> name >> x;
+    REQUIRE_MESSAGE(!ls.fail(), "bad line: " << line);
+    v[name] = x;
+  }
+  return v;
+}
+
 }  // namespace lstmidi::test

@@ -17,22 +17,6 @@ using namespace lstmidi;
 
 namespace {
 
-std::map<std::string, double> read_fixture(const std::string& file) {
-  std::ifstream in(std::string(LSTMIDI_TEST_DATA_DIR) + "/" + file);
-  REQUIRE(in.good());
-  std::map<std::string, double> v;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string name;
-    double x = 0;
-    ls >> name >> x;
-    REQUIRE_MESSAGE(!ls.fail(), "bad line: " << line);
-    v[name] = x;
-  }
-  return v;
-}
-
 double sigmoid(double x) {
   return 1.0 / (1.0 + std::exp(-x));
 }
@@ -40,7 +24,7 @@ double sigmoid(double x) {
 }  // namespace
 
 TEST_CASE("worked example: one LSTM step matches the numbers in docs/math.md") {
-  const std::map<std::string, double> v = read_fixture("worked_example.txt");
+  const std::map<std::string, double> v = lstmidi::test::read_scalar_fixture("worked_example.txt");
   const char* gates[4] = {"i", "f", "g", "o"};
   ParamAllocator alloc;
   Lstm<double> lstm(alloc, 1, 1);
@@ -83,7 +67,7 @@ TEST_CASE("worked example: one LSTM step matches the numbers in docs/math.md") {
 // df, dg through the equations that connect them to the library's da. A fixture name no check
 // reads fails the test, so the fixture cannot grow unchecked values.
 TEST_CASE("worked example: two LSTM steps, every intermediate value matches the library") {
-  const std::map<std::string, double> v = read_fixture("two_step_example.txt");
+  const std::map<std::string, double> v = lstmidi::test::read_scalar_fixture("two_step_example.txt");
   std::set<std::string> checked;
   auto at = [&](const std::string& name) {
     checked.insert(name);
