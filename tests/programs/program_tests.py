@@ -837,6 +837,18 @@ def case_reports():
     check("no better than the bigram" in open(os.path.join(model, "evaluation.txt")).read(),
           "evaluation.txt lacks the bigram note")
 
+    # The ETA covers the rest of the run (or of its time budget), not of the epoch: at the end
+    # of epoch 1 of 1000, under a 3 s budget, it is what is left of the budget (an epoch-only
+    # ETA reads 0:00 at every epoch's end). The bar is the same on a terminal.
+    q = run([ARGS.train, "--data", data, "--out", os.path.join(base, "eta"),
+             *[a for a in merged(TINY, ["--epochs", "1000", "--time-budget", "3", "--patience", "0"]) if a != "--quiet"]],
+            timeout=300)
+    expect_ok(q, "training under a time budget with progress on a pipe")
+    eta_bars = [l for l in q.stderr.splitlines() if re.match(r"epoch \d+/1000 \[", l)]
+    check(eta_bars and re.search(r"ETA (\S+)", eta_bars[0]).group(1) != "0:00",
+          f"the ETA must cover the whole run or its budget: {eta_bars[:2]}")
+    check("to train on: lstmidi-train --out" in q.stdout, f"a run stopped by its budget should say how to go on: {q.stdout}")
+
     # The loss chart marks the best epoch and has round tick values.
     svg = open(os.path.join(model, "loss.svg")).read()
     best = re.search(r"best epoch (\d+) of 3", p.stdout).group(1)
