@@ -10,15 +10,27 @@ using namespace lstmidi;
 using lstmidi::test::random_ids;
 using lstmidi::test::random_matrix;
 
+namespace {
+// One initialised layer with its generation engine: the set-up every test here starts from.
+template <typename T>
+struct Layer {
+  ParamAllocator alloc;
+  Lstm<T> lstm;
+  LstmStepper<T> stepper;
+  ParamBuffer<T> p;
+  Rng rng;
+  Layer(Index D, Index H, std::uint64_t seed)
+      : lstm(alloc, D, H), stepper(lstm), p(alloc.size()), rng(seed) {
+    lstm.init(p, rng);
+  }
+};
+}  // namespace
+
 TEST_CASE_TEMPLATE("lstm step: stepping with carried state equals the window forward", T, float,
                    double) {
   const Index D = 5, H = 7, Tn = 6, B = 3;
-  ParamAllocator alloc;
-  Lstm<T> lstm(alloc, D, H);
-  LstmStepper<T> stepper(lstm);
-  ParamBuffer<T> p(alloc.size());
-  Rng rng(9);
-  lstm.init(p, rng);
+  Layer<T> layer(D, H, 9);
+  auto& [alloc, lstm, stepper, p, rng] = layer;
   const Matrix<T> X = random_matrix<T>(D, Tn * B, rng);
   Matrix<T> h = random_matrix<T>(H, B, rng, 0.3), c = random_matrix<T>(H, B, rng, 0.3);
   lstm.forward(p, X, B, h, c);
@@ -32,12 +44,8 @@ TEST_CASE_TEMPLATE("lstm step: stepping with carried state equals the window for
 TEST_CASE("lstm step: generation steps split over threads equal the window forward") {
   const Index D = 9, H = 160, Tn = 5;
   for (Index B : {Index{1}, Index{3}}) {
-    ParamAllocator alloc;
-    Lstm<double> lstm(alloc, D, H);
-    LstmStepper<double> stepper(lstm);
-    ParamBuffer<double> p(alloc.size());
-    Rng rng(31);
-    lstm.init(p, rng);
+    Layer<double> layer(D, H, 31);
+    auto& [alloc, lstm, stepper, p, rng] = layer;
     const Matrix<double> X = random_matrix<double>(D, Tn * B, rng);
     lstm.forward(p, X, B, Matrix<double>::Zero(H, B), Matrix<double>::Zero(H, B));
     const int saved = Eigen::nbThreads();
@@ -61,12 +69,8 @@ TEST_CASE("lstm step: steps from the packed weight snapshot equal the plain step
         CAPTURE(B);
         CAPTURE(threads);
         const Index D = 11, Tn = 4;
-        ParamAllocator alloc;
-        Lstm<float> lstm(alloc, D, H);
-        LstmStepper<float> stepper(lstm);
-        ParamBuffer<float> p(alloc.size());
-        Rng rng(41);
-        lstm.init(p, rng);
+        Layer<float> layer(D, H, 41);
+        auto& [alloc, lstm, stepper, p, rng] = layer;
         lstm.b().in(p.values) += random_matrix<float>(4 * H, 1, rng, 0.5f);
         const Matrix<float> X = random_matrix<float>(D, Tn * B, rng);
         const std::vector<TokenId> ids = random_ids(Tn * B, D, rng);
@@ -97,12 +101,8 @@ TEST_CASE("lstm step: steps from the packed weight snapshot equal the plain step
 
 TEST_CASE("lstm step: the packed snapshot keeps the weights it was packed with") {
   const Index D = 6, H = 16;
-  ParamAllocator alloc;
-  Lstm<float> lstm(alloc, D, H);
-  LstmStepper<float> stepper(lstm);
-  ParamBuffer<float> p(alloc.size());
-  Rng rng(43);
-  lstm.init(p, rng);
+  Layer<float> layer(D, H, 43);
+  auto& [alloc, lstm, stepper, p, rng] = layer;
   const Matrix<float> x = random_matrix<float>(D, 1, rng);
   Matrix<float> h0 = random_matrix<float>(H, 1, rng, 0.5f),
                 c0 = random_matrix<float>(H, 1, rng, 0.5f);
@@ -123,19 +123,16 @@ TEST_CASE("lstm step: packed generation steps do not depend on the thread count"
   // Threads split the units, and each unit's products run over the whole depth in one kernel
   // call, so the sums are the same with any number of threads.
   const Index D = 9, H = 160, Tn = 5;
-  ParamAllocator alloc;
-  Lstm<float> lstm(alloc, D, H);
-  LstmStepper<float> stepper(lstm);
-  ParamBuffer<float> p(alloc.size());
-  Rng rng(47);
-  lstm.init(p, rng);
+  Layer<float> layer(D, H, 47);
+  auto& [alloc, lstm, stepper, p, rng] = layer;
   const Matrix<float> X = random_matrix<float>(D, Tn, rng);
   stepper.pack(p);
   auto run = [&](int threads) {
     const int saved = Eigen::nbThreads();
     Eigen::setNbThreads(threads);
     Matrix<float> h = Matrix<float>::Zero(H, 1), c = h;
-    for (Index t = 0; t < Tn; ++t) stepper.step(p, X.col(t), h, c);
+    // (the layer's members by name: C++17 lambdas cannot capture structured bindings)
+    for (Index t = 0; t < Tn; ++t) layer.stepper.step(layer.p, X.col(t), h, c);
     Eigen::setNbThreads(saved);
     return h;
   };
