@@ -23,6 +23,7 @@
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
 #include "lstmidi/nn/lstm_step.hpp"
+#include "lstmidi/nn/nade.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
-#include <sys/resource.h>
 #include <filesystem>
 
 #include "test_helpers.hpp"
@@ -52,14 +52,16 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
   auto loaded = model_from_checkpoint(ck);
   TokenBatch b(5, 2);
   for (Index j = 0; j < 10; ++j) b.inputs[static_cast<size_t>(j)] = static_cast<TokenId>(j % 6);
-  for (Index j = 0; j < 10; ++j) b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
+  for (Index j = 0; j < 10; ++j)
+    b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
   auto s1 = model.zero_state(2), s2 = loaded->zero_state(2);
   CHECK(model.evaluate(b, s1).mean() == loaded->evaluate(b, s2).mean());
   CHECK(s1.h[1] == s2.h[1]);
 
   // A float file loads into a double model with the same values.
   const auto as_double = load_model<double>(path);
-  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() == 0.0f);
+  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() ==
+        0.0f);
 }
 
 TEST_CASE("checkpoint: a weight average is saved and checked; files without one still load") {
@@ -91,6 +93,8 @@ TEST_CASE("checkpoint: a weight average is saved and checked; files without one 
   CHECK(old.meta.at("note") == "format version 2 fixture");
   CHECK(old.config.mode == ModelMode::pianoroll);
   CHECK(old.config.input_dropout == 0.0);
+  CHECK(old.config.output == FrameOutput::independent);  // files before the nade output
+  CHECK(old.config.nade_hidden == 0);
   const std::vector<std::uint8_t> raw = read_file_bytes(v2, kMaxCheckpointBytes);
   for (size_t n = 0; n < raw.size(); ++n)
     CHECK_THROWS_AS(decode_checkpoint<float>(raw.data(), n, "cut"), FormatError);
@@ -113,8 +117,8 @@ TEST_CASE("checkpoint: every truncation, a flipped byte, a wrong version and jun
   auto future = good;
   future[8] = static_cast<std::uint8_t>(kFormatVersion + 1);
   CHECK_THROWS_WITH(decode_checkpoint<float>(future.data(), future.size(), "future"),
-                    doctest::Contains("format version 4"));
-  static_assert(kFormatVersion == 3, "update the future-version check above");
+                    doctest::Contains("format version 5"));
+  static_assert(kFormatVersion == 4, "update the future-version check above");
   auto zero = good;
   zero[8] = 0;
   CHECK_THROWS_AS(decode_checkpoint<float>(zero.data(), zero.size(), "v0"), FormatError);
@@ -184,10 +188,47 @@ TEST_CASE("checkpoint: the pianoroll mode is saved and checked") {
   CHECK_THROWS_AS(decode_checkpoint<float>(emb_bytes.data(), emb_bytes.size(), "emb"), FormatError);
 }
 
+TEST_CASE("checkpoint: the nade frame output is saved and checked") {
+  ModelConfig cfg;
+  cfg.vocab_size = 10;
+  cfg.embedding_size = 0;
+  cfg.hidden_sizes = {6};
+  cfg.mode = ModelMode::pianoroll;
+  cfg.output = FrameOutput::nade;
+  cfg.nade_hidden = 5;
+  Model<float> model(cfg);
+  CHECK(model.num_params() == cfg.num_params());
+  Rng rng(3);
+  model.init(rng);
+  const auto bytes = encode_checkpoint(make_checkpoint(model));
+  const Checkpoint<float> ck = decode_checkpoint<float>(bytes.data(), bytes.size(), "nade");
+  CHECK(ck.config == cfg);
+  CHECK(ck.params == model.params().values);
+  CHECK(model_from_checkpoint(ck)->head().nade() != nullptr);
+  for (size_t n = 0; n < bytes.size(); ++n)
+    CHECK_THROWS_AS(decode_checkpoint<float>(bytes.data(), n, "cut"), FormatError);
+  auto check_bad = [&](auto change, const char* says) {
+    Checkpoint<float> bad = make_checkpoint(model);
+    change(bad.config);
+    const auto b = encode_checkpoint(bad);
+    CHECK_THROWS_WITH(decode_checkpoint<float>(b.data(), b.size(), "bad"), doctest::Contains(says));
+  };
+  check_bad([](ModelConfig& c) { c.output = static_cast<FrameOutput>(2); }, "unknown frame output");
+  check_bad([](ModelConfig& c) { c.nade_hidden = 0; }, "nade output needs a hidden size");
+  check_bad([](ModelConfig& c) { c.nade_hidden = 6; }, "parameters but its config needs");
+  check_bad([](ModelConfig& c) { c.output = FrameOutput::independent; }, "independent output none");
+  // Token models have no frames for a NADE to order.
+  ModelConfig tokens;
+  tokens.vocab_size = 10;
+  tokens.output = FrameOutput::nade;
+  tokens.nade_hidden = 4;
+  CHECK_THROWS_WITH(tokens.validate(), doctest::Contains("needs pianoroll mode"));
+}
+
 TEST_CASE("checkpoint: a consistent file whose config does not match the weights is rejected") {
   Model<float> model(small_config());
   Checkpoint<float> ck = make_checkpoint(model);
-  ck.config.hidden_sizes = {4, 6};  // claims a different shape than the weights stored
+  ck.config.hidden_sizes = {4, 6};           // claims a different shape than the weights stored
   const auto bytes = encode_checkpoint(ck);  // CRC is valid: the check must be on the shape
   CHECK_THROWS_WITH(decode_checkpoint<float>(bytes.data(), bytes.size(), "shape"),
                     doctest::Contains("parameters but its config needs"));

@@ -100,6 +100,37 @@ TEST_CASE("model pianoroll: whole-stack gradient check with weight drop, frozen 
   check_roll_gradient(cfg, 14);
 }
 
+TEST_CASE("model pianoroll: whole-stack gradient check with the nade output") {
+  ModelConfig cfg = roll_config(6, {5, 4}, 0.2);
+  cfg.output = FrameOutput::nade;
+  cfg.nade_hidden = 3;
+  cfg.weight_drop = 0.2;
+  check_roll_gradient(cfg, 15);
+}
+
+TEST_CASE("model pianoroll: a new nade output predicts what the independent output does") {
+  // V = 0 at init: the conditional part adds nothing until training moves it. The parameters
+  // of the independent model are the first ones of the nade model's.
+  ModelConfig ind = roll_config(7, {6}, 0.0), nade = ind;
+  nade.output = FrameOutput::nade;
+  nade.nade_hidden = 4;
+  Model<double> a(ind), b(nade);
+  Rng rng(3);
+  b.init(rng);
+  a.params().values = b.params().values.head(a.num_params());
+  Rng data(4);
+  const FrameBatch batch = random_frames(5, 2, 7, data);
+  auto sa = a.zero_state(2), sb = b.zero_state(2);
+  CHECK(a.evaluate(batch, sa).nll_sum ==
+        doctest::Approx(b.evaluate(batch, sb).nll_sum).epsilon(1e-12));
+  // After one step of training the frames' keys inform each other.
+  b.params().zero_grad();
+  sb = b.zero_state(2);
+  b.forward_backward(batch, sb, rng, true);
+  const auto V = b.head().nade()->V().in(b.params().grads);
+  CHECK(V.cwiseAbs().maxCoeff() > 0);
+}
+
 TEST_CASE("model: weight drop is on in training only, and is saved with the model") {
   ModelConfig with = roll_config(6, {5, 4}, 0.0), without = with;
   with.weight_drop = 0.5;

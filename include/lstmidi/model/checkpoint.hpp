@@ -11,7 +11,9 @@
 /// Payload: u32 scalar size (4 = float, 8 = double); model config (u64 V, u64 E, u32 L,
 /// L x u64 H, f64 dropout, u32 loss positions, u32 mode (0 tokens, 1 pianoroll; since format
 /// version 2: version-1 files have no mode field and load as tokens models), f64 input dropout
-/// and f64 weight drop (since format version 3; 0 for older files); u64 P and P parameters; u8
+/// and f64 weight drop (since format version 3; 0 for older files); u32 frame output (0
+/// independent, 1 nade) and u64 NADE hidden size (since format version 4; older files hold the
+/// independent output); u64 P and P parameters; u8
 /// has-optimizer and, if set, Adam's config (5 x f64), i64 step count, m (P), v (P); since format
 /// version 3, u8 has-average and, if set, i64 step count and the running average of the weights
 /// (P); Rng state (2 x u64); u32 count of metadata entries, each a (u32 length, bytes) key and
@@ -40,7 +42,7 @@
 namespace lstmidi {
 
 inline constexpr char kCheckpointMagic[8] = {'L', 'S', 'T', 'M', 'I', 'D', 'I', 0x1A};
-inline constexpr std::uint32_t kFormatVersion = 3;
+inline constexpr std::uint32_t kFormatVersion = 4;
 /// Oldest format version this build still reads.
 inline constexpr std::uint32_t kOldestFormatVersion = 1;
 /// Largest model file accepted (2 GiB).
@@ -60,7 +62,7 @@ struct Checkpoint {
   Vector<T> average;  // (P), when has_average
   Rng::State rng;
   std::map<std::string, std::string> meta;  // free-form: epoch, best loss, vocabulary hash...
-  std::uint32_t written_by_version = 0;    // filled in on load
+  std::uint32_t written_by_version = 0;     // filled in on load
 };
 
 template <typename T>
@@ -82,6 +84,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
   w.put<std::uint32_t>(static_cast<std::uint32_t>(c.mode));
   w.put<double>(c.input_dropout);
   w.put<double>(c.weight_drop);
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(c.output));
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(c.nade_hidden));
   w.put<std::uint64_t>(static_cast<std::uint64_t>(ck.params.size()));
   w.put_array(ck.params.data(), static_cast<size_t>(ck.params.size()));
   w.put<std::uint8_t>(ck.has_optimizer ? 1 : 0);
@@ -110,7 +114,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
   }
   auto& b = w.bytes();
   const std::uint64_t n = b.size() - start;
-  for (int i = 0; i < 8; ++i) b[16 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    b[16 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
   w.put<std::uint32_t>(crc32(b.data(), b.size()));
   return std::move(w.bytes());
 }
@@ -128,8 +133,9 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
   Checkpoint<T> ck;
   ck.written_by_version = r.get<std::uint32_t>("library version");
   const auto n = r.get<std::uint64_t>("payload length");
-  if (n != size - 28) r.fail(detail::concat("payload length says ", n, " bytes but the file holds ",
-                                            size - 28, " (truncated or corrupted)"));
+  if (n != size - 28)
+    r.fail(detail::concat("payload length says ", n, " bytes but the file holds ", size - 28,
+                          " (truncated or corrupted)"));
   std::uint32_t stored_crc;
   std::memcpy(&stored_crc, data + size - 4, 4);
   if (!ByteWriter::little_endian()) stored_crc = __builtin_bswap32(stored_crc);
@@ -165,6 +171,15 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
   }
   c.input_dropout = version >= 3 ? r.get<double>("input dropout") : 0.0;
   c.weight_drop = version >= 3 ? r.get<double>("weight drop") : 0.0;
+  if (version >= 4) {
+    const auto output = r.get<std::uint32_t>("frame output");
+    if (output > 1) r.fail("unknown frame output");
+    c.output = static_cast<FrameOutput>(output);
+    const auto nh = r.get<std::uint64_t>("NADE hidden size");
+    if (nh > static_cast<std::uint64_t>(ModelConfig::kMaxWidth))
+      r.fail("NADE hidden size too large");
+    c.nade_hidden = static_cast<Index>(nh);
+  }
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {

@@ -27,6 +27,10 @@ struct ModelConfig {
                                               // (nn/lstm.hpp); 0 = off
   LossPositions loss_positions = LossPositions::all;
   ModelMode mode = ModelMode::tokens;
+  FrameOutput output = FrameOutput::independent;  // pianoroll mode: how a frame's keys are
+                                                  // predicted (model/output_head.hpp)
+  Index nade_hidden = 0;                          // N_h of FrameOutput::nade (nn/nade.hpp);
+                                                  // 0 for the independent output
 
   Index num_layers() const { return static_cast<Index>(hidden_sizes.size()); }
 
@@ -38,7 +42,9 @@ struct ModelConfig {
       n += 4 * H * (D + H + 1);
       D = H;
     }
-    return n + vocab_size * (D + 1);
+    n += vocab_size * (D + 1);
+    if (output == FrameOutput::nade) n += nade_hidden * (D + 1) + 2 * nade_hidden * vocab_size;
+    return n;
   }
 
   /// Limits keep a corrupted or hostile config from allocating absurd amounts of memory.
@@ -62,6 +68,14 @@ struct ModelConfig {
     require(weight_drop >= 0 && weight_drop < 1, "model: weight drop must be in [0, 1), got ",
             weight_drop);
     require(mode == ModelMode::tokens || mode == ModelMode::pianoroll, "model: unknown mode");
+    require(output == FrameOutput::independent || output == FrameOutput::nade,
+            "model: unknown frame output");
+    require(output == FrameOutput::independent || mode == ModelMode::pianoroll,
+            "model: the nade output predicts piano-roll frames; it needs pianoroll mode");
+    require(output == FrameOutput::nade ? nade_hidden > 0 && nade_hidden <= kMaxWidth
+                                        : nade_hidden == 0,
+            "model: the nade output needs a hidden size in [1, ", kMaxWidth,
+            "] and the independent output none, got ", nade_hidden);
     require(mode != ModelMode::pianoroll || embedding_size == 0,
             "model: pianoroll mode takes dense frames; the embedding size must be 0, got ",
             embedding_size);
@@ -74,7 +88,8 @@ struct ModelConfig {
     return vocab_size == o.vocab_size && embedding_size == o.embedding_size &&
            hidden_sizes == o.hidden_sizes && dropout == o.dropout &&
            input_dropout == o.input_dropout && weight_drop == o.weight_drop &&
-           loss_positions == o.loss_positions && mode == o.mode;
+           loss_positions == o.loss_positions && mode == o.mode && output == o.output &&
+           nade_hidden == o.nade_hidden;
   }
 };
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
@@ -96,20 +97,34 @@ LossTotals score_frames(Model<T>& model, const std::vector<std::vector<Frame>>& 
   return tot;
 }
 
+/// One key of a generated frame from its logit z: on with probability p = sigmoid(z /
+/// temperature) (temperature 0: on exactly when z > 0). top_p < 1 keeps the smallest set of the
+/// two outcomes whose probability reaches top_p: the likelier outcome alone when its
+/// probability max(p, 1 - p) is at least top_p (no draw), both otherwise.
+inline bool draw_key(double z, double temperature, double top_p, Rng& rng) {
+  if (temperature == 0) return z > 0;
+  const double p = stable_sigmoid(z / temperature);
+  if (top_p < 1 && std::max(p, 1 - p) >= top_p) return p > 0.5;
+  return rng.uniform() < p;
+}
+
 /// Generates `length` frames after `primer`, one step of work per frame:
 ///
 ///   feed the zero frame, then the primer f_1..f_k through Model::step_frame (the state carries
-///   everything seen); then repeat `length` times: z = the last step's 88 logits;
-///   key k is on with probability sigmoid(z_k / temperature), each key drawn on its own
-///   (temperature 0: on exactly when sigmoid(z_k) > 1/2); feed the new frame.
+///   everything seen); then repeat `length` times: z = the last step's 88 logits; draw the
+///   frame's keys with draw_key (temperature, top_p); feed the new frame.
 ///
+/// The independent output draws each key from its own logit. The nade output draws them low
+/// to high, each logit computed after the keys below it are drawn (Nade::sample): the frame
+/// comes from the model's joint distribution, not from 88 separate coins.
 /// Returns the generated frames (without the primer). The primer may be empty: the first frame
 /// is then drawn from the model's prediction after the zero frame. `weights` as in
 /// GenerateOptions.
 template <typename T>
 std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& primer, Index length,
                                    double temperature, Rng& rng,
-                                   GenerationWeights weights = GenerationWeights::float32) {
+                                   GenerationWeights weights = GenerationWeights::float32,
+                                   double top_p = 1.0) {
   const Index K = model.config().vocab_size;
   require(model.config().mode == ModelMode::pianoroll,
           "generate_frames: the model does not predict frames (it is a token model)");
@@ -117,6 +132,7 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
           length);
   require(std::isfinite(temperature) && temperature >= 0,
           "generate_frames: temperature must be finite and >= 0, got ", temperature);
+  require(top_p > 0 && top_p <= 1, "generate_frames: top-p must be in (0, 1], got ", top_p);
   for (const Frame& f : primer)
     for (std::uint8_t k : f)
       require(k < K, "generate_frames: primer key ", int(k), " outside 0..", K - 1);
@@ -130,14 +146,21 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
     z = &model.step_frame(x, state);
   };
   for (const Frame& f : primer) feed(f);
+  const Nade<T>* nade = model.head().nade();
+  const ParamBuffer<T>& params = std::as_const(model).params();  // const: keeps the packing
+  auto draw = [&](double zk) { return draw_key(zk, temperature, top_p, rng); };
+  Matrix<T> keys;
   std::vector<Frame> out;
   out.reserve(static_cast<size_t>(length));
   for (Index i = 0; i < length; ++i) {
     Frame f;
-    for (Index k = 0; k < K; ++k) {
-      const double zk = static_cast<double>((*z)(k, 0));
-      const bool on = temperature == 0 ? zk > 0 : rng.uniform() < stable_sigmoid(zk / temperature);
-      if (on) f.push_back(static_cast<std::uint8_t>(k));
+    if (nade) {
+      nade->sample(params, state.h.back(), *z, draw, keys);
+      for (Index k = 0; k < K; ++k)
+        if (keys(k, 0) != T(0)) f.push_back(static_cast<std::uint8_t>(k));
+    } else {
+      for (Index k = 0; k < K; ++k)
+        if (draw(static_cast<double>((*z)(k, 0)))) f.push_back(static_cast<std::uint8_t>(k));
     }
     out.push_back(f);
     if (i + 1 < length) feed(out.back());
