@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
-#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
+#include <sys/resource.h>
 #include <filesystem>
 
 #include "test_helpers.hpp"
@@ -52,16 +52,14 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
   auto loaded = model_from_checkpoint(ck);
   TokenBatch b(5, 2);
   for (Index j = 0; j < 10; ++j) b.inputs[static_cast<size_t>(j)] = static_cast<TokenId>(j % 6);
-  for (Index j = 0; j < 10; ++j)
-    b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
+  for (Index j = 0; j < 10; ++j) b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
   auto s1 = model.zero_state(2), s2 = loaded->zero_state(2);
   CHECK(model.evaluate(b, s1).mean() == loaded->evaluate(b, s2).mean());
   CHECK(s1.h[1] == s2.h[1]);
 
   // A float file loads into a double model with the same values.
   const auto as_double = load_model<double>(path);
-  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() ==
-        0.0f);
+  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() == 0.0f);
 }
 
 TEST_CASE("checkpoint: a weight average is saved and checked; files without one still load") {
@@ -228,7 +226,7 @@ TEST_CASE("checkpoint: the nade frame output is saved and checked") {
 TEST_CASE("checkpoint: a consistent file whose config does not match the weights is rejected") {
   Model<float> model(small_config());
   Checkpoint<float> ck = make_checkpoint(model);
-  ck.config.hidden_sizes = {4, 6};           // claims a different shape than the weights stored
+  ck.config.hidden_sizes = {4, 6};  // claims a different shape than the weights stored
   const auto bytes = encode_checkpoint(ck);  // CRC is valid: the check must be on the shape
   CHECK_THROWS_WITH(decode_checkpoint<float>(bytes.data(), bytes.size(), "shape"),
                     doctest::Contains("parameters but its config needs"));
