@@ -13,7 +13,15 @@
 //     GenerateStep, so the ratio between the two is close to 100 by construction); /forward
 //     runs it as the tutorial's model.predict does, one forward pass over the window
 //     (Model::evaluate on a batch of one window).
+//   BM_RollTrainStep/<output>/2x256/T64/B4: a piano-roll training step (88 keys, the JSB
+//     config's shape) with the independent or the nade output (N_h = 150): forward + backward
+//     + clip + Adam. items_per_second = frames per second.
+//   BM_RollGenerateFrame/<output>/2x256: one generated frame at batch 1, weights packed: the
+//     LSTM step and the 88 keys drawn (each on its own, or key by key through the NADE).
 // Threads: LSTMIDI_THREADS=n (Eigen's OpenMP threads; default all cores).
+#include <cmath>
+#include <utility>
+
 #include "bench_common.hpp"
 
 using namespace lstmidi;
@@ -123,6 +131,71 @@ void generate_window(benchmark::State& st, Shape s, bool as_forward) {
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
 }
 
+ModelConfig roll_config_of(const Shape& s, FrameOutput output) {
+  ModelConfig cfg = config_of(s);
+  cfg.mode = ModelMode::pianoroll;
+  cfg.embedding_size = 0;
+  cfg.weight_drop = 0.3;
+  cfg.output = output;
+  cfg.nade_hidden = output == FrameOutput::nade ? 150 : 0;
+  return cfg;
+}
+
+FrameBatch random_frames(const Shape& s, Rng& rng) {
+  FrameBatch b(s.T, s.B, s.V);
+  for (Index j = 0; j < s.T * s.B; ++j) {
+    for (int n = 0; n < 4; ++n) {  // chords of about four keys, as in JSB
+      b.inputs(rng.below(static_cast<std::uint32_t>(s.V)), j) = 1;
+      b.targets(rng.below(static_cast<std::uint32_t>(s.V)), j) = 1;
+    }
+    b.mask[static_cast<size_t>(j)] = 1;
+  }
+  return b;
+}
+
+void roll_train_step(benchmark::State& st, Shape s, FrameOutput output) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(roll_config_of(s, output));
+  Rng rng(1);
+  model.init(rng);
+  Adam<float> adam(model.num_params());
+  const FrameBatch batch = random_frames(s, rng);
+  auto state = model.zero_state(s.B);
+  for (auto _ : st) {
+    model.params().zero_grad();
+    const LossTotals tot = model.forward_backward(batch, state, rng);
+    benchmark::DoNotOptimize(tot.nll_sum);
+    clip_global_norm(model.params().grads, 5.0);
+    adam.step(model.params().values, model.params().grads);
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * s.T * s.B);
+  st.counters["threads"] = Eigen::nbThreads();
+}
+
+void roll_generate_frame(benchmark::State& st, Shape s, FrameOutput output) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(roll_config_of(s, output));
+  Rng rng(1);
+  model.init(rng);
+  model.pack_for_generation();
+  auto state = model.zero_state(1);
+  Matrix<float> x = Matrix<float>::Zero(s.V, 1);
+  const Nade<float>* nade = model.head().nade();
+  const ParamBuffer<float>& params = std::as_const(model).params();
+  auto draw = [&](double z) { return rng.uniform() < 1 / (1 + std::exp(-z)); };
+  for (auto _ : st) {
+    const Matrix<float>& z = model.step_frame(x, state);
+    if (nade) {
+      nade->sample(params, state.h.back(), z, draw, x);
+    } else {
+      for (Index k = 0; k < s.V; ++k) x(k, 0) = draw(static_cast<double>(z(k, 0))) ? 1.0f : 0.0f;
+    }
+    benchmark::DoNotOptimize(x.data());
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+}
+
+const Shape kRoll{2, 256, 64, 4, 88, 0};
 const Shape kClassic{3, 512, 100, 64, 358, 0};
 const Shape kSmall{2, 256, 64, 32, 128, 0};
 
@@ -136,5 +209,10 @@ BENCHMARK_CAPTURE(generate_step, 3x512/float16, kClassic, StepWeights::packed16)
 BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, StepWeights::packed)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(generate_window, 3x512/T100/steps, kClassic, false)->Name("BM_GenerateWindow/3x512/T100/steps")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(generate_window, 3x512/T100/forward, kClassic, true)->Name("BM_GenerateWindow/3x512/T100/forward")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_CAPTURE(roll_train_step, independent, kRoll, FrameOutput::independent)->Name("BM_RollTrainStep/independent/2x256/T64/B4")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(roll_train_step, nade, kRoll, FrameOutput::nade)->Name("BM_RollTrainStep/nade/2x256/T64/B4")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(roll_generate_frame, independent, kRoll, FrameOutput::independent)->Name("BM_RollGenerateFrame/independent/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(roll_generate_frame, nade, kRoll, FrameOutput::nade)->Name("BM_RollGenerateFrame/nade/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();

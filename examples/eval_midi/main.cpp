@@ -230,7 +230,9 @@ int main(int argc, char** argv) {
       const music::RollCorpus corpus = music::load_roll_corpus(data, mm.roll);
       for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
       const LossTotals m = music::score_frames(*mm.model, corpus.pieces, chunk);
-      std::cout << "pianoroll model, " << mm.roll.frame_beats << " beat(s) per frame; "
+      std::cout << "pianoroll model ("
+                << (mm.model->config().output == FrameOutput::nade ? "nade" : "independent")
+                << " output), " << mm.roll.frame_beats << " beat(s) per frame; "
                 << corpus.pieces.size() << " files, " << m.count << " frames\n";
       if (!mm.key_probs.empty()) {
         const LossTotals u = music::unigram_frame_nll(mm.key_probs, corpus.pieces);

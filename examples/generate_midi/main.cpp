@@ -12,8 +12,10 @@
 // the flags; --tempo and --time-signature win when given). --instruments masks the words of
 // the other instruments; --num-outputs N writes N pieces with seeds seed .. seed+N-1.
 //
-// Pianoroll models generate --length frames; every key of a frame is drawn on its own with
-// p = sigmoid(z / temperature) (temperature 0: on when p > 1/2). The primer is frames
+// Pianoroll models generate --length frames; each key of a frame is drawn with
+// p = sigmoid(z / temperature) (temperature 0: on when p > 1/2; --top-p P: the likelier outcome
+// alone when its probability is at least P): every key on its own (independent output) or low
+// to high, each given the keys below it (nade output). The primer is frames
 // (--primer-notes "C4.E4.G4 rest G3.B3.D4"), the opening frames of a MIDI file, or a saved
 // training opening. Keys on in consecutive frames become held notes unless --reattack.
 //
@@ -176,12 +178,12 @@ int main(int argc, char** argv) {
         if (o->count() > 0)
           throw std::invalid_argument(o->get_name() +
                                       " is for token models of the events encoding");
-      // A piano-roll model draws every key on its own: there is no ranking to cut.
-      for (const CLI::Option* o : {top_k_opt, top_p_opt})
-        if (o->count() > 0)
-          throw std::invalid_argument(o->get_name() +
-                                      " is for token models (a piano-roll model draws every key "
-                                      "on its own; use --temperature)");
+      // A piano-roll model draws each key as a coin: there is no ranking of events to cut
+      // (--top-p applies to each key's two outcomes).
+      if (top_k_opt->count() > 0)
+        throw std::invalid_argument(
+            "--top-k is for token models (a piano-roll model draws each key as a coin; use "
+            "--temperature or --top-p)");
       if (num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
       const music::RollOptions& ro = mm.roll;
       std::vector<music::Frame> primer;
@@ -210,7 +212,7 @@ int main(int argc, char** argv) {
       Rng rng(seed);
       std::vector<music::Frame> all(primer);
       for (music::Frame& f :
-           music::generate_frames(*mm.model, primer, length, temperature, rng, weights))
+           music::generate_frames(*mm.model, primer, length, temperature, rng, weights, top_p))
         all.push_back(std::move(f));
       const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
       music::write_midi(out, notes, tempo, program);

@@ -38,10 +38,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   cli::add_version(app);
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
+                         output = "independent",
                          instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
       transpose = 0, threads = 0, patience = 8, steps_per_beat = 4, max_duration = 16,
-      primer_len = 32;
+      primer_len = 32, nade_hidden = 150;
   double dropout = 0.3, lr = 2e-3, lr_decay = 1.0, clip = 5.0, valid_fraction = 0.1,
          time_budget = 0, weight_decay = 0, checkpoint_every = 60, frame_beats = 1.0,
          weight_average = 0, input_dropout = 0, weight_drop = 0;
@@ -60,6 +61,15 @@ int main(int argc, char** argv) {
   app.add_option("--frame-beats", frame_beats,
                  "Pianoroll mode: frame length in beats (JSB benchmark 1, Nottingham 0.5)")
       ->check(cli::Range(1.0 / 64, 64.0))
+      ->capture_default_str();
+  app.add_option("--output", output,
+                 "Pianoroll mode: how a frame's keys are predicted: independent (each on its own "
+                 "given the past) or nade (low to high, each also given the keys below it; exact "
+                 "likelihood, chords that hang together; docs/tutorial.md)")
+      ->check(CLI::IsMember({"independent", "nade"}))
+      ->capture_default_str();
+  app.add_option("--nade-hidden", nade_hidden, "Pianoroll mode, --output nade: its hidden units")
+      ->check(cli::Range(1, 4096))
       ->capture_default_str();
   auto* valid_data_opt = app.add_option(
       "--valid-data", valid_data,
@@ -228,7 +238,9 @@ int main(int argc, char** argv) {
   const std::vector<ModeOnly> pianoroll_only = {
       {"--frame-beats", [&, d = frame_beats] { return frame_beats != d; }},
       {"--valid-data", [&] { return !valid_data.empty(); }},
-      {"--input-dropout", [&, d = input_dropout] { return input_dropout != d; }}};
+      {"--input-dropout", [&, d = input_dropout] { return input_dropout != d; }},
+      {"--output", [&, d = output] { return output != d; }},
+      {"--nade-hidden", [&, d = nade_hidden] { return nade_hidden != d; }}};
 
   // settings.ini: every setting but --out and --resume (so --config repeats the run into another
   // folder), with the data folders as absolute paths (so it works from any folder).
@@ -416,12 +428,18 @@ int main(int argc, char** argv) {
     mc.input_dropout = input_dropout;
     mc.weight_drop = weight_drop;
     mc.loss_positions = loss == "last" ? LossPositions::last : LossPositions::all;
+    if (output == "nade") {
+      mc.output = FrameOutput::nade;
+      mc.nade_hidden = nade_hidden;
+    }
     check_memory(mc, batch_used);
     Model<float> model(mc);
     Rng rng(seed);
     model.init(rng);
     std::cout << "model: pianoroll, " << ro.keys << " keys, " << layers << " x LSTM(" << hidden
-              << "), dropout " << dropout << ", input dropout " << input_dropout << ", weight drop "
+              << "), " << output << " output"
+              << (output == "nade" ? " (" + std::to_string(nade_hidden) + " hidden)" : "")
+              << ", dropout " << dropout << ", input dropout " << input_dropout << ", weight drop "
               << weight_drop << ", " << model.num_params() << " parameters, " << Eigen::nbThreads()
               << " thread(s)\n";
     claim_run_folder();

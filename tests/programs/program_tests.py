@@ -595,11 +595,24 @@ def case_flags_honest():
     expect_ok(run([ARGS.train, "--data", data, "--out", roll, "--mode", "pianoroll", "--hidden", "8",
                    "--layers", "1", "--seq-len", "8", "--batch", "4", "--epochs", "1", "--threads", "1",
                    "--quiet"], timeout=300), "training a piano-roll model")
-    for flags in (["--top-k", "5"], ["--top-p", "0.9"]):
-        p = generate(roll, out, flags)
-        expect_clean_error(p, G, f"piano-roll model with {flags}", flags[0])
-        check(p.returncode == 2, f"piano-roll {flags}: exit {p.returncode}, expected 2")
+    p = generate(roll, out, ["--top-k", "5"])
+    expect_clean_error(p, G, "piano-roll model with --top-k", "--top-k")
+    check(p.returncode == 2, f"piano-roll --top-k: exit {p.returncode}, expected 2")
     expect_ok(generate(roll, out, ["--reattack"]), "piano-roll model with --reattack")
+    expect_ok(generate(roll, out, ["--top-p", "0.9"]), "piano-roll model with --top-p (per key)")
+    # The nade output: trained, generated key by key, scored exactly; tokens mode refuses it.
+    nade = os.path.join(base, "roll_nade")
+    expect_ok(run([ARGS.train, "--data", data, "--out", nade, "--mode", "pianoroll", "--output", "nade",
+                   "--nade-hidden", "6", "--hidden", "8", "--layers", "1", "--seq-len", "8", "--batch",
+                   "4", "--epochs", "1", "--threads", "1", "--quiet"], timeout=300),
+              "training a piano-roll model with the nade output")
+    expect_ok(generate(nade, out, ["--top-p", "0.95"]), "nade piano-roll model")
+    p = run([ARGS.eval, "--model", nade, "--data", data])
+    expect_ok(p, "lstmidi-eval of a nade piano-roll model")
+    check("(nade output)" in p.stdout, f"lstmidi-eval does not name the nade output: {describe(p)}")
+    p = run([ARGS.train, "--data", data, "--out", os.path.join(base, "tok_nade"), "--output", "nade",
+             "--epochs", "1", "--quiet"])
+    expect_clean_error(p, "lstmidi-train", "tokens model with --output nade", "--output")
 
     # --version everywhere.
     for prog, name in ((ARGS.train, "lstmidi-train"), (ARGS.generate, G), (ARGS.eval, "lstmidi-eval"),

@@ -12,12 +12,15 @@
 ///   per LSTM layer of input D and width H: gates 4HN, h and c 2H(N + B), dropout mask and
 ///   output 2HN, the input's gradient DN (so 8HN + DN + 4HB);
 ///   input: EN (embedding, or the frames / one-hot rows), the logits and their gradient VN,
-///   the top layer's gradients 2HN;
+///   the top layer's gradients 2HN; the nade frame output (N_h hidden units, nn/nade.hpp) adds
+///   its per-key hidden units N_h K m and sum S N_h N, with m = min(N, its chunk of frames), and
+///   (2 N_h + 3V) m of working blocks;
 ///   weights: P values + P gradients + 2P Adam moments + P average + 3P checkpoint bytes.
 /// It counts what the model allocates (model/model.hpp, nn/lstm.hpp); the allocator's slack
 /// and Eigen's GEMM packing buffers are covered by the 25% added on top.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +48,11 @@ std::uint64_t training_memory_bytes(const ModelConfig& c, Index steps, Index bat
     top = H;
   }
   floats += 2 * top * N;
+  if (c.output == FrameOutput::nade) {
+    const double Nh = static_cast<double>(c.nade_hidden);
+    const double m = std::min(N, static_cast<double>(Nade<T>::kChunk));
+    floats += Nh * V * m + Nh * N + (2 * Nh + 3 * V) * m;
+  }
   floats += 9 * static_cast<double>(c.num_params());
   const double bytes = 1.25 * floats * sizeof(T);
   return bytes >= 1.8e19 ? std::uint64_t{18000000000000000000u} : static_cast<std::uint64_t>(bytes);
