@@ -62,11 +62,11 @@ int main(int argc, char** argv) {
       app.add_option("--top-k", top_k, "Sample only among the K most likely events (0 = all)")
           ->check(cli::Range(0, 1000000))
           ->capture_default_str();
-  auto* top_p_opt =
-      app.add_option("--top-p", top_p,
-                     "Sample only among the most likely events whose probabilities sum to P")
-          ->check(cli::Range(0.001, 1.0))
-          ->capture_default_str();
+  app.add_option("--top-p", top_p,
+                 "Sample only among the most likely events whose probabilities sum to P (for a "
+                 "piano-roll model: each key's two outcomes)")
+      ->check(cli::Range(0.001, 1.0))
+      ->capture_default_str();
   app.add_option("--seed", seed, "Random seed (same seed, same file)")
       ->check(cli::Seed())
       ->capture_default_str();
