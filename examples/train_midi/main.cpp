@@ -38,8 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   cli::add_version(app);
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
-                         output = "independent",
-                         instruments = "parts";
+                         output = "independent", instruments = "parts";
   int layers = 2, hidden = 256, embedding = 64, seq_len = 64, stride = 16, batch = 32, epochs = 30,
       transpose = 0, threads = 0, patience = 8, steps_per_beat = 4, max_duration = 16,
       primer_len = 32, nade_hidden = 150;

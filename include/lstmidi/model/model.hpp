@@ -78,8 +78,8 @@ class Model {
       dropouts_.emplace_back(cfg_.dropout);
       D = H;
     }
-    head_ = std::make_unique<OutputHead<T>>(alloc, D, cfg_.vocab_size, cfg_.mode,
-                                            cfg_.output == FrameOutput::nade ? cfg_.nade_hidden : 0);
+    const Index nade_hidden = cfg_.output == FrameOutput::nade ? cfg_.nade_hidden : 0;
+    head_ = std::make_unique<OutputHead<T>>(alloc, D, cfg_.vocab_size, cfg_.mode, nade_hidden);
     params_.resize(alloc.size());
     outputs_.resize(layers_.size());
   }
