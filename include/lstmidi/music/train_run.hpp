@@ -300,7 +300,8 @@ inline RunOutcome train_roll_run(const TrainSettings& s, const RunHooks& h = {})
   model.init(rng);
   *h.out << "model: pianoroll, " << ro.keys << " keys, " << s.layers << " x LSTM(" << s.hidden
          << "), " << s.output << " output"
-         << (mc.output == FrameOutput::nade ? " (" + std::to_string(s.nade_hidden) + " hidden)" : "")
+         << (mc.output == FrameOutput::nade ? " (" + std::to_string(mc.nade_hidden) + " hidden)"
+                                            : std::string())
          << ", dropout " << s.dropout << ", input dropout " << s.input_dropout << ", weight drop "
          << s.weight_drop << ", " << model.num_params() << " parameters, " << Eigen::nbThreads()
          << " thread(s)\n";
