@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
-      python3-mido midicsv python3-numpy)
+      python3-mido midicsv python3-numpy
+      libcpp-httplib-dev chromium chromium-driver python3-selenium)  # lstmidi-studio and its browser tests
 case "${1:-}" in
   --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;

@@ -94,11 +94,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
                  ->check(CLI::ExistingFile);
-  app.add_option("--primer-notes", primer_notes,
-                 "Start from these events: words of an events model, e.g. \"bar ts:3/4 pos:0 "
-                 "prog:0 vel:20 C4 len:4 E4 len:4\", or tokens of an older model, e.g. \"C4 E4 G4 "
-                 "C4.E4.G4:8 rest:4\"")
-      ->excludes(pf);
+  auto* notes_opt =
+      app.add_option(
+             "--primer-notes", primer_notes,
+             "Start from these events: words of an events model, e.g. \"bar ts:3/4 pos:0 "
+             "prog:0 vel:20 C4 len:4 E4 len:4\", or tokens of an older model, e.g. \"C4 E4 G4 "
+             "C4.E4.G4:8 rest:4\"")
+          ->excludes(pf);
+  int saved_primer = -1;
+  auto* saved_opt =
+      app.add_option("--saved-primer", saved_primer,
+                     "Start from this saved training opening (0 = the first line of the model's "
+                     "primers.txt) instead of the one the seed picks")
+          ->check(cli::Range(0, 1000000))
+          ->excludes(pf)
+          ->excludes(notes_opt);
   app.add_option("--primer-length", primer_len, "Events taken from the primer file")
       ->check(cli::Range(1, 4096))
       ->capture_default_str();
@@ -179,6 +189,8 @@ int main(int argc, char** argv) {
     } else if (!primer_notes.empty()) {
       s.primer.kind = music::PrimerSource::Kind::notes;
       s.primer.notes = primer_notes;
+    } else if (saved_opt->count() > 0) {
+      s.primer.saved_index = static_cast<std::size_t>(saved_primer);
     }
     music::PieceMaker<float> maker(mm, model_dir, std::move(s));
 

@@ -132,6 +132,12 @@ class PieceMaker {
 
   const PieceSettings& settings() const { return s_; }
 
+  /// Replaces the progress callback (PieceSettings::progress) for the next pieces.
+  void set_progress(std::function<void(Index, Index)> progress) {
+    s_.progress = progress;
+    go_.progress = std::move(progress);
+  }
+
   Piece make(std::uint64_t seed) {
     return mm_.mode == ModelMode::pianoroll ? make_frames(seed) : make_tokens(seed);
   }
