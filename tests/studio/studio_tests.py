@@ -11,7 +11,7 @@ message on failure, or 77 when it cannot run here (no studio built, no Chromium,
 no mido): CTest reports that as skipped, never as passed.
 
 The browser case drives Debian's chromium through chromium-driver with python3-selenium
-(scripts/install-deps.sh installs them) and saves a screenshot, studio.png, in its work folder.
+(`scripts/install-deps.sh --with-browser` installs them, as scripts/test.sh does) and saves a screenshot, studio.png, in its work folder.
 """
 import argparse
 import concurrent.futures
@@ -455,12 +455,12 @@ def browser_or_skip():
         from selenium import webdriver  # noqa: F401
         from selenium.webdriver.chrome.service import Service  # noqa: F401
     except ImportError:
-        raise Skip("python3-selenium is not installed")
+        raise Skip("python3-selenium is not installed (scripts/install-deps.sh --with-browser)")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver") or (
         "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None)
     if not chromium or not driver:
-        raise Skip("chromium and chromium-driver are not installed")
+        raise Skip("chromium and chromium-driver are not installed (scripts/install-deps.sh --with-browser)")
     try:
         import mido  # noqa: F401
     except ImportError:
@@ -494,7 +494,7 @@ def case_browser():
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1400,1000", "--autoplay-policy=no-user-gesture-required",
+              "--window-size=1400,1100", "--autoplay-policy=no-user-gesture-required",
               "--no-first-run", "--disable-extensions", f"--user-data-dir={base}/profile"]:
         opts.add_argument(a)
     opts.add_experimental_option("prefs", {"download.default_directory": downloads,
@@ -511,6 +511,8 @@ def case_browser():
             wait = WebDriverWait(browser, 60)
             browser.get(st.url + "/")
             wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#primer option")) > 2)
+            check(not browser.find_element(By.ID, "primer-notes").is_displayed(),
+                  "the notes box shows although the primer is a saved opening")
             facts = browser.find_element(By.ID, "facts-list").text
             check("events" in facts and "parameters" in facts, f"the model's facts: {facts}")
 
@@ -570,6 +572,7 @@ def case_browser():
             first = int(browser.find_element(By.CSS_SELECTOR, "#runs-list canvas").get_attribute("data-epochs"))
             wait.until(lambda b: int(b.find_element(By.CSS_SELECTOR, "#runs-list canvas")
                                      .get_attribute("data-epochs") or 0) > first)
+            browser.execute_script("window.scrollTo(0, 0)")
             shot = os.path.join(ARGS.work, "studio.png")
             browser.save_screenshot(shot)
             print(f"screenshot: {shot}")
