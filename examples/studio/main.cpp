@@ -210,7 +210,6 @@ int main(int argc, char** argv) {
       throw IoError(scratch_template + ": cannot create a scratch folder");
     const fs::path scratch = scratch_template;
     JobQueue jobs(static_cast<std::size_t>(queue), static_cast<std::size_t>(keep), scratch);
-    std::mutex model_use;  // the facts route and job parsing read the vocabulary only
 
     httplib::Server svr;
     svr.new_task_queue = [threads] {
@@ -275,7 +274,7 @@ int main(int argc, char** argv) {
         job->variations = g.variations;
         if (g.seed > UINT64_MAX - static_cast<std::uint64_t>(g.variations - 1))
           throw std::invalid_argument("seed: seed + variations - 1 is above 2^64 - 1");
-        std::lock_guard<std::mutex> lock(model_use);
+        // Reads the vocabulary and metadata only (never the weights the worker steps).
         job->maker =
             std::make_unique<music::PieceMaker<float>>(mm, model_path, std::move(g.settings));
       } catch (const std::invalid_argument& e) {
