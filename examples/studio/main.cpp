@@ -18,6 +18,7 @@
 // until one is done; requests with a Host header other than the address served are refused
 // (a web page elsewhere cannot reach the studio through DNS rebinding).
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -223,6 +224,15 @@ int main(int argc, char** argv) {
                              {"X-Frame-Options", "DENY"},
                              {"Referrer-Policy", "no-referrer"},
                              {"Cache-Control", "no-store"}});
+    // cpp-httplib 0.11 listens with a backlog of 5: a burst of connections overflows it and the
+    // kernel resets some. The listening socket passes through the socket options first, so the
+    // studio keeps it and raises the backlog after binding (listen() again only resizes it).
+    int listening = -1;  // the last socket made while binding: the one that bound
+    std::atomic<bool> bound{false};
+    svr.set_socket_options([&listening, &bound](int sock) {
+      httplib::default_socket_options(sock);
+      if (!bound) listening = sock;
+    });
     int bound_port = port;
     svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
       if (!loopback(host)) return httplib::Server::HandlerResponse::Unhandled;
@@ -370,6 +380,9 @@ int main(int argc, char** argv) {
       throw IoError(host + ":" + std::to_string(port) +
                     ": cannot listen there (in use? try --port 0 for any free port)");
     }
+    bound = true;
+    if (listening < 0 || ::listen(listening, 256) != 0)
+      throw IoError(host + ": cannot set the listening queue's length");
     const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     std::cout << "lstmidi-studio: " << model_dir << " at http://" << shown_host << ":" << bound_port
               << "/  (Ctrl-C stops)" << std::endl;

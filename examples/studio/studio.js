@@ -350,7 +350,7 @@ function renderResults(job) {
       const s = document.createElement('span');
       const i = document.createElement('i');
       i.style.background = colour;
-      s.append(i, name === 'drums' ? 'drums' : `program ${name}`);
+      s.append(i, name === 'drums' ? 'drums' : piece.single_track ? `program ${piece.program}` : `program ${name}`);
       legend.append(s);
     }
     row.append(play, link, legend);

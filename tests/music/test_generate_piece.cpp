@@ -58,8 +58,8 @@ TEST_CASE("generate_piece: the same seed gives the same piece, another seed anot
   const Piece a = maker.make(5), b = maker.make(5), c = maker.make(6);
   CHECK(a.song.notes == b.song.notes);
   CHECK(a.song.notes != c.song.notes);
-  CHECK(a.primer_size == 5);
-  CHECK(a.generated == 60);  // no stop word: the whole length
+  CHECK(a.primer_size == 6);  // bar pos:0 prog:0 vel:20 C4 len:4
+  CHECK(a.generated == 60);   // no stop word: the whole length
   CHECK(a.primer_from == "--primer-notes");
   CHECK(a.approximated == 0);
   CHECK(a.primer_beats == doctest::Approx(0.0));  // the primer's note starts the bar
