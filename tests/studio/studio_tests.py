@@ -568,18 +568,20 @@ def case_browser():
             check(browser.execute_script("return window.lstmidiStudio.synth.playing"), "not playing after Play")
             check(cards[0].find_element(By.CSS_SELECTOR, ".cursor").is_displayed(), "no cursor while playing")
             check(cards[0].find_element(By.CSS_SELECTOR, "button.play").text == "Stop", "Play should become Stop")
+            cards[0].find_element(By.CSS_SELECTOR, "button.play").click()
+            check(not browser.execute_script("return window.lstmidiStudio.synth.playing"), "Stop did not stop")
+            check(not cards[0].find_element(By.CSS_SELECTOR, ".cursor").is_displayed(), "a cursor after Stop")
 
             # The training run's curve grows while it trains.
             wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#runs-list canvas[data-epochs]"))
             first = int(browser.find_element(By.CSS_SELECTOR, "#runs-list canvas").get_attribute("data-epochs"))
             wait.until(lambda b: int(b.find_element(By.CSS_SELECTOR, "#runs-list canvas")
                                      .get_attribute("data-epochs") or 0) > first)
+            cards[1].find_element(By.CSS_SELECTOR, "button.play").click()  # playing in the picture
             browser.execute_script("window.scrollTo(0, 0)")
             shot = os.path.join(ARGS.work, "studio.png")
             browser.save_screenshot(shot)
             print(f"screenshot: {shot}")
-            browser.find_element(By.CSS_SELECTOR, "button.play").click()
-            check(not browser.execute_script("return window.lstmidiStudio.synth.playing"), "Stop did not stop")
     finally:
         if browser:
             browser.quit()
