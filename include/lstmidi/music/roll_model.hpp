@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -118,12 +119,13 @@ inline bool draw_key(double z, double temperature, double top_p, Rng& rng) {
 /// to high, each logit computed after the keys below it are drawn (Nade::sample): the frame
 /// comes from the model's joint distribution, not from 88 separate coins.
 /// Returns the generated frames (without the primer). The primer may be empty: the first frame
-/// is then drawn from the model's prediction after the zero frame. `weights` as in
-/// GenerateOptions.
+/// is then drawn from the model's prediction after the zero frame. `weights` and `progress`
+/// (called after every frame with (frames so far, length)) as in GenerateOptions.
 template <typename T>
 std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& primer, Index length,
                                    double temperature, Rng& rng,
                                    GenerationWeights weights = GenerationWeights::float32,
+                                   const std::function<void(Index, Index)>& progress = {},
                                    double top_p = 1.0) {
   const Index K = model.config().vocab_size;
   require(model.config().mode == ModelMode::pianoroll,
@@ -164,6 +166,7 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
     }
     out.push_back(f);
     if (i + 1 < length) feed(out.back());
+    if (progress) progress(i + 1, length);
   }
   return out;
 }
