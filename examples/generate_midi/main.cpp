@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
   auto* reattack_opt = app.add_flag(
       "--reattack", reattack,
       "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
+  bool stop_at_end = false;
+  app.add_flag("--stop-at-end", stop_at_end,
+               "Token models: let the model end the piece (generation stops when it draws the end "
+               "of a piece; --length is then the most events)");
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
@@ -182,6 +186,7 @@ int main(int argc, char** argv) {
     if (program_opt->count() > 0) s.program = program;
     if (instruments_opt->count() > 0) s.instruments = instruments_flag;
     s.reattack = reattack_opt->count() > 0 && reattack;
+    s.stop_at_end = stop_at_end;
     s.weights = weights;
     s.primer.length = primer_len;
     if (!primer_file.empty()) {
@@ -243,8 +248,10 @@ int main(int argc, char** argv) {
       }
       const music::TimeSignature& ts_out = piece.song.time_signatures.front();
       std::cout << "wrote " << out_k << " (" << piece.generated
-                << " generated events after a primer of " << piece.primer_size << " from "
-                << piece.primer_from << ", " << piece.song.notes.size() << " notes, "
+                << (piece.ended ? " generated events, ended by the model, after a primer of "
+                                : " generated events after a primer of ")
+                << piece.primer_size << " from " << piece.primer_from << ", "
+                << piece.song.notes.size() << " notes, "
                 << static_cast<int>(music::piece_end_beats(piece) * 60 / bpm) << " s, "
                 << static_cast<int>(std::lround(bpm)) << " bpm, " << ts_out.numerator << "/"
                 << ts_out.denominator

@@ -81,7 +81,7 @@ struct GenerateRequest {
 };
 
 /// Reads a generate form. Fields (all optional): length, temperature, top_k, top_p, seed,
-/// tempo, time_signature, program, instruments, reattack, variations, weights, primer
+/// tempo, time_signature, program, instruments, reattack, stop_at_end, variations, weights, primer
 /// ("saved", "saved:<index>", "notes", "midi"), primer_notes, primer_length, and the file part
 /// primer_midi. Throws std::invalid_argument with a message for the page; never names a file
 /// on disk (an uploaded primer is read from memory through the guarded reader).
@@ -112,6 +112,10 @@ inline GenerateRequest parse_generate_form(const httplib::Request& req, bool hal
   if (auto v = field("reattack")) {
     if (*v != "0" && *v != "1") throw std::invalid_argument("reattack: expected 0 or 1");
     s.reattack = *v == "1";
+  }
+  if (auto v = field("stop_at_end")) {
+    if (*v != "0" && *v != "1") throw std::invalid_argument("stop_at_end: expected 0 or 1");
+    s.stop_at_end = *v == "1";
   }
   if (auto v = field("variations"))
     r.variations = static_cast<int>(parse_whole("variations", *v, 1, kMaxVariations));

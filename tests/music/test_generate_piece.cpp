@@ -195,4 +195,23 @@ TEST_CASE("generate_piece: a nade piano-roll model draws its frames key by key, 
   PieceSettings k = s;
   k.top_k = 5;  // still no ranking of events to cut
   CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, k), std::invalid_argument);
+
+TEST_CASE("generate_piece: with stop_at_end the model may end the piece; without, never") {
+  MusicModel<float> mm = events_model();
+  // A model that wants to end at once: the end-of-piece logit far above every other.
+  mm.model->head().dense().b().in(mm.model->params().values)(Vocabulary::kEos, 0) = 100.0f;
+  PieceSettings s = typed("bar pos:0 prog:0 vel:20 C4 len:4", 40);
+  const Piece whole = PieceMaker<float>(mm, kNoFolder, s).make(1);
+  CHECK(whole.generated == 40);  // the end word is never drawn unless asked for
+  CHECK(!whole.ended);
+  s.stop_at_end = true;
+  const Piece ended = PieceMaker<float>(mm, kNoFolder, s).make(1);
+  CHECK(ended.generated == 0);  // the first draw is the end (not part of the piece)
+  CHECK(ended.ended);
+  CHECK(ended.song.notes.size() == 1);  // the primer's note alone
+  // An ordinary model with stop_at_end still stops at the length.
+  MusicModel<float> plain = events_model();
+  const Piece capped = PieceMaker<float>(plain, kNoFolder, s).make(1);
+  CHECK(capped.generated <= 40);
+  CHECK(capped.ended == (capped.generated < 40));
 }

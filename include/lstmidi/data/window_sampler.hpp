@@ -132,4 +132,35 @@ inline void fill_token_window(TokenBatch& out, Index b, const std::vector<TokenI
   }
 }
 
+/// What every window sampler answers from its WindowSchedule: the window and batch counts, the
+/// position, seek, and the batch size. `Options` has `seed` and `batch_size`; `name` names the
+/// sampler in messages. music::WindowSampler, music::FrameSampler and text::CharWindowSampler
+/// derive from it and add their windows and how a window fills a batch.
+template <typename Options>
+class ScheduledSampler {
+ public:
+  const Options& options() const { return opt_; }
+  std::size_t train_windows() const { return schedule_.train().size(); }
+  std::size_t valid_windows() const { return schedule_.valid().size(); }
+  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
+  std::size_t valid_batches() const { return schedule_.valid_batches(); }
+  /// Changes the windows per batch (e.g. to cap it at train_windows()); only before the first
+  /// batch, since the batch order depends on it.
+  void set_batch_size(Index b) {
+    schedule_.set_batch_size(b);
+    opt_.batch_size = b;
+  }
+  SamplerPosition position() const { return schedule_.position(); }
+  /// Continue from `p` (e.g. from a checkpoint); the next batch is batch p.batch of epoch p.epoch.
+  void seek(const SamplerPosition& p) { schedule_.seek(p, name_); }
+
+ protected:
+  ScheduledSampler(const Options& options, const char* name)
+      : opt_(options), schedule_(options.seed, options.batch_size), name_(name) {}
+
+  Options opt_;
+  WindowSchedule schedule_;  // the windows, their epoch order and the position
+  const char* name_;
+};
+
 }  // namespace lstmidi

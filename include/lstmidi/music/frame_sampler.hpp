@@ -37,14 +37,14 @@ struct FrameWindowOptions {
   std::uint64_t seed = 1;
 };
 
-class FrameSampler {
+class FrameSampler : public ScheduledSampler<FrameWindowOptions> {
  public:
   /// Splits `pieces` into training and validation by valid_fraction, or, when `valid_pieces` is
   /// not empty, trains on all of `pieces` and validates on `valid_pieces`.
   explicit FrameSampler(std::vector<std::vector<Frame>> pieces,
                         const FrameWindowOptions& options = {},
                         std::vector<std::vector<Frame>> valid_pieces = {})
-      : opt_(options), schedule_(options.seed, options.batch_size) {
+      : ScheduledSampler<FrameWindowOptions>(options, "FrameSampler") {
     require(opt_.steps >= 1, "FrameWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "FrameWindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "FrameWindowOptions::batch_size must be >= 1, got ",
@@ -85,23 +85,12 @@ class FrameSampler {
     require(!schedule_.train().empty(), "FrameSampler: no training windows");
   }
 
-  const FrameWindowOptions& options() const { return opt_; }
   /// Whether piece i of the pieces given first is held out (always false with separate
   /// validation pieces).
   bool is_validation_piece(std::size_t piece) const {
     require(piece < n_given_, "FrameSampler: piece ", piece, " out of range");
     return is_valid_[piece];
   }
-  std::size_t train_windows() const { return schedule_.train().size(); }
-  std::size_t valid_windows() const { return schedule_.valid().size(); }
-  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
-  /// Changes the windows per batch (e.g. to cap it at train_windows()); only before the first
-  /// batch, since the batch order depends on it.
-  void set_batch_size(Index b) {
-    schedule_.set_batch_size(b);
-    opt_.batch_size = b;
-  }
-  std::size_t valid_batches() const { return schedule_.valid_batches(); }
   /// The training pieces and the validation pieces (whole, unshifted).
   std::vector<std::vector<Frame>> pieces(bool validation) const {
     std::vector<std::vector<Frame>> out;
@@ -131,8 +120,6 @@ class FrameSampler {
     return crc32(bytes.data(), bytes.size());
   }
 
-  SamplerPosition position() const { return schedule_.position(); }
-  void seek(const SamplerPosition& p) { schedule_.seek(p, "FrameSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(FrameBatch& out) {
@@ -190,11 +177,9 @@ class FrameSampler {
     }
   }
 
-  FrameWindowOptions opt_;
   std::vector<std::vector<Frame>> pieces_;
   std::vector<bool> is_valid_;
   std::size_t n_given_ = 0;
-  WindowSchedule schedule_;  // the windows, their epoch order and the position
 };
 
 }  // namespace lstmidi::music

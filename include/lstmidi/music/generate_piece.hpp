@@ -82,6 +82,9 @@ struct PieceSettings {
   std::optional<int> program;                 // chord, pitch-only and piano-roll models: 0..127
   std::optional<std::string> instruments;     // events models: "0,33,drums"
   bool reattack = false;                      // piano-roll models
+  /// Token models: the model may end the piece: generation stops when it draws the end of a
+  /// piece (<eos>), and `length` is the most events. Otherwise the end is never drawn.
+  bool stop_at_end = false;
   PrimerSource primer;
   GenerationWeights weights = GenerationWeights::float32;
   /// Called after every generated event with (events so far, length); throw from it to stop.
@@ -95,6 +98,7 @@ struct Piece {
   int program = 0;
   double primer_beats = 0;                     // where the primer ends
   std::size_t primer_size = 0, generated = 0;  // events (frames)
+  bool ended = false;  // the model ended the piece before `length` (PieceSettings::stop_at_end)
   std::string primer_from;       // "a training piece's opening", a file name, "--primer-notes"
   std::size_t approximated = 0;  // primer events replaced by the nearest known ones
   int key_shift = 0;             // semitones a same-key model's output was moved back by
@@ -199,6 +203,9 @@ class PieceMaker {
   }
 
   void prepare_frames() {
+    if (s_.stop_at_end)
+      throw std::invalid_argument(
+          "--stop-at-end is for token models (a piano-roll model has no end of a piece)");
     if (s_.instruments)
       throw std::invalid_argument("--instruments is for token models of the events encoding");
     if (s_.time_signature)
@@ -298,7 +305,11 @@ class PieceMaker {
 
     go_.length = s_.length;
     go_.sampling = SamplingConfig{s_.temperature, s_.top_k.value_or(0), s_.top_p.value_or(1.0)};
-    go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
+    go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos};
+    if (s_.stop_at_end)
+      go_.stop_token = Vocabulary::kEos;
+    else
+      go_.forbidden.push_back(Vocabulary::kEos);
     go_.weights = s_.weights;
     go_.progress = s_.progress;
     if (s_.instruments) {
@@ -413,6 +424,7 @@ class PieceMaker {
     p.primer_beats = split;
     p.primer_size = primer.size();
     p.generated = gen.size();
+    p.ended = s_.stop_at_end && gen.size() < static_cast<std::size_t>(s_.length);
     p.primer_from = primer_from_;
     p.key_shift = key_shift_;
     return p;

@@ -54,11 +54,11 @@ struct WindowOptions {
 
 using lstmidi::SamplerPosition;  // {epoch, batch}: data/epoch_order.hpp
 
-class WindowSampler {
+class WindowSampler : public ScheduledSampler<WindowOptions> {
  public:
   WindowSampler(const std::vector<std::vector<Token>>& pieces, const Vocabulary& vocab,
                 const WindowOptions& options = {})
-      : opt_(options), schedule_(options.seed, options.batch_size) {
+      : ScheduledSampler<WindowOptions>(options, "WindowSampler") {
     require(opt_.steps >= 1, "WindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "WindowOptions::stride must be >= 1, got ", opt_.stride);
     require(opt_.batch_size >= 1, "WindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
@@ -100,22 +100,8 @@ class WindowSampler {
             " training pieces; each needs at least 2 ids)");
   }
 
-  const WindowOptions& options() const { return opt_; }
   bool is_validation_piece(std::size_t piece) const { return is_valid_.at(piece); }
-  std::size_t train_windows() const { return schedule_.train().size(); }
-  std::size_t valid_windows() const { return schedule_.valid().size(); }
-  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
-  /// Changes the windows per batch (e.g. to cap it at train_windows()); only before the first
-  /// batch, since the batch order depends on it.
-  void set_batch_size(Index b) {
-    schedule_.set_batch_size(b);
-    opt_.batch_size = b;
-  }
-  std::size_t valid_batches() const { return schedule_.valid_batches(); }
 
-  SamplerPosition position() const { return schedule_.position(); }
-  /// Continue from `p` (e.g. from a checkpoint); the next batch is batch p.batch of epoch p.epoch.
-  void seek(const SamplerPosition& p) { schedule_.seek(p, "WindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
@@ -156,11 +142,9 @@ class WindowSampler {
     }
   }
 
-  WindowOptions opt_;
   int shifts_ = 1;
   std::vector<bool> is_valid_;
   std::vector<std::vector<TokenId>> ids_;
-  WindowSchedule schedule_;  // the windows, their epoch order and the position
 };
 
 }  // namespace lstmidi::music

@@ -172,11 +172,11 @@ struct CharWindowOptions {
 using CharPosition = SamplerPosition;
 
 /// A Trainer Source over one text.
-class CharWindowSampler {
+class CharWindowSampler : public ScheduledSampler<CharWindowOptions> {
  public:
   CharWindowSampler(const std::string& text, const CharVocabulary& vocab,
                     const CharWindowOptions& options = {})
-      : opt_(options), schedule_(options.seed, options.batch_size) {
+      : ScheduledSampler<CharWindowOptions>(options, "CharWindowSampler") {
     if (opt_.stride == 0) opt_.stride = opt_.steps;
     require(opt_.steps >= 1, "CharWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "CharWindowOptions::stride must be >= 0, got ", opt_.stride);
@@ -198,18 +198,10 @@ class CharWindowSampler {
       schedule_.valid().push_back({1, 0, static_cast<std::uint32_t>(s)});
   }
 
-  const CharWindowOptions& options() const { return opt_; }
   const std::vector<TokenId>& ids() const { return ids_; }
   /// Index of the first validation character.
   std::size_t valid_begin() const { return static_cast<std::size_t>(cut_); }
-  std::size_t train_windows() const { return schedule_.train().size(); }
-  std::size_t valid_windows() const { return schedule_.valid().size(); }
-  std::size_t batches_per_epoch() const { return schedule_.batches_per_epoch(); }
-  std::size_t valid_batches() const { return schedule_.valid_batches(); }
 
-  SamplerPosition position() const { return schedule_.position(); }
-  /// Continue from `p`; the next batch is batch p.batch of epoch p.epoch.
-  void seek(const SamplerPosition& p) { schedule_.seek(p, "CharWindowSampler"); }
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
@@ -227,11 +219,9 @@ class CharWindowSampler {
   }
 
  private:
-  CharWindowOptions opt_;
   std::vector<TokenId> ids_;                  // the whole text
   std::int64_t cut_ = 0;                      // first validation position
   std::array<std::vector<TokenId>, 2> parts_;  // ids_ before and from cut_
-  WindowSchedule schedule_;                   // the windows, their epoch order and position
 };
 
 }  // namespace lstmidi::text
