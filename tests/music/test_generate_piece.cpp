@@ -195,6 +195,7 @@ TEST_CASE("generate_piece: a nade piano-roll model draws its frames key by key, 
   PieceSettings k = s;
   k.top_k = 5;  // still no ranking of events to cut
   CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, k), std::invalid_argument);
+}
 
 TEST_CASE("generate_piece: with stop_at_end the model may end the piece; without, never") {
   MusicModel<float> mm = events_model();
