@@ -120,6 +120,13 @@ class ByteReader {
     if (n > (n_ - pos_) / sizeof(V)) fail(detail::concat("file ends inside ", what));
     for (size_t i = 0; i < n; ++i) out[i] = get<V>(what);
   }
+  /// The next n bytes where they lie (valid while the data does); throws when fewer remain.
+  const std::uint8_t* take(size_t n, const char* what) {
+    need(n, what);
+    const std::uint8_t* p = p_ + pos_;
+    pos_ += n;
+    return p;
+  }
   size_t position() const { return pos_; }
   size_t remaining() const { return n_ - pos_; }
   [[noreturn]] void fail(const std::string& why) const { throw FormatError(source_ + ": " + why); }

@@ -90,19 +90,19 @@ inline void put_token(ByteWriter& w, const Token& t) {
   put_varint(w, t.pitches.size());
   for (int p : t.pitches) put_svarint(w, p);
 }
-inline Token get_token(ByteReader& r) {
+inline Token get_token(RecordReader& r) {
   Token t;
-  const auto kind = r.get<std::uint8_t>("token kind");
+  const auto kind = r.byte("token kind");
   if (kind > static_cast<std::uint8_t>(Token::Kind::Tempo))
     r.fail(concat("token kind ", int(kind), " is unknown"));
   t.kind = static_cast<Token::Kind>(kind);
-  t.duration = get_int(r, "token duration", 0, kMaxTokenDuration);
-  t.value = get_int(r, "token value", -1000000, 1000000);
-  t.value2 = get_int(r, "token value", -1000000, 1000000);
-  const std::uint64_t n = get_varint(r, "token pitches");
+  t.duration = r.int_in("token duration", 0, kMaxTokenDuration);
+  t.value = r.int_in("token value", -1000000, 1000000);
+  t.value2 = r.int_in("token value", -1000000, 1000000);
+  const std::uint64_t n = r.varint("token pitches");
   if (n > 128) r.fail(concat("a token of ", n, " pitches"));
   t.pitches.resize(static_cast<std::size_t>(n));
-  for (int& p : t.pitches) p = get_int(r, "token pitch", 0, 127);
+  for (int& p : t.pitches) p = r.int_in("token pitch", 0, 127);
   return t;
 }
 
@@ -120,15 +120,15 @@ inline std::vector<std::uint8_t> encode_piece_record(const PieceRecord& p) {
 }
 inline PieceRecord decode_piece_record(const std::vector<std::uint8_t>& bytes,
                                        const std::string& source) {
-  ByteReader r(bytes.data(), bytes.size(), source + " (corpus cache)");
+  RecordReader r(bytes, source);
   PieceRecord p;
-  p.notes = get_varint(r, "note count");
-  p.tempo = get_int(r, "tempo", 0, 1000000);
-  p.time_signature.first = get_int(r, "time signature", -1000000, 1000000);
-  p.time_signature.second = get_int(r, "time signature", -1000000, 1000000);
-  p.key.first = get_int(r, "key", -1000000, 1000000);
-  p.key.second = get_int(r, "key", 0, 1);
-  const std::uint64_t n = get_varint(r, "token count");
+  p.notes = r.varint("note count");
+  p.tempo = r.int_in("tempo", 0, 1000000);
+  p.time_signature.first = r.int_in("time signature", -1000000, 1000000);
+  p.time_signature.second = r.int_in("time signature", -1000000, 1000000);
+  p.key.first = r.int_in("key", -1000000, 1000000);
+  p.key.second = r.int_in("key", 0, 1);
+  const std::uint64_t n = r.varint("token count");
   if (n > r.remaining()) r.fail(concat("token count ", n, " does not fit the record"));
   p.tokens.reserve(static_cast<std::size_t>(n));
   for (std::uint64_t i = 0; i < n; ++i) p.tokens.push_back(get_token(r));
@@ -180,10 +180,16 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
       ++c.skipped;
     }
   }
-  for (FileRecord& f : records) {
+  std::vector<detail::PieceRecord> decoded(records.size());
+  detail::parallel_for(records.size(), cache.threads, [&](std::size_t i) {
+    if (!records[i].usable) return;
+    decoded[i] = detail::decode_piece_record(records[i].bytes, records[i].source);
+    records[i].bytes = {};  // O(tokens): each record is freed once decoded
+  });
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    FileRecord& f = records[i];
     if (!f.usable) continue;
-    detail::PieceRecord p = detail::decode_piece_record(f.bytes, f.source);
-    f.bytes = {};  // O(tokens): each record is freed once decoded
+    detail::PieceRecord& p = decoded[i];
     c.notes += p.notes;
     ++c.opening_tempos[p.tempo];
     ++c.opening_time_signatures[p.time_signature];

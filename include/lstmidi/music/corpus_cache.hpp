@@ -11,7 +11,7 @@
 /// everything that changes a record (encoding, grid, reader options, library version): a cache
 /// written with other settings is not used.
 ///
-/// File layout (little-endian, docs/formats.md#corpus-cache):
+/// File layout (little-endian; docs/api.md, music/corpus_cache.hpp):
 ///   magic "LSTMCORP"  u32 format version  string folder  string settings  u64 F
 ///   F x { string path  u64 size  i64 mtime_ns  u8 status  u64 n  n bytes }
 ///   u32 CRC-32 of every byte before it
@@ -38,6 +38,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -86,6 +87,27 @@ inline std::filesystem::path default_cache_dir() {
   return {};
 }
 
+/// The programs' --cache setting: "auto" = default_cache_dir(), "none" = no cache, else the
+/// folder it names.
+inline CorpusCacheOptions cache_setting(const std::string& text) {
+  CorpusCacheOptions o;
+  if (text == "auto")
+    o.dir = default_cache_dir();
+  else if (text != "none")
+    o.dir = text;
+  return o;
+}
+
+/// One line for a person: what the cache did ("" when no cache was asked for).
+inline std::string describe(const CacheReport& r) {
+  if (r.file.empty()) return {};
+  std::ostringstream os;
+  os << r.reused << " of " << (r.reused + r.read) << " files from the corpus cache "
+     << r.file.string();
+  if (r.written) os << " (" << r.read << " read and cached)";
+  return os.str();
+}
+
 namespace detail {
 
 inline constexpr std::size_t kMaxCacheBytes = std::size_t{1} << 40;  // 1 TiB: no real cache
@@ -110,28 +132,77 @@ inline void put_varint(ByteWriter& w, std::uint64_t v) {
   }
   w.put<std::uint8_t>(static_cast<std::uint8_t>(v));
 }
-inline std::uint64_t get_varint(ByteReader& r, const char* what) {
-  std::uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    const auto b = r.get<std::uint8_t>(what);
-    v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-    if (!(b & 0x80)) return v;
-  }
-  r.fail(concat(what, ": a number longer than 64 bits"));
-}
 /// Signed values as zigzag varints (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...).
 inline void put_svarint(ByteWriter& w, std::int64_t v) {
   put_varint(w, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
-inline std::int64_t get_svarint(ByteReader& r, const char* what) {
-  const std::uint64_t u = get_varint(r, what);
-  return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
-}
-/// A zigzag varint that must fit an int in [lo, hi].
-inline int get_int(ByteReader& r, const char* what, int lo, int hi) {
-  const std::int64_t v = get_svarint(r, what);
-  if (v < lo || v > hi) r.fail(concat(what, " is ", v, ", outside ", lo, "..", hi));
-  return static_cast<int>(v);
+
+/// Reads one file's record: bytes and varints, bounds-checked, naming the file on failure.
+class RecordReader {
+ public:
+  RecordReader(const std::vector<std::uint8_t>& bytes, const std::string& source)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()), source_(source) {}
+  std::uint8_t byte(const char* what) {
+    if (p_ == end_) fail(concat("the record ends inside ", what));
+    return *p_++;
+  }
+  void bytes(std::uint8_t* out, std::size_t n, const char* what) {
+    if (n > remaining()) fail(concat("the record ends inside ", what));
+    std::copy(p_, p_ + n, out);
+    p_ += n;
+  }
+  std::uint64_t varint(const char* what) {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const std::uint8_t b = byte(what);
+      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    fail(concat(what, ": a number longer than 64 bits"));
+  }
+  std::int64_t svarint(const char* what) {
+    const std::uint64_t u = varint(what);
+    return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
+  }
+  /// A zigzag varint that must fit an int in [lo, hi].
+  int int_in(const char* what, int lo, int hi) {
+    const std::int64_t v = svarint(what);
+    if (v < lo || v > hi) fail(concat(what, " is ", v, ", outside ", lo, "..", hi));
+    return static_cast<int>(v);
+  }
+  std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
+  [[noreturn]] void fail(const std::string& why) const {
+    throw FormatError(source_ + " (corpus cache): " + why);
+  }
+
+ private:
+  const std::uint8_t* p_;
+  const std::uint8_t* end_;
+  const std::string& source_;
+};
+
+/// f(i) for i in [0, n) on up to `threads` threads (0 = one per core), each i once. The first
+/// exception any call throws is rethrown here after every thread has stopped.
+template <typename F>
+void parallel_for(std::size_t n, unsigned threads, F&& f) {
+  unsigned k = threads ? threads : std::thread::hardware_concurrency();
+  k = std::max(1u, static_cast<unsigned>(std::min<std::size_t>(k, n)));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> failures(k);
+  auto work = [&](unsigned w) {
+    try {
+      for (std::size_t i; (i = next.fetch_add(1)) < n;) f(i);
+    } catch (...) {
+      failures[w] = std::current_exception();
+      next = n;  // the others stop too
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < k; ++w) pool.emplace_back(work, w);
+  if (n > 0) work(0);
+  for (std::thread& t : pool) t.join();
+  for (const std::exception_ptr& e : failures)
+    if (e) std::rethrow_exception(e);
 }
 
 /// A file's identity for the cache: size and modification time.
@@ -197,8 +268,8 @@ inline std::unordered_map<std::string, CachedEntry> read_cache_file(const std::s
     e.usable = status == 0;
     const auto len = r.get<std::uint64_t>("record length");
     if (len > r.remaining()) r.fail("file ends inside a record (truncated?)");
-    e.bytes.resize(static_cast<std::size_t>(len));
-    r.get_array(e.bytes.data(), e.bytes.size(), "record");
+    const std::uint8_t* body = r.take(static_cast<std::size_t>(len), "record");
+    e.bytes.assign(body, body + len);
     out[std::move(name)] = std::move(e);
   }
   if (r.remaining() != 0) r.fail(concat(r.remaining(), " stray bytes after the last record"));
@@ -272,38 +343,19 @@ inline std::vector<FileRecord> load_file_records(
   entries.clear();
 
   // Read the rest on several threads; FormatError is remembered, IoError is not.
-  std::vector<bool> remember(files.size(), true);
-  {
-    unsigned n_threads = options.threads ? options.threads : std::thread::hardware_concurrency();
-    n_threads = std::max(1u, std::min<unsigned>(n_threads, static_cast<unsigned>(todo.size())));
-    std::atomic<std::size_t> next{0};
-    std::vector<std::exception_ptr> failures(n_threads);
-    auto work = [&](unsigned w) {
-      try {
-        for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
-          const std::size_t i = todo[k];
-          try {
-            out[i].bytes = make_record(files[i]);
-            out[i].usable = true;
-          } catch (const FormatError& e) {
-            out[i].warning = e.what();
-          } catch (const IoError& e) {
-            out[i].warning = e.what();
-            remember[i] = false;
-          }
-        }
-      } catch (...) {
-        failures[w] = std::current_exception();
-        next = todo.size();  // the others stop too
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned w = 1; w < n_threads; ++w) pool.emplace_back(work, w);
-    if (!todo.empty()) work(0);
-    for (std::thread& t : pool) t.join();
-    for (const std::exception_ptr& f : failures)
-      if (f) std::rethrow_exception(f);
-  }
+  std::vector<char> remember(files.size(), 1);
+  detail::parallel_for(todo.size(), options.threads, [&](std::size_t k) {
+    const std::size_t i = todo[k];
+    try {
+      out[i].bytes = make_record(files[i]);
+      out[i].usable = true;
+    } catch (const FormatError& e) {
+      out[i].warning = e.what();
+    } catch (const IoError& e) {
+      out[i].warning = e.what();
+      remember[i] = 0;
+    }
+  });
   rep.read = todo.size();
 
   // Rewrite the cache when anything changed (files read, files gone).

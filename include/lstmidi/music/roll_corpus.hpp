@@ -46,16 +46,16 @@ inline std::vector<std::uint8_t> encode_roll_record(const std::vector<Frame>& fr
 inline std::vector<Frame> decode_roll_record(const std::vector<std::uint8_t>& bytes,
                                              const std::string& source, int keys,
                                              std::size_t& dropped) {
-  ByteReader r(bytes.data(), bytes.size(), source + " (corpus cache)");
-  dropped = static_cast<std::size_t>(get_varint(r, "dropped notes"));
-  const std::uint64_t n = get_varint(r, "frame count");
+  RecordReader r(bytes, source);
+  dropped = static_cast<std::size_t>(r.varint("dropped notes"));
+  const std::uint64_t n = r.varint("frame count");
   if (n > r.remaining()) r.fail(concat("frame count ", n, " does not fit the record"));
   std::vector<Frame> frames(static_cast<std::size_t>(n));
   for (Frame& f : frames) {
-    const std::uint64_t k = get_varint(r, "keys in a frame");
+    const std::uint64_t k = r.varint("keys in a frame");
     if (k > static_cast<std::uint64_t>(keys)) r.fail(concat("a frame of ", k, " keys"));
     f.resize(static_cast<std::size_t>(k));
-    r.get_array(f.data(), f.size(), "frame");
+    r.bytes(f.data(), f.size(), "frame");
     for (std::size_t i = 0; i < f.size(); ++i)
       if (f[i] >= keys || (i > 0 && f[i] <= f[i - 1])) r.fail("a frame's keys out of order");
   }
