@@ -30,11 +30,29 @@
 #include <vector>
 
 #include "cli_main.hpp"
+#ifdef LSTMIDI_WITH_MPI
+#include <lstmidi/train/data_parallel.hpp>
+#endif
 
 namespace fs = std::filesystem;
 using namespace lstmidi;
 
 int main(int argc, char** argv) {
+#ifdef LSTMIDI_WITH_MPI
+  // lstmidi-train-mpi: one process of `mpirun -np N`, training its share of every batch.
+  // Process 0 prints and writes the run's files; the others print only their errors.
+  MpiSession mpi(argc, argv);
+  MpiGroup group;
+  const bool lead = group.rank() == 0;
+  std::ostringstream held_output;
+  std::streambuf* const stderr_buf = std::cerr.rdbuf();
+  if (!lead) {
+    std::cout.rdbuf(held_output.rdbuf());
+    std::cerr.rdbuf(held_output.rdbuf());
+  }
+#else
+  const bool lead = true;
+#endif
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   cli::add_version(app);
   std::string data, out, encoding = "events", loss = "all", mode = "tokens", valid_data,
@@ -185,7 +203,12 @@ int main(int argc, char** argv) {
       "--resume", resume,
       "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
-  std::string max_memory = "auto";
+  std::string max_memory = "auto", cache = "auto";
+  app.add_option("--cache", cache,
+                 "Folder of the corpus cache, which keeps each file's encoding so the next run "
+                 "reads only changed files (auto = $XDG_CACHE_HOME/lstmidi or ~/.cache/lstmidi; "
+                 "none = read every file)")
+      ->capture_default_str();
   app.add_option("--max-memory", max_memory,
                  "Refuse settings whose training would need more memory than this, e.g. 8G "
                  "(auto = 80% of the machine's memory, or of ulimit -v)")
@@ -252,6 +275,7 @@ int main(int argc, char** argv) {
   // The run folder is locked from the moment this run may write there until it ends.
   RunLock lock;
   auto claim_run_folder = [&] {
+    if (!lead) return;  // process 0 holds the folder for the group
     std::error_code ec;
     fs::create_directories(out, ec);
     if (ec) throw IoError(out + ": cannot create the output directory (" + ec.message() + ")");
@@ -292,6 +316,12 @@ int main(int argc, char** argv) {
               << 100.0 * static_cast<double>(held) / static_cast<double>(pieces)
               << "%; --valid-fraction " << valid_fraction << " of " << pieces
               << " pieces, rounded, at least one)\n";
+  };
+
+  // What the corpus cache did: a line on stdout, and on stderr why a cache was not usable.
+  auto report_cache = [&](const music::CacheReport& r) {
+    if (!r.note.empty()) std::cerr << "warning: corpus cache: " << r.note << '\n';
+    if (!r.file.empty()) std::cout << "cache: " << music::describe(r) << '\n';
   };
 
   // Before the model exists: no more windows per batch than there are windows, and settings
@@ -340,6 +370,9 @@ int main(int argc, char** argv) {
     StopOnSignal stop;  // Ctrl-C: save the checkpoint and say how to go on
     to.stop = stop.flag();
     Trainer<float, std::decay_t<decltype(sampler)>> trainer(model, sampler, to, rng, meta);
+#ifdef LSTMIDI_WITH_MPI
+    trainer.set_process_group(&group);
+#endif
     if (resume) {
       trainer.resume();
       std::cout << "resuming at epoch " << sampler.position().epoch + 1 << ", batch "
@@ -349,7 +382,7 @@ int main(int argc, char** argv) {
     ProgressPrinter printer(std::cerr, std::cout, tty, !quiet);
     TrainResult res;
     try {
-      res = trainer.run(&printer);
+      res = trainer.run(lead ? &printer : nullptr);
     } catch (const TrainingDiverged& e) {  // the library names no flags; the program does
       throw TrainingDiverged(std::string(e.what()) + " (--lr, --clip)");
     }
@@ -380,11 +413,16 @@ int main(int argc, char** argv) {
     music::ReadOptions rd;
     rd.keep_drums = keep_drums;
     rd.sustain = sustain;
-    const music::RollCorpus corpus = music::load_roll_corpus(data, ro, rd);
+    music::CacheReport cache_report;
+    const music::RollCorpus corpus =
+        music::load_roll_corpus(data, ro, rd, music::cache_setting(cache), &cache_report);
+    report_cache(cache_report);
     for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
     std::vector<std::vector<music::Frame>> valid_pieces;
     if (!valid_data.empty()) {
-      music::RollCorpus vc = music::load_roll_corpus(valid_data, ro, rd);
+      music::RollCorpus vc =
+          music::load_roll_corpus(valid_data, ro, rd, music::cache_setting(cache), &cache_report);
+      report_cache(cache_report);
       for (const auto& w : vc.warnings) std::cerr << "warning: " << w << '\n';
       valid_pieces = std::move(vc.pieces);
     }
@@ -428,7 +466,7 @@ int main(int argc, char** argv) {
     const std::vector<double> key_probs = music::unigram_key_probabilities(train_pieces, ro.keys);
     auto meta = music::pianoroll_metadata(ro, key_probs);
     meta["data_crc"] = std::to_string(sampler.checksum());
-    if (!resume) {
+    if (!resume && lead) {
       std::string primers;
       Rng prng(seed, 77);
       std::vector<size_t> order(train_pieces.size());
@@ -448,6 +486,7 @@ int main(int argc, char** argv) {
     embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
     if (res.reason == StopReason::interrupted) return interrupted_status;
+    if (!lead) return 0;
 
     // Report: whole validation pieces, state carried, every frame predicted.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -485,10 +524,12 @@ int main(int argc, char** argv) {
     if (!config.empty()) check_settings_file(config, cli::setting_names(app));
   });
 
-  return cli::run(app, argc, argv, [&]() -> int {
+  const int status = cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
     std::error_code ec;
-    if (fs::is_directory(out, ec)) {
+    if (!lead) {
+      // process 0 checks and holds the run folder
+    } else if (fs::is_directory(out, ec)) {
       check_run_folder(out, resume);  // before reading any data: fail fast
       claim_run_folder();
     } else if (resume) {
@@ -523,7 +564,10 @@ int main(int argc, char** argv) {
     music::ReadOptions ro;
     ro.keep_drums = keep_drums || eo.encoding == music::Encoding::Events;
     ro.sustain = sustain;
-    const music::Corpus corpus = music::load_corpus(data, encoder, ro, same_key);
+    music::CacheReport cache_report;
+    const music::Corpus corpus =
+        music::load_corpus(data, encoder, ro, same_key, music::cache_setting(cache), &cache_report);
+    report_cache(cache_report);
     for (const auto& w : corpus.warnings) std::cerr << "warning: " << w << '\n';
     if (corpus.skipped) std::cerr << "skipped " << corpus.skipped << " unreadable file(s)\n";
     const auto vocab = music::Vocabulary::build(
@@ -594,7 +638,7 @@ int main(int argc, char** argv) {
       meta["common_time_signature"] = std::to_string(ts->first) + "/" + std::to_string(ts->second);
     if (auto k = music::most_common(corpus.opening_keys); k && k->first != music::kNoSignature)
       meta["common_key"] = std::to_string(k->first) + (k->second ? "m" : "");
-    if (!resume) {
+    if (!resume && lead) {
       vocab.save(fs::path(out) / music::kVocabFile);
       std::string primers;
       Rng prng(seed, 77);
@@ -615,7 +659,7 @@ int main(int argc, char** argv) {
       }
       write_file_atomic((fs::path(out) / music::kPrimersFile).string(), primers);
       write_file_atomic((fs::path(out) / "settings.ini").string(), settings_text());
-    } else if (!(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
+    } else if (resume && !(music::Vocabulary::load(fs::path(out) / music::kVocabFile) == vocab)) {
       throw std::invalid_argument(out +
                                   ": the data or settings changed since the run began (the "
                                   "vocabulary differs); resume with the same --data and settings");
@@ -625,6 +669,7 @@ int main(int argc, char** argv) {
     embed_run_files(meta);
     const TrainResult res = run_training(model, sampler, rng, meta);
     if (res.reason == StopReason::interrupted) return interrupted_status;
+    if (!lead) return 0;
 
     // 4. Report: the best model against n-gram baselines on the same validation pieces.
     auto best = load_model<float>((fs::path(out) / music::kModelFile).string());
@@ -654,4 +699,22 @@ int main(int argc, char** argv) {
     std::cout << rep.str();
     return 0;
   });
+#ifdef LSTMIDI_WITH_MPI
+  if (!lead) {  // a failed process names itself; what succeeded is process 0's to say
+    std::cout.rdbuf(nullptr);
+    std::cerr.rdbuf(stderr_buf);
+    std::istringstream lines(held_output.str());
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(app.get_name() + ": error: ", 0) == 0)
+        std::cerr << app.get_name() << ": error: process " << group.rank() << " of " << group.size()
+                  << ": " << line.substr(app.get_name().size() + 9) << '\n';
+  }
+  // One failed process ends the whole job, so that none waits forever in a sum.
+  if (status != 0 && group.size() > 1) {
+    std::cout.flush();
+    std::cerr.flush();
+    MpiSession::abort(status);
+  }
+#endif
+  return status;
 }
