@@ -709,8 +709,9 @@ int main(int argc, char** argv) {
         std::cerr << app.get_name() << ": error: process " << group.rank() << " of " << group.size()
                   << ": " << line.substr(app.get_name().size() + 9) << '\n';
   }
-  // One failed process ends the whole job, so that none waits forever in a sum.
-  if (status != 0 && group.size() > 1) {
+  // One failed process ends the whole job, so that none waits forever in a sum. A stop by a
+  // signal (128 + its number) is no failure: every process stopped at the same step.
+  if (status != 0 && status < 128 && group.size() > 1) {
     std::cout.flush();
     std::cerr.flush();
     MpiSession::abort(status);

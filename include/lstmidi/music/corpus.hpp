@@ -81,29 +81,44 @@ inline PieceRecord piece_record(Song& s, const Encoder& encoder, bool normalise_
   return r;
 }
 
-/// A token as a kind byte and zigzag varints: 4-6 bytes for an event word or a pitch.
+/// A token as one head byte and only the fields that are not zero: bits 0-3 of the head are the
+/// kind, bits 4-7 say whether the duration, value, value2 and pitches follow (zigzag varints;
+/// the pitches as a count, then pitch bytes). An event word is 1-2 bytes, a pitch 3.
+inline constexpr std::uint8_t kHasDuration = 0x10, kHasValue = 0x20, kHasValue2 = 0x40,
+                              kHasPitches = 0x80;
+
 inline void put_token(ByteWriter& w, const Token& t) {
-  w.put<std::uint8_t>(static_cast<std::uint8_t>(t.kind));
-  put_svarint(w, t.duration);
-  put_svarint(w, t.value);
-  put_svarint(w, t.value2);
-  put_varint(w, t.pitches.size());
-  for (int p : t.pitches) put_svarint(w, p);
+  std::uint8_t head = static_cast<std::uint8_t>(t.kind);
+  if (t.duration != 0) head |= kHasDuration;
+  if (t.value != 0) head |= kHasValue;
+  if (t.value2 != 0) head |= kHasValue2;
+  if (!t.pitches.empty()) head |= kHasPitches;
+  w.put<std::uint8_t>(head);
+  if (t.duration != 0) put_svarint(w, t.duration);
+  if (t.value != 0) put_svarint(w, t.value);
+  if (t.value2 != 0) put_svarint(w, t.value2);
+  if (!t.pitches.empty()) {
+    put_varint(w, t.pitches.size());
+    for (int p : t.pitches) w.put<std::uint8_t>(static_cast<std::uint8_t>(p));
+  }
 }
-inline Token get_token(RecordReader& r) {
-  Token t;
-  const auto kind = r.byte("token kind");
-  if (kind > static_cast<std::uint8_t>(Token::Kind::Tempo))
-    r.fail(concat("token kind ", int(kind), " is unknown"));
+inline void get_token(RecordReader& r, Token& t) {
+  const std::uint8_t head = r.byte("token kind");
+  const int kind = head & 0x0F;
+  if (kind > static_cast<int>(Token::Kind::Tempo)) r.fail(concat("token kind ", kind, " is unknown"));
   t.kind = static_cast<Token::Kind>(kind);
-  t.duration = r.int_in("token duration", 0, kMaxTokenDuration);
-  t.value = r.int_in("token value", -1000000, 1000000);
-  t.value2 = r.int_in("token value", -1000000, 1000000);
-  const std::uint64_t n = r.varint("token pitches");
-  if (n > 128) r.fail(concat("a token of ", n, " pitches"));
-  t.pitches.resize(static_cast<std::size_t>(n));
-  for (int& p : t.pitches) p = r.int_in("token pitch", 0, 127);
-  return t;
+  if (head & kHasDuration) t.duration = r.int_in("token duration", 1, kMaxTokenDuration);
+  if (head & kHasValue) t.value = r.int_in("token value", -1000000, 1000000);
+  if (head & kHasValue2) t.value2 = r.int_in("token value", -1000000, 1000000);
+  if (head & kHasPitches) {
+    const std::uint64_t n = r.varint("token pitches");
+    if (n == 0 || n > 128) r.fail(concat("a token of ", n, " pitches"));
+    t.pitches.resize(static_cast<std::size_t>(n));
+    for (int& p : t.pitches) {
+      p = r.byte("token pitch");
+      if (p > 127) r.fail(concat("token pitch ", p, " is outside 0..127"));
+    }
+  }
 }
 
 inline std::vector<std::uint8_t> encode_piece_record(const PieceRecord& p) {
@@ -131,7 +146,8 @@ inline PieceRecord decode_piece_record(const std::vector<std::uint8_t>& bytes,
   const std::uint64_t n = r.varint("token count");
   if (n > r.remaining()) r.fail(concat("token count ", n, " does not fit the record"));
   p.tokens.reserve(static_cast<std::size_t>(n));
-  for (std::uint64_t i = 0; i < n; ++i) p.tokens.push_back(get_token(r));
+  p.tokens.resize(static_cast<std::size_t>(n));
+  for (Token& t : p.tokens) get_token(r, t);
   if (r.remaining() != 0) r.fail("stray bytes after the last token");
   return p;
 }

@@ -25,7 +25,7 @@
 /// atomic (io/binary.hpp), so two runs that build the same cache at once both finish and the
 /// file is one of the two complete versions.
 ///
-/// Memory: the records of the whole folder are held once (about 5-6 bytes per event token) while
+/// Memory: the records of the whole folder are held once (about 2-3 bytes per event token) while
 /// the cache is read or written.
 #pragma once
 
@@ -52,7 +52,7 @@
 namespace lstmidi::music {
 
 inline constexpr char kCorpusCacheMagic[8] = {'L', 'S', 'T', 'M', 'C', 'O', 'R', 'P'};
-inline constexpr std::uint32_t kCorpusCacheVersion = 1;
+inline constexpr std::uint32_t kCorpusCacheVersion = 2;
 
 /// Where the cache lives and how many files are read at once.
 struct CorpusCacheOptions {
@@ -152,6 +152,7 @@ class RecordReader {
     p_ += n;
   }
   std::uint64_t varint(const char* what) {
+    if (p_ != end_ && *p_ < 0x80) return *p_++;  // most numbers here fit one byte
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       const std::uint8_t b = byte(what);
