@@ -29,6 +29,7 @@
 #include <lstmidi/lstmidi.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/pianoroll.hpp>
+#include <lstmidi/music/round_trip_folder.hpp>
 #include <lstmidi/music/statistics.hpp>
 
 #include "cli_main.hpp"
@@ -156,67 +157,29 @@ int main(int argc, char** argv) {
   };
 
   auto trip = [&]() -> int {
-    namespace fs = std::filesystem;
     music::EncoderOptions eo;
     eo.encoding = music::Encoding::Events;
     eo.steps_per_beat = steps_per_beat;
     eo.events.instruments = music::parse_instrument_mode(instruments);
     eo.events.tempo = true;
-    const music::Encoder encoder(eo);
-    music::ReadOptions ro;
-    ro.keep_drums = true;
-    std::error_code ec;
-    const bool single = fs::is_regular_file(round_trip, ec);
-    const std::vector<fs::path> files =
-        single ? std::vector<fs::path>{round_trip} : music::list_midi_files(round_trip);
-    if (files.empty()) throw std::runtime_error(round_trip + ": no .mid/.midi files");
-    if (fs::exists(out_dir, ec) &&
-        fs::equivalent(out_dir, single ? fs::path(round_trip).parent_path() : fs::path(round_trip),
-                       ec))
-      throw std::invalid_argument("--out " + out_dir + " is the input folder; choose another");
-    music::RoundTripStats total;
-    std::size_t written = 0, skipped = 0, signatures = 0, signatures_kept = 0, keys = 0,
-                keys_kept = 0;
-    for (const fs::path& f : files) {
-      music::Song song;
-      try {
-        song = music::read_midi(f, ro);
-      } catch (const std::exception& e) {
-        std::cerr << "warning: " << e.what() << " (skipped)\n";
-        ++skipped;
-        continue;
-      }
-      music::Song decoded = encoder.decode_song(encoder.encode(song));
-      decoded.key_signatures = song.key_signatures;  // not in the words: carried by the writer
-      const fs::path rel = single ? f.filename() : fs::relative(f, round_trip);
-      const fs::path dest = fs::path(out_dir) / rel;
-      fs::create_directories(dest.parent_path());
-      music::write_song(dest, decoded);
-      const music::Song back = music::read_midi(dest, ro);
-      const music::RoundTripStats st = music::event_round_trip_stats(song, back, eo);
-      total += st;
-      ++written;
-      signatures += song.time_signatures.size();
-      for (const auto& ts : song.time_signatures)
-        for (const auto& b : back.time_signatures)
-          signatures_kept += ts.numerator == b.numerator && ts.denominator == b.denominator &&
-                             std::abs(ts.beat - b.beat) < 1e-9;
-      keys += song.key_signatures.size();
-      keys_kept += back.key_signatures == song.key_signatures ? song.key_signatures.size() : 0;
-      if (st.exact != st.notes)
-        std::cout << f.string() << ": " << st.exact << " of " << st.notes << " notes exact\n";
-    }
+    const music::FolderRoundTrip t = music::round_trip_folder(
+        round_trip, out_dir, eo,
+        [](const std::filesystem::path& f, const music::RoundTripStats& st) {
+          if (st.exact != st.notes)
+            std::cout << f.string() << ": " << st.exact << " of " << st.notes << " notes exact\n";
+        },
+        [](const std::string& why) { std::cerr << "warning: " << why << " (skipped)\n"; });
     std::cout << "round trip (events encoding, " << steps_per_beat
-              << " steps per beat, instruments " << instruments << "): " << written
-              << " files written to " << out_dir << ", " << skipped << " unreadable\n"
+              << " steps per beat, instruments " << instruments << "): " << t.written
+              << " files written to " << out_dir << ", " << t.skipped << " unreadable\n"
               << "notes exact on the grid (onset, length, pitch, instrument, velocity bin): "
-              << total.exact << " of " << total.notes << "\n"
-              << "time signatures kept at their beat: " << signatures_kept << " of " << signatures
-              << " (a change inside a bar moves to the next bar line)\n"
-              << "key signatures kept: " << keys_kept << " of " << keys << '\n';
+              << t.notes.exact << " of " << t.notes.notes << "\n"
+              << "time signatures kept at their beat: " << t.signatures_kept << " of "
+              << t.signatures << " (a change inside a bar moves to the next bar line)\n"
+              << "key signatures kept: " << t.keys_kept << " of " << t.keys << '\n';
     std::cout.setf(std::ios::fixed);
     std::cout.precision(6);
-    std::cout << "round_trip_exact " << total.share() << '\n';
+    std::cout << "round_trip_exact " << t.notes.share() << '\n';
     return 0;
   };
 
