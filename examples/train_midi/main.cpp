@@ -190,6 +190,7 @@ int main(int argc, char** argv) {
       "--resume", s.resume,
       "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
+  s.cache = "auto";  // the program keeps a cache unless told not to
   app.add_option("--cache", s.cache,
                  "Folder of the corpus cache, which keeps each file's encoding so the next run "
                  "reads only changed files (auto = $XDG_CACHE_HOME/lstmidi or ~/.cache/lstmidi; "
