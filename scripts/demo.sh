@@ -10,7 +10,7 @@ scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_EXAMPLES=ON \
   "-DLSTMIDI_ARCH=$(scripts/arch-flags.sh)" >/dev/null
-cmake --build build -j"$jobs" --target lstmidi-train lstmidi-generate lstmidi-eval
+cmake --build build -j"$jobs" --target lstmidi-train lstmidi-generate lstmidi-eval lstmidi-studio
 rm -rf out/demo-model out/demo-pieces
 mkdir -p out/demo-pieces
 # The events encoding (the default): every voice of the chorales as a part of its own, with its
@@ -31,3 +31,4 @@ build/bin/lstmidi-eval --generated out/demo-pieces --reference data/jsb_chorales
 echo
 echo "Done. Listen to out/demo.mid (e.g. timidity out/demo.mid), look at out/demo.svg;"
 echo "the model, its loss curve (loss.svg) and evaluation are in out/demo-model/."
+echo "Generate, see and hear more in the browser: build/bin/lstmidi-studio --model out/demo-model"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstmidi needs to build, test and run its demo.
-# Usage: scripts/install-deps.sh [--with-bench]   (as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--with-bench|--with-fuzz|--with-browser]
+#        (as root, or with sudo available; --with-browser: Chromium for lstmidi-studio's tests)
 set -euo pipefail
 
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
-      python3-mido midicsv python3-numpy libopenmpi-dev openmpi-bin)
+      python3-mido midicsv python3-numpy libcpp-httplib-dev libopenmpi-dev openmpi-bin)
 case "${1:-}" in
   --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+  --with-browser) pkgs+=(chromium chromium-driver python3-selenium) ;;
   "") ;;
-  *) echo "usage: $0 [--with-bench|--with-fuzz]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--with-bench|--with-fuzz|--with-browser]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -24,6 +24,7 @@
 #include <iostream>
 #include <lstmidi/core/quote.hpp>
 #include <lstmidi/lstmidi.hpp>
+#include <lstmidi/music/generate_piece.hpp>
 #include <lstmidi/music/music.hpp>
 #include <lstmidi/music/output_guard.hpp>
 #include <lstmidi/sample/generator.hpp>
@@ -93,11 +94,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* pf = app.add_option("--primer", primer_file, "Start from the opening of this MIDI file")
                  ->check(CLI::ExistingFile);
-  app.add_option("--primer-notes", primer_notes,
-                 "Start from these events: words of an events model, e.g. \"bar ts:3/4 pos:0 "
-                 "prog:0 vel:20 C4 len:4 E4 len:4\", or tokens of an older model, e.g. \"C4 E4 G4 "
-                 "C4.E4.G4:8 rest:4\"")
-      ->excludes(pf);
+  auto* notes_opt =
+      app.add_option(
+             "--primer-notes", primer_notes,
+             "Start from these events: words of an events model, e.g. \"bar ts:3/4 pos:0 "
+             "prog:0 vel:20 C4 len:4 E4 len:4\", or tokens of an older model, e.g. \"C4 E4 G4 "
+             "C4.E4.G4:8 rest:4\"")
+          ->excludes(pf);
+  int saved_primer = -1;
+  auto* saved_opt =
+      app.add_option("--saved-primer", saved_primer,
+                     "Start from this saved training opening (0 = the first line of the model's "
+                     "primers.txt) instead of the one the seed picks")
+          ->check(cli::Range(0, 1000000))
+          ->excludes(pf)
+          ->excludes(notes_opt);
   app.add_option("--primer-length", primer_len, "Events taken from the primer file")
       ->check(cli::Range(1, 4096))
       ->capture_default_str();
@@ -121,6 +132,10 @@ int main(int argc, char** argv) {
   auto* reattack_opt = app.add_flag(
       "--reattack", reattack,
       "Pianoroll models: strike every frame's notes again instead of holding repeated keys");
+  bool stop_at_end = false;
+  app.add_flag("--stop-at-end", stop_at_end,
+               "Token models: let the model end the piece (generation stops when it draws the end "
+               "of a piece; --length is then the most events)");
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
@@ -150,210 +165,39 @@ int main(int argc, char** argv) {
                   << " does not end in .mid or .midi; music players may not recognise it\n";
     }
     music::MusicModel<float> mm = music::load_music_model<float>(model_dir);
-    // A value typed on the command line that does not parse is a usage error (exit 2), as a
-    // bad flag is; the message says which flag.
-    auto from_flag = [](const char* flag, auto&& parse) {
-      try {
-        return parse();
-      } catch (const FormatError& e) {
-        throw std::invalid_argument(std::string(flag) + ": " + e.what());
-      }
-    };
-    auto parse_saved_tokens = [](const std::string& text) { return music::parse_tokens(text); };
-    // A saved opening (primers.txt), cut to --primer-length words and parsed by `parse`; a bad
-    // line is an error that names the file and line.
-    auto saved_primer_of = [&](std::uint64_t s, auto&& parse) {
-      const music::SavedPrimer p = music::pick_saved_primer_line(
-          model_dir, s, static_cast<std::size_t>(primer_len), &mm.meta);
-      try {
-        return parse(p.text);
-      } catch (const std::exception& e) {
-        throw FormatError(p.where + ": " + e.what());
-      }
-    };
-    if (mm.mode == ModelMode::pianoroll) {
-      for (const CLI::Option* o : {instruments_opt, ts_opt})
-        if (o->count() > 0)
-          throw std::invalid_argument(o->get_name() +
-                                      " is for token models of the events encoding");
-      // A piano-roll model draws every key on its own: there is no ranking to cut.
-      for (const CLI::Option* o : {top_k_opt, top_p_opt})
-        if (o->count() > 0)
-          throw std::invalid_argument(o->get_name() +
-                                      " is for token models (a piano-roll model draws every key "
-                                      "on its own; use --temperature)");
-      if (num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
-      const music::RollOptions& ro = mm.roll;
-      std::vector<music::Frame> primer;
-      std::string primer_from;
-      if (!primer_file.empty()) {
-        primer = music::song_to_frames(music::read_midi(primer_file), ro);
-        if (primer.size() > static_cast<size_t>(primer_len))
-          primer.resize(static_cast<size_t>(primer_len));
-        if (primer.empty())
-          throw std::invalid_argument(primer_file + ": no frames to use as a primer");
-        primer_from = primer_file;
-      } else if (!primer_notes.empty()) {
-        primer =
-            from_flag("--primer-notes", [&] { return music::parse_frame_line(primer_notes, ro); });
-        if (primer.empty()) throw std::invalid_argument("--primer-notes: no frames given");
-        primer_from = "--primer-notes";
-      } else {
-        primer = saved_primer_of(
-            seed, [&](const std::string& text) { return music::parse_frame_line(text, ro); });
-        primer_from = "a training piece's opening";
-      }
-      if (picture.empty()) picture = fs::path(out).replace_extension(".svg").string();
-      music::check_output_file(out, music::OutputKind::midi, model_dir, "--out");
-      if (write_picture)
-        music::check_output_file(picture, music::OutputKind::svg, model_dir, "--picture");
-      Rng rng(seed);
-      std::vector<music::Frame> all(primer);
-      for (music::Frame& f :
-           music::generate_frames(*mm.model, primer, length, temperature, rng, weights))
-        all.push_back(std::move(f));
-      const std::vector<music::Note> notes = music::frames_to_notes(all, ro, reattack);
-      music::write_midi(out, notes, tempo, program);
-      const double split = static_cast<double>(primer.size()) * ro.frame_beats;
-      if (write_picture)
-        write_file_atomic(picture, music::piano_roll_svg(notes, split,
-                                                         fs::path(out).filename().string() +
-                                                             " (grey: primer, blue: generated)"));
-      std::cout << "wrote " << out << " (" << length << " generated frames after a primer of "
-                << primer.size() << " from " << primer_from << ", " << notes.size() << " notes, "
-                << static_cast<int>(static_cast<double>(all.size()) * ro.frame_beats * 60 / tempo)
-                << " s" << weights_note << ")\n";
-      if (write_picture) std::cout << "wrote " << picture << '\n';
-      return 0;
-    }
-    const music::Encoder encoder(mm.encoder);
-    using music::Vocabulary;
-    const bool events = mm.encoder.encoding == music::Encoding::Events;
-    if (events && program_opt->count() > 0)
-      throw std::invalid_argument(
-          "--program: this model writes the instruments it learned; choose among them with "
-          "--instruments");
-    if (reattack_opt->count() > 0)
-      throw std::invalid_argument(
-          "--reattack is for piano-roll models (a token model writes each note's own length)");
-    if (!events && instruments_opt->count() > 0)
-      throw std::invalid_argument("--instruments is for models trained with --encoding events");
-    if (num_outputs > 1 && !picture.empty())
+    const bool roll = mm.mode == ModelMode::pianoroll;
+    if (roll && num_outputs > 1) throw std::invalid_argument("--num-outputs is for token models");
+    if (!roll && num_outputs > 1 && !picture.empty())
       throw std::invalid_argument(
           "--picture names one file; with --num-outputs each picture is written beside its MIDI "
           "file");
-    const bool same_key = mm.meta.count("same_key") && mm.meta.at("same_key") == "1";
 
-    // The primer, as tokens; from a file also its tempo, metre and key.
-    std::vector<music::Token> primer;
-    std::string primer_from;
-    music::Song primer_song;
-    bool have_primer_song = false;
-    int key_shift = 0;  // semitones the primer was moved by (same-key models)
+    // The flags given, as the settings of a piece (an unset one is a flag not given).
+    music::PieceSettings s;
+    s.length = length;
+    s.temperature = temperature;
+    if (top_k_opt->count() > 0) s.top_k = top_k;
+    if (top_p_opt->count() > 0) s.top_p = top_p;
+    if (tempo_opt->count() > 0) s.tempo = tempo;
+    if (ts_opt->count() > 0) s.time_signature = time_signature;
+    if (program_opt->count() > 0) s.program = program;
+    if (instruments_opt->count() > 0) s.instruments = instruments_flag;
+    s.reattack = reattack_opt->count() > 0 && reattack;
+    s.stop_at_end = stop_at_end;
+    s.weights = weights;
+    s.primer.length = primer_len;
     if (!primer_file.empty()) {
-      music::ReadOptions ro;
-      ro.keep_drums = events;
-      primer_song = music::read_midi(primer_file, ro);
-      have_primer_song = true;
-      if (same_key) key_shift = music::normalise_key(primer_song.notes);
-      primer = encoder.encode(primer_song);
-      if (primer.size() > static_cast<size_t>(primer_len))
-        primer.resize(static_cast<size_t>(primer_len));
-      if (primer.empty())
-        throw std::invalid_argument(primer_file + ": no notes to use as a primer");
-      primer_from = primer_file;
+      s.primer.kind = music::PrimerSource::Kind::midi;
+      s.primer.midi =
+          music::read_file_capped(primer_file, music::ReadOptions{}.limits.max_file_bytes);
+      s.primer.midi_name = primer_file;
     } else if (!primer_notes.empty()) {
-      primer = from_flag("--primer-notes", [&] { return encoder.parse(primer_notes); });
-      if (primer.empty()) throw std::invalid_argument("--primer-notes: no events given");
-      primer_from = "--primer-notes";
-    } else {
-      primer = saved_primer_of(seed, parse_saved_tokens);
-      primer_from = "a training piece's opening";
+      s.primer.kind = music::PrimerSource::Kind::notes;
+      s.primer.notes = primer_notes;
+    } else if (saved_opt->count() > 0) {
+      s.primer.saved_index = static_cast<std::size_t>(saved_primer);
     }
-    // <bos> and the primer's ids. Real music (a file, a saved opening) may hold events the
-    // vocabulary lacks: they become the nearest known ones; typed words must be known.
-    auto primer_ids = [&](const std::vector<music::Token>& words) {
-      std::vector<TokenId> ids{Vocabulary::kBos};
-      std::size_t approximated = 0;
-      for (const music::Token& t : words) {
-        if (auto id = mm.vocab.find(t)) {
-          ids.push_back(*id);
-          continue;
-        }
-        if (primer_notes.empty()) {
-          ids.push_back(mm.vocab.id(t));
-          ++approximated;
-          continue;
-        }
-        const TokenId near = mm.vocab.id(t);
-        throw std::invalid_argument(
-            "primer event " + quote_input(music::to_string(t)) +
-            " is not in the model's vocabulary" +
-            (mm.vocab.is_reserved(near)
-                 ? std::string()
-                 : " (nearest known: " + quote_input(music::to_string(mm.vocab.token(near))) +
-                       ")"));
-      }
-      if (approximated)
-        std::cerr
-            << "note: " << approximated
-            << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
-      return ids;
-    };
-    const bool saved_primer = primer_file.empty() && primer_notes.empty();
-    if (!saved_primer) primer_ids(primer);  // refuses unknown typed words before any output
-
-    GenerateOptions go;
-    go.length = length;
-    go.sampling = SamplingConfig{temperature, top_k, top_p};
-    go.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
-    go.weights = weights;
-    std::string instruments_note;
-    music::InstrumentFilter allowed;
-    if (instruments_opt->count() > 0) {
-      allowed = music::parse_instrument_list(instruments_flag);
-      const auto masked = music::instrument_mask(mm.vocab, allowed);
-      go.forbidden.insert(go.forbidden.end(), masked.forbidden.begin(), masked.forbidden.end());
-      if (masked.allowed_words == 0)
-        throw std::invalid_argument("--instruments " + instruments_flag +
-                                    ": the model knows none of these (it knows: " +
-                                    music::known_instruments(mm.vocab) + ")");
-      instruments_note = ", instruments " + instruments_flag;
-    }
-
-    // Where the primer ends, in beats (the picture's grey part).
-    auto primer_end = [&](const std::vector<music::Token>& words) {
-      if (events) return encoder.events().position_after(words);
-      double steps = 0;
-      for (const auto& t : words)
-        steps += mm.encoder.encoding == music::Encoding::PitchOnly ? mm.encoder.pitch_only_step
-                                                                   : t.duration;
-      return steps / mm.encoder.steps_per_beat;
-    };
-    const double file_split = primer_end(primer);
-    // The written file's tempo, metre and key: the primer's, else the training data's most
-    // common, else the flags (which win when given).
-    music::Song frame;  // tempo, time and key signatures for every output
-    if (tempo_opt->count() > 0) {
-      frame.tempos = {{0.0, tempo}};
-    } else if (have_primer_song && !primer_song.tempos.empty()) {
-      for (const auto& t : primer_song.tempos)
-        if (t.beat <= file_split || frame.tempos.empty()) frame.tempos.push_back(t);
-    } else if (mm.meta.count("common_tempo")) {
-      frame.tempos = {{0.0, music::detail::parse_meta_double(mm.meta, "common_tempo", 100)}};
-    } else {
-      frame.tempos = {{0.0, tempo}};
-    }
-    if (have_primer_song) frame.key_signatures = primer_song.key_signatures;
-    if (frame.key_signatures.empty() && mm.meta.count("common_key"))
-      frame.key_signatures = {music::parse_key_signature(mm.meta.at("common_key"))};
-    music::TimeSignature ts_flag = music::parse_time_signature(time_signature);
-    if (ts_opt->count() == 0) {
-      if (have_primer_song && !primer_song.time_signatures.empty())
-        ts_flag = primer_song.time_signatures.front();
-      else if (mm.meta.count("common_time_signature"))
-        ts_flag = music::parse_time_signature(mm.meta.at("common_time_signature"));
-    }
+    music::PieceMaker<float> maker(mm, model_dir, std::move(s));
 
     // Every file this run writes, checked before any is written.
     auto output_name = [&](int k) {
@@ -377,70 +221,54 @@ int main(int argc, char** argv) {
     for (int k = 0; k < num_outputs; ++k) {
       const std::uint64_t seed_k = seed + static_cast<std::uint64_t>(k);
       const std::string out_k = output_name(k);
-      // A saved opening is picked by the output's own seed: the same file as a run with it.
-      if (saved_primer) primer = saved_primer_of(seed_k, parse_saved_tokens);
-      const std::vector<TokenId> ids = primer_ids(primer);
-      const double split = primer_end(primer);
-      Rng rng(seed_k);
-      const std::vector<TokenId> gen = generate(*mm.model, ids, go, rng);
-      std::vector<music::Token> all(primer);
-      for (TokenId id : gen) all.push_back(mm.vocab.token(id));
-      music::Song song = encoder.decode_song(all);
-      std::size_t dropped = 0;
-      if (instruments_opt->count() > 0) {  // notes the primer's instrument left sounding
-        std::vector<music::Note> kept;
-        for (const music::Note& n : song.notes)
-          if (n.onset_beats < split || allowed.allows(n.drum, n.program, n.part))
-            kept.push_back(n);
-          else
-            ++dropped;
-        song.notes = std::move(kept);
-      }
-      music::transpose_pitches(song.notes, -key_shift);
-      if (!(events && !song.time_signatures.empty() && ts_opt->count() == 0))
-        song.time_signatures = {ts_flag};
-      if (!(events && !song.tempos.empty() && tempo_opt->count() == 0)) song.tempos = frame.tempos;
-      song.key_signatures = frame.key_signatures;
-      if (!events)
-        for (music::Note& n : song.notes) n.program = program;
-      music::write_song(out_k, song);
+      const music::Piece piece = maker.make(seed_k);
+      if (piece.approximated)
+        std::cerr
+            << "note: " << piece.approximated
+            << " primer event(s) not in the vocabulary were replaced by the nearest known ones\n";
+      music::write_piece(out_k, piece);
       const std::string picture_k = picture_name(out_k);
       if (write_picture)
-        write_file_atomic(picture_k, music::piano_roll_svg(song.notes, split,
+        write_file_atomic(picture_k, music::piano_roll_svg(piece.song.notes, piece.primer_beats,
                                                            fs::path(out_k).filename().string() +
                                                                " (grey: primer, blue: generated)"));
-      double end_beats = 0;
-      for (const auto& n : song.notes)
-        end_beats = std::max(end_beats, n.onset_beats + n.duration_beats);
-      const music::TimeSignature& ts_out = song.time_signatures.front();
-      std::cout << "wrote " << out_k << " (" << gen.size() << " generated events after a primer of "
-                << primer.size() << " from " << primer_from << ", " << song.notes.size()
-                << " notes, " << static_cast<int>(end_beats * 60 / song.tempos.front().bpm)
-                << " s, " << static_cast<int>(std::lround(song.tempos.front().bpm)) << " bpm, "
-                << ts_out.numerator << "/" << ts_out.denominator
-                << (song.key_signatures.empty()
+      const double bpm = piece.song.tempos.front().bpm;
+      if (roll) {
+        const double beats =
+            static_cast<double>(piece.primer_size + piece.generated) * mm.roll.frame_beats;
+        std::cout << "wrote " << out_k << " (" << piece.generated
+                  << " generated frames after a primer of " << piece.primer_size << " from "
+                  << piece.primer_from << ", " << piece.song.notes.size() << " notes, "
+                  << static_cast<int>(beats * 60 / bpm) << " s" << weights_note << ")\n";
+        if (write_picture) std::cout << "wrote " << picture_k << '\n';
+        continue;
+      }
+      const music::TimeSignature& ts_out = piece.song.time_signatures.front();
+      std::cout << "wrote " << out_k << " (" << piece.generated
+                << (piece.ended ? " generated events, ended by the model, after a primer of "
+                                : " generated events after a primer of ")
+                << piece.primer_size << " from " << piece.primer_from << ", "
+                << piece.song.notes.size() << " notes, "
+                << static_cast<int>(music::piece_end_beats(piece) * 60 / bpm) << " s, "
+                << static_cast<int>(std::lround(bpm)) << " bpm, " << ts_out.numerator << "/"
+                << ts_out.denominator
+                << (piece.song.key_signatures.empty()
                         ? std::string()
-                        : ", key " + music::key_signature_name(song.key_signatures.front()))
-                << instruments_note << weights_note << ")\n";
-      if (key_shift != 0)
+                        : ", key " + music::key_signature_name(piece.song.key_signatures.front()))
+                << (instruments_opt->count() > 0 ? ", instruments " + instruments_flag
+                                                 : std::string())
+                << weights_note << ")\n";
+      if (piece.key_shift != 0)
         std::cout
             << "  the model plays in C major / A minor: its output moved back to the primer's key ("
-            << (key_shift > 0 ? "-" : "+") << std::abs(key_shift) << " semitones)\n";
-      if (dropped)
-        std::cout << "  " << dropped
+            << (piece.key_shift > 0 ? "-" : "+") << std::abs(piece.key_shift) << " semitones)\n";
+      if (piece.dropped)
+        std::cout << "  " << piece.dropped
                   << " note(s) left out: the primer's last instrument is not in --instruments\n";
       if (write_picture) std::cout << "wrote " << picture_k << '\n';
-      if (mm.pitch_classes) {
-        const music::PitchClassHistogram& corpus = *mm.pitch_classes;
-        std::vector<music::Note> generated_only;
-        for (const auto& n : song.notes)
-          if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);
-        if (key_shift != 0)
-          for (auto& n : generated_only) n.pitch += key_shift;  // compare in the model's key
+      if (piece.pitch_class_distance)
         std::cout << "pitch-class distance to the training corpus (total variation, 0 = same): "
-                  << music::total_variation(music::pitch_class_histogram(generated_only), corpus)
-                  << '\n';
-      }
+                  << *piece.pitch_class_distance << '\n';
     }
     return 0;
   });

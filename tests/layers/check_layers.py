@@ -33,6 +33,7 @@ JOINS = {
     "music/model_dir.hpp",
     "music/model_metadata.hpp",
     "music/saved_primers.hpp",
+    "music/generate_piece.hpp",
     "music/roll_model.hpp",
     "music/run_files.hpp",
     "music/run_report.hpp",

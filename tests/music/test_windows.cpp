@@ -26,36 +26,53 @@ bool same(const TokenBatch& a, const TokenBatch& b) {
 }  // namespace
 
 TEST_CASE("windows: next-token targets, strides and counts") {
-  const auto data = pieces(1, 20);
+  std::vector<std::vector<Token>> data(1);  // 20 different tokens: a window's start is unique
+  for (int k = 0; k < 20; ++k) data[0].push_back(Token::notes({40 + k}, 1));
   const Vocabulary v = Vocabulary::build(data);
   WindowOptions o;
   o.steps = 8;
   o.stride = 4;
   o.batch_size = 2;
   o.valid_fraction = 0.0;
-  WindowSampler ws(data, v, o);
-  // 22 ids (<bos> + 20 + <eos>): starts 0, 4, 8, 12 (s + 8 < 22).
-  CHECK(ws.train_windows() == 4);
-  CHECK(ws.valid_windows() == 0);
-  CHECK(ws.batches_per_epoch() == 2);
   const std::vector<TokenId> ids = v.encode(data[0]);
-  std::set<TokenId> firsts;
-  for (int b = 0; b < 2; ++b) {
-    const TokenBatch batch = ws.next_batch();
-    CHECK(batch.T == 8);
-    CHECK(batch.B == 2);
-    for (Index w = 0; w < 2; ++w) {
-      std::size_t s = 0;
-      while (ids[s] != batch.input(0, w) || ids[s + 1] != batch.input(1, w)) ++s;
-      firsts.insert(static_cast<TokenId>(s));
-      for (Index t = 0; t < 8; ++t) {
-        CHECK(batch.input(t, w) == ids[s + static_cast<std::size_t>(t)]);
-        CHECK(batch.target(t, w) == ids[s + static_cast<std::size_t>(t) + 1]);
+  // 22 ids (<bos> + 20 + <eos>), 21 targets: starts 0, 4, 8, 12 (s + 8 <= 21), and one more
+  // window ending at <eos> (start 13), so every target is trained on (WindowTail::end_aligned).
+  // pad_short leaves the last target, <eos>, out.
+  for (const WindowTail tail : {WindowTail::end_aligned, WindowTail::pad_short}) {
+    CAPTURE(static_cast<int>(tail));
+    o.tail = tail;
+    WindowSampler ws(data, v, o);
+    const bool aligned = tail == WindowTail::end_aligned;
+    CHECK(ws.train_windows() == (aligned ? 5u : 4u));
+    CHECK(ws.valid_windows() == 0);
+    CHECK(ws.batches_per_epoch() == (aligned ? 3u : 2u));
+    std::set<TokenId> firsts;
+    std::set<TokenId> targets;
+    for (std::size_t b = 0; b < ws.batches_per_epoch(); ++b) {
+      const TokenBatch batch = ws.next_batch();
+      CHECK(batch.T == 8);
+      CHECK(batch.B == 2);
+      for (Index w = 0; w < 2; ++w) {
+        if (batch.input(0, w) == Vocabulary::kPad) continue;  // the last batch's padding
+        std::size_t s = 0;  // the window's start: the only place its inputs match
+        auto matches = [&](std::size_t at) {
+          for (Index t = 0; t < 8; ++t)
+            if (ids[at + static_cast<std::size_t>(t)] != batch.input(t, w)) return false;
+          return true;
+        };
+        while (!matches(s)) ++s;
+        firsts.insert(static_cast<TokenId>(s));
+        for (Index t = 0; t < 8; ++t) {
+          CHECK(batch.target(t, w) == ids[s + static_cast<std::size_t>(t) + 1]);
+          targets.insert(batch.target(t, w));
+        }
       }
     }
+    CHECK(firsts ==
+          (aligned ? std::set<TokenId>{0, 4, 8, 12, 13} : std::set<TokenId>{0, 4, 8, 12}));
+    CHECK(targets.count(Vocabulary::kEos) == (aligned ? 1u : 0u));
+    CHECK(ws.position() == SamplerPosition{1, 0});
   }
-  CHECK(firsts == std::set<TokenId>{0, 4, 8, 12});
-  CHECK(ws.position() == SamplerPosition{1, 0});
 }
 
 TEST_CASE("windows: short pieces are padded, a partial last batch too") {
@@ -101,7 +118,7 @@ TEST_CASE("windows: validation split by piece, seeded") {
     for (Index w = 0; w < batch.B; ++w)
       if (batch.input(0, w) == Vocabulary::kBos) CHECK(valid_ids.count(batch.input(1, w)) == 0);
   }
-  CHECK(ws.valid_windows() == 3 * 5);
+  CHECK(ws.valid_windows() == 3 * 6);  // 41 targets: starts 0, 8, .., 32 and 33 (ending at <eos>)
   TokenBatch vb;
   ws.valid_batch(0, vb);
   CHECK(vb.input(0, 0) == Vocabulary::kBos);
@@ -174,8 +191,8 @@ TEST_CASE("windows: empty or unusable data is a clear error") {
   WindowOptions o;
   o.add_bos_eos = false;
   o.valid_fraction = 0.0;
-  CHECK_THROWS_WITH_AS(WindowSampler({parse_tokens("C4:4")}, v, o), doctest::Contains("no training windows"),
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(WindowSampler({parse_tokens("C4:4")}, v, o),
+                       doctest::Contains("no training windows"), std::invalid_argument);
   o.steps = 0;
   CHECK_THROWS_AS(WindowSampler({parse_tokens("C4:4 D4:4")}, v, o), std::invalid_argument);
 }

@@ -1108,6 +1108,23 @@ def case_default_primer():
     for seed in range(1, 9):
         p = generate(model, os.path.join(base, f"s{seed}.mid"), ["--seed", str(seed)])
         expect_ok(p, f"generate from a saved primer, --seed {seed}")
+    # --saved-primer K: line K of primers.txt whatever the seed (greedy decoding, so only the
+    # primer could make two seeds differ); a line it lacks is a usage error.
+    lines = [l for l in open(os.path.join(model, "primers.txt")).read().splitlines() if l]
+    written = []
+    for seed in (1, 2):
+        out = os.path.join(base, f"k{seed}.mid")
+        expect_ok(generate(model, out, ["--seed", str(seed), "--saved-primer", str(len(lines) - 1),
+                                        "--temperature", "0", "--no-picture"]),
+                  f"--saved-primer --seed {seed}")
+        with open(out, "rb") as f:
+            written.append(f.read())
+    check(written[0] == written[1], "--saved-primer K gave different files for two seeds")
+    p = generate(model, os.path.join(base, "bad.mid"), ["--saved-primer", str(len(lines))])
+    expect_clean_error(p, "lstmidi-generate", "--saved-primer past the last line", "saved primer")
+    check(p.returncode == 2, f"--saved-primer past the last line: exit {p.returncode}, expected 2")
+    p = generate(model, os.path.join(base, "bad.mid"), ["--saved-primer", "0", "--primer-notes", "C4"])
+    expect_clean_error(p, "lstmidi-generate", "--saved-primer with --primer-notes", "--saved-primer")
 
 
 # --- fault injection -------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
@@ -104,12 +105,13 @@ LossTotals score_frames(Model<T>& model, const std::vector<std::vector<Frame>>& 
 ///   (temperature 0: on exactly when sigmoid(z_k) > 1/2); feed the new frame.
 ///
 /// Returns the generated frames (without the primer). The primer may be empty: the first frame
-/// is then drawn from the model's prediction after the zero frame. `weights` as in
-/// GenerateOptions.
+/// is then drawn from the model's prediction after the zero frame. `weights` and `progress`
+/// (called after every frame with (frames so far, length)) as in GenerateOptions.
 template <typename T>
 std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& primer, Index length,
                                    double temperature, Rng& rng,
-                                   GenerationWeights weights = GenerationWeights::float32) {
+                                   GenerationWeights weights = GenerationWeights::float32,
+                                   const std::function<void(Index, Index)>& progress = {}) {
   const Index K = model.config().vocab_size;
   require(model.config().mode == ModelMode::pianoroll,
           "generate_frames: the model does not predict frames (it is a token model)");
@@ -141,6 +143,7 @@ std::vector<Frame> generate_frames(Model<T>& model, const std::vector<Frame>& pr
     }
     out.push_back(f);
     if (i + 1 < length) feed(out.back());
+    if (progress) progress(i + 1, length);
   }
   return out;
 }

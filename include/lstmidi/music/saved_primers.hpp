@@ -28,15 +28,12 @@ struct SavedPrimer {
   std::string where;  // "<dir>/primers.txt:<line>"
 };
 
-/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line),
-/// cut to its first `max_words` words (a saved primer is capped as a primer file is): the
-/// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
-/// mode. Throws std::invalid_argument if the file is missing or has no lines, FormatError if it
-/// is larger than kMaxPrimersFileBytes (checked before reading).
-/// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
-inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
-                                          std::size_t max_words,
-                                          const std::map<std::string, std::string>* meta = nullptr) {
+/// Every non-empty line of the directory's primers.txt, whole, each with where it came from:
+/// the saved openings a program may offer to choose from. Throws std::invalid_argument if the
+/// file is missing or has no lines, FormatError if it is larger than kMaxPrimersFileBytes
+/// (checked before reading). `dir` may also be a one-file model, with its metadata in `meta`.
+inline std::vector<SavedPrimer> read_saved_primer_lines(
+    const std::filesystem::path& dir, const std::map<std::string, std::string>* meta = nullptr) {
   std::error_code ec;
   const bool one_file = std::filesystem::is_regular_file(dir, ec);
   const std::filesystem::path file = one_file ? dir : dir / kPrimersFile;
@@ -60,23 +57,57 @@ inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std:
     on_disk.open(file, std::ios::binary);
   }
   std::istream& in = one_file ? static_cast<std::istream&>(embedded) : on_disk;
-  std::vector<std::pair<std::string, std::size_t>> lines;
+  std::vector<SavedPrimer> lines;
   std::size_t number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
-    if (!line.empty()) lines.emplace_back(std::move(line), number);
+    if (!line.empty())
+      lines.push_back({std::move(line), file.string() + (one_file ? " (its saved primers)" : "") +
+                                            ":" + std::to_string(number)});
   }
   if (lines.empty())
     throw std::invalid_argument(file.string() +
                                 ": no saved primers; pass --primer or --primer-notes");
-  Rng pick(seed, 3);
-  const auto& [line, at] = lines[pick.below(static_cast<std::uint32_t>(lines.size()))];
-  SavedPrimer p;
-  p.where = file.string() + (one_file ? " (its saved primers)" : "") + ":" + std::to_string(at);
-  std::istringstream words(line);
+  return lines;
+}
+
+namespace detail {
+// `p` with its text cut to the first `max_words` words, single-space separated.
+inline SavedPrimer first_words(const SavedPrimer& p, std::size_t max_words) {
+  SavedPrimer out;
+  out.where = p.where;
+  std::istringstream words(p.text);
   std::size_t n = 0;
-  for (std::string w; n < max_words && words >> w; ++n) p.text += (n ? " " : "") + w;
-  return p;
+  for (std::string w; n < max_words && words >> w; ++n) out.text += (n ? " " : "") + w;
+  return out;
+}
+}  // namespace detail
+
+/// One line of the directory's primers.txt, picked with `seed` (the same seed, the same line),
+/// cut to its first `max_words` words (a saved primer is capped as a primer file is): the
+/// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
+/// mode. Throws as read_saved_primer_lines.
+/// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
+inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
+                                          std::size_t max_words,
+                                          const std::map<std::string, std::string>* meta = nullptr) {
+  const std::vector<SavedPrimer> lines = read_saved_primer_lines(dir, meta);
+  Rng pick(seed, 3);
+  return detail::first_words(lines[pick.below(static_cast<std::uint32_t>(lines.size()))],
+                             max_words);
+}
+
+/// The `index`-th (0-based) saved primer, cut to its first `max_words` words; throws
+/// std::invalid_argument when there are not that many.
+inline SavedPrimer saved_primer_at(const std::filesystem::path& dir, std::size_t index,
+                                   std::size_t max_words,
+                                   const std::map<std::string, std::string>* meta = nullptr) {
+  const std::vector<SavedPrimer> lines = read_saved_primer_lines(dir, meta);
+  if (index >= lines.size())
+    throw std::invalid_argument("saved primer " + std::to_string(index) + ": the model has " +
+                                std::to_string(lines.size()) + " (0 to " +
+                                std::to_string(lines.size() - 1) + ")");
+  return detail::first_words(lines[index], max_words);
 }
 
 /// The text of pick_saved_primer_line(dir, seed, 4096).

@@ -201,15 +201,7 @@ inline void claim(const TrainSettings& s, const RunHooks& h) {
 /// Tokens mode: MIDI -> tokens -> vocabulary -> windows; an LSTM over the vocabulary.
 inline RunOutcome train_token_run(const TrainSettings& s, const RunHooks& h = {}) {
   // 1. Data.
-  EncoderOptions eo;
-  eo.encoding = s.encoding == "pitch-only" ? Encoding::PitchOnly
-                : s.encoding == "events"   ? Encoding::Events
-                                           : Encoding::Durations;
-  eo.steps_per_beat = s.steps_per_beat;
-  eo.max_duration = s.max_duration;
-  eo.events.instruments = parse_instrument_mode(s.instruments);
-  eo.events.tempo = s.tempo_words;
-  eo.events.time_signatures = !s.no_time_signature_words;
+  const EncoderOptions eo = encoder_options(s);
   const Encoder encoder(eo);
   if (eo.encoding == Encoding::Events) encoder.events();  // checks the bar length
   ReadOptions ro;
@@ -224,14 +216,7 @@ inline RunOutcome train_token_run(const TrainSettings& s, const RunHooks& h = {}
   const auto vocab = Vocabulary::build(
       s.transpose > 0 ? with_transpositions(corpus.pieces, s.transpose) : corpus.pieces,
       VocabularyOptions{s.min_count, 0});
-  WindowOptions wo;
-  wo.steps = s.seq_len;
-  wo.stride = s.stride;
-  wo.batch_size = s.batch;
-  wo.valid_fraction = s.valid_fraction;
-  wo.max_transpose = s.transpose;
-  wo.seed = s.seed;
-  WindowSampler sampler(corpus.pieces, vocab, wo);
+  WindowSampler sampler(corpus.pieces, vocab, window_options(s));
   const Index batch_used = detail::cap_batch(sampler, s, h);
   *h.out << "data: " << corpus.pieces.size() << " pieces, " << corpus.notes << " notes -> "
          << vocab.size() << " tokens in the vocabulary; " << sampler.train_windows()
@@ -297,15 +282,7 @@ inline RunOutcome train_roll_run(const TrainSettings& s, const RunHooks& h = {})
     for (const auto& w : vc.warnings) *h.err << "warning: " << w << '\n';
     valid_pieces = std::move(vc.pieces);
   }
-  FrameWindowOptions wo;
-  wo.steps = s.seq_len;
-  wo.stride = s.stride;
-  wo.batch_size = s.batch;
-  wo.keys = ro.keys;
-  wo.valid_fraction = s.valid_data.empty() ? s.valid_fraction : 0.0;
-  wo.max_transpose = s.transpose;
-  wo.seed = s.seed;
-  FrameSampler sampler(corpus.pieces, wo, valid_pieces);
+  FrameSampler sampler(corpus.pieces, frame_window_options(s, ro.keys), valid_pieces);
   const Index batch_used = detail::cap_batch(sampler, s, h);
   const auto train_pieces = sampler.pieces(false), held_out = sampler.pieces(true);
   *h.out << "data: " << corpus.pieces.size() << " pieces, " << corpus.frames << " frames of "

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// music::TrainSettings: every setting of a training run on MIDI files, with its default, and
-/// what follows from them: the model's shape (model_config) and the training loop's options
-/// (train_options). A run's settings.ini names each field by its setting name (the field with
+/// what follows from them: the encoding, the windows, the model's shape (model_config) and the
+/// training loop's options (train_options). A run's settings.ini names each field by its setting
+/// name (the field with
 /// '-' for '_': seq_len is "seq-len"); the program lstmidi-train exposes each as a flag of that
 /// name.
 #pragma once
@@ -13,6 +14,9 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/model/model_config.hpp"
+#include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/frame_sampler.hpp"
+#include "lstmidi/music/windows.hpp"
 #include "lstmidi/train/memory_estimate.hpp"
 #include "lstmidi/train/trainer.hpp"
 
@@ -111,6 +115,46 @@ inline ModelConfig model_config(const TrainSettings& s, Index inputs) {
   mc.weight_drop = s.weight_drop;
   mc.loss_positions = s.loss == "last" ? LossPositions::last : LossPositions::all;
   return mc;
+}
+
+/// Tokens mode: the encoding the settings describe.
+inline EncoderOptions encoder_options(const TrainSettings& s) {
+  EncoderOptions eo;
+  eo.encoding = s.encoding == "pitch-only" ? Encoding::PitchOnly
+                : s.encoding == "events"   ? Encoding::Events
+                                           : Encoding::Durations;
+  eo.steps_per_beat = s.steps_per_beat;
+  eo.max_duration = s.max_duration;
+  eo.events.instruments = parse_instrument_mode(s.instruments);
+  eo.events.tempo = s.tempo_words;
+  eo.events.time_signatures = !s.no_time_signature_words;
+  return eo;
+}
+
+/// Tokens mode: the training and validation windows.
+inline WindowOptions window_options(const TrainSettings& s) {
+  WindowOptions wo;
+  wo.steps = s.seq_len;
+  wo.stride = s.stride;
+  wo.batch_size = s.batch;
+  wo.valid_fraction = s.valid_fraction;
+  wo.max_transpose = s.transpose;
+  wo.seed = s.seed;
+  return wo;
+}
+
+/// Piano-roll mode: the windows over frames of `keys` keys; a separate validation folder
+/// replaces the held-out share.
+inline FrameWindowOptions frame_window_options(const TrainSettings& s, Index keys) {
+  FrameWindowOptions wo;
+  wo.steps = s.seq_len;
+  wo.stride = s.stride;
+  wo.batch_size = s.batch;
+  wo.keys = keys;
+  wo.valid_fraction = s.valid_data.empty() ? s.valid_fraction : 0.0;
+  wo.max_transpose = s.transpose;
+  wo.seed = s.seed;
+  return wo;
 }
 
 /// The training loop's options (the caller adds `stop`).

@@ -3,9 +3,11 @@
 ///
 /// Each piece becomes ids  <bos> t_1 ... t_n <eos>  (add_bos_eos). A window of T steps starting
 /// at position s has inputs ids[s .. s+T-1] and next-token targets ids[s+1 .. s+T]; starts are
-/// 0, S, 2S, ... while s+T < len (stride S). A piece shorter than T+1 ids gives one window,
-/// padded at the end with <pad> inputs and target -1 (no loss). Pieces of fewer than 2 ids give
-/// none.
+/// 0, S, 2S, ... while s+T < len (stride S), and by default (WindowTail::end_aligned) one more
+/// window ending at <eos> when targets are left after the last start, so every target is
+/// trained on: the closing bars and the end of the piece itself, which the generator may then
+/// draw. A piece shorter than T+1 ids gives one window, padded at the end with <pad> inputs and
+/// target -1 (no loss). Pieces of fewer than 2 ids give none.
 ///
 /// Validation split BY PIECE (data/piece_split.hpp): round(valid_fraction * n) pieces drawn
 /// with the seed (at least 1 when the fraction is > 0 and n >= 2; never all) are validation
@@ -16,8 +18,7 @@
 /// and are in the vocabulary exactly. Unshifted windows map unseen tokens by the vocabulary's
 /// UnknownPolicy.
 ///
-/// Windows, batches and the epoch order are those of data/window_sampler.hpp (WindowTail::
-/// pad_short): epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
+/// Windows, batches and the epoch order are those of data/window_sampler.hpp: epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
 /// from Rng(seed, stream = e + 1), B windows per batch; the last batch of an epoch is padded
 /// (inputs <pad>, targets -1) when the count is not a multiple of B. The order depends only on
 /// (seed, epoch), so SamplerPosition {epoch, batch} is all a checkpoint needs to resume and
@@ -46,6 +47,9 @@ struct WindowOptions {
   std::uint64_t seed = 1;
   bool add_bos_eos = true;
   UnknownPolicy unknown = UnknownPolicy::Nearest;
+  /// The windows at a piece's end: end_aligned trains every target; pad_short leaves the
+  /// targets after the last whole window out (up to S - 1 of them, often <eos> itself).
+  WindowTail tail = WindowTail::end_aligned;
 };
 
 using lstmidi::SamplerPosition;  // {epoch, batch}: data/epoch_order.hpp
@@ -144,7 +148,7 @@ class WindowSampler {
     for (std::size_t i = 0; i < ids.size(); ++i) bad[i + 1] = bad[i] + (ids[i] < 0 ? 1 : 0);
     const auto seq = static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
                                                 static_cast<std::size_t>(shift + opt_.max_transpose));
-    for (const std::int64_t s : window_starts(len - 1, T, opt_.stride, WindowTail::pad_short)) {
+    for (const std::int64_t s : window_starts(len - 1, T, opt_.stride, opt_.tail)) {
       const std::int64_t e = std::min(len, s + T + 1);
       if (bad[static_cast<std::size_t>(e)] - bad[static_cast<std::size_t>(s)] != 0) continue;
       (is_valid_[piece] ? schedule_.valid() : schedule_.train())

@@ -9,6 +9,7 @@
 /// reset, at 1/100 of the work (bench/bench_lstm.cpp measures both).
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct GenerateOptions {
   /// Weights the steps read: float16 is faster where the weights do not fit the cache, and
   /// gives slightly different logits (see GenerationWeights).
   GenerationWeights weights = GenerationWeights::float32;
+  /// Called after every generated token with (tokens so far, length): a program shows progress
+  /// with it, and stops the generation by throwing from it.
+  std::function<void(Index, Index)> progress;
 
   static constexpr Index kMaxLength = 1000000;
   void validate() const {
@@ -63,6 +67,7 @@ std::vector<TokenId> generate(Model<T>& model, const std::vector<TokenId>& prime
     out.push_back(next);
     one[0] = next;
     logits = model.step(one, state).col(0);
+    if (options.progress) options.progress(k + 1, options.length);
   }
   return out;
 }

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MIT
+/// One generated piece from a loaded model folder: the whole way from settings to the notes of a
+/// MIDI file, shared by lstmidi-generate and lstmidi-studio, so the same settings and seed give
+/// the same file byte for byte in both.
+///
+///   PieceMaker(mm, model path, settings)   checks every setting against the model, reads and
+///                                          parses the primer (a MIDI file's bytes, typed words
+///                                          or frames, or a saved opening)
+///   make(seed)                             primer ids -> generate() or generate_frames() ->
+///                                          tokens -> Song (tempo, metre, key), as a Piece
+///   write_piece(path, piece)               the file: write_song (tokens models, one track per
+///                                          instrument) or write_midi (piano-roll models)
+///
+/// Token models: the primer is <bos> then its words; real music (a file, a saved opening) may
+/// hold events the vocabulary lacks, which become the nearest known ones, while typed words
+/// must be known. Padding, <unk>, <bos>, <eos> and the words of instruments left out of
+/// `instruments` are never drawn. The written tempo, metre and key are the primer's, else the
+/// training data's most common, else the defaults; `tempo` and `time_signature` win when set.
+/// A same-key model's output moves back to the primer's key.
+///
+/// Piano-roll models generate `length` frames after the primer (see roll_model.hpp); keys on in
+/// consecutive frames become held notes unless `reattack`.
+///
+/// Errors: a setting that does not fit the model throws std::invalid_argument naming the
+/// lstmidi-generate flag; a primer file that cannot be read throws FormatError / IoError.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/core/quote.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/music/encoder.hpp"
+#include "lstmidi/music/file_io.hpp"
+#include "lstmidi/music/instrument_filter.hpp"
+#include "lstmidi/music/key.hpp"
+#include "lstmidi/music/metrics.hpp"
+#include "lstmidi/music/midi_reader.hpp"
+#include "lstmidi/music/midi_writer.hpp"
+#include "lstmidi/music/model_dir.hpp"
+#include "lstmidi/music/note.hpp"
+#include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/music/saved_primers.hpp"
+#include "lstmidi/music/token.hpp"
+#include "lstmidi/music/vocabulary.hpp"
+#include "lstmidi/sample/generator.hpp"
+
+namespace lstmidi::music {
+
+/// Where the music the model continues comes from.
+struct PrimerSource {
+  enum class Kind { saved, midi, notes };
+  Kind kind = Kind::saved;
+  /// midi: the file's bytes (at most the reader's limit) and its name for messages.
+  std::vector<std::uint8_t> midi;
+  std::string midi_name;
+  /// notes: words of a token model ("bar pos:0 prog:0 vel:20 C4 len:4") or frames of a
+  /// piano-roll model ("C4.E4.G4 rest").
+  std::string notes;
+  /// saved: this line of the saved openings (0-based) instead of the one the seed picks.
+  std::optional<std::size_t> saved_index;
+  /// Events (frames) taken from a file or a saved opening.
+  int length = 32;
+};
+
+/// Every setting of a piece. An unset optional is a flag not given to lstmidi-generate.
+struct PieceSettings {
+  int length = 200;                           // events (frames) after the primer, 1..4000
+  double temperature = 1.0;                   // 0..100
+  std::optional<int> top_k;                   // token models; 0 = all
+  std::optional<double> top_p;                // token models; 0.001..1
+  std::optional<double> tempo;                // quarter notes per minute, 10..400
+  std::optional<std::string> time_signature;  // "N/D"
+  std::optional<int> program;                 // chord, pitch-only and piano-roll models: 0..127
+  std::optional<std::string> instruments;     // events models: "0,33,drums"
+  bool reattack = false;                      // piano-roll models
+  /// Token models: the model may end the piece: generation stops when it draws the end of a
+  /// piece (<eos>), and `length` is the most events. Otherwise the end is never drawn.
+  bool stop_at_end = false;
+  PrimerSource primer;
+  GenerationWeights weights = GenerationWeights::float32;
+  /// Called after every generated event with (events so far, length); throw from it to stop.
+  std::function<void(Index, Index)> progress;
+};
+
+/// A generated piece and what a program reports about it.
+struct Piece {
+  Song song;                  // notes with instruments and velocities, tempos, signatures
+  bool single_track = false;  // piano-roll: written by write_midi with `program`
+  int program = 0;
+  double primer_beats = 0;                     // where the primer ends
+  std::size_t primer_size = 0, generated = 0;  // events (frames)
+  bool ended = false;  // the model ended the piece before `length` (PieceSettings::stop_at_end)
+  std::string primer_from;       // "a training piece's opening", a file name, "--primer-notes"
+  std::size_t approximated = 0;  // primer events replaced by the nearest known ones
+  int key_shift = 0;             // semitones a same-key model's output was moved back by
+  std::size_t dropped = 0;       // notes of instruments left out (the primer's last one)
+  std::optional<double> pitch_class_distance;  // to the training corpus, when saved
+};
+
+/// The first-to-last beat a piece's notes cover.
+inline double piece_end_beats(const Piece& p) {
+  double end = 0;
+  for (const Note& n : p.song.notes) end = std::max(end, n.onset_beats + n.duration_beats);
+  return end;
+}
+
+/// Writes the piece's MIDI file (atomically).
+inline void write_piece(const std::filesystem::path& path, const Piece& p) {
+  if (p.single_track)
+    write_midi(path, p.song.notes, p.song.tempos.front().bpm, p.program);
+  else
+    write_song(path, p.song);
+}
+
+template <typename T>
+class PieceMaker {
+ public:
+  /// Checks `s` against the model and reads the primer; `model_path` is the folder or the
+  /// one-file model `mm` was loaded from (its saved openings).
+  PieceMaker(MusicModel<T>& mm, std::filesystem::path model_path, PieceSettings s)
+      : mm_(mm), path_(std::move(model_path)), s_(std::move(s)), encoder_(mm.encoder) {
+    if (mm_.mode == ModelMode::pianoroll)
+      prepare_frames();
+    else
+      prepare_tokens();
+  }
+
+  const PieceSettings& settings() const { return s_; }
+
+  /// Replaces the progress callback (PieceSettings::progress) for the next pieces.
+  void set_progress(std::function<void(Index, Index)> progress) {
+    s_.progress = progress;
+    go_.progress = std::move(progress);
+  }
+
+  Piece make(std::uint64_t seed) {
+    return mm_.mode == ModelMode::pianoroll ? make_frames(seed) : make_tokens(seed);
+  }
+
+ private:
+  MusicModel<T>& mm_;
+  std::filesystem::path path_;
+  PieceSettings s_;
+  Encoder encoder_;
+  bool events_ = false;
+  std::string primer_from_;
+  std::vector<Token> primer_;  // token models; saved openings: set per seed
+  std::vector<Frame> frames_;  // piano-roll models
+  Song primer_song_;
+  bool have_primer_song_ = false;
+  int key_shift_ = 0;
+  GenerateOptions go_;
+  InstrumentFilter allowed_;
+  Song frame_;  // tempo and key signatures of every output
+  TimeSignature ts_;
+
+  bool saved() const { return s_.primer.kind == PrimerSource::Kind::saved; }
+
+  // A value typed by the user that does not parse is a usage error naming the flag.
+  template <typename F>
+  static auto from_flag(const char* flag, F&& parse) {
+    try {
+      return parse();
+    } catch (const FormatError& e) {
+      throw std::invalid_argument(std::string(flag) + ": " + e.what());
+    }
+  }
+
+  // The saved opening for `seed` (or the chosen line), parsed by `parse`; a bad line is an
+  // error naming the file and line.
+  template <typename F>
+  auto saved_primer(std::uint64_t seed, F&& parse) {
+    const auto words = static_cast<std::size_t>(s_.primer.length);
+    const SavedPrimer p = s_.primer.saved_index
+                              ? saved_primer_at(path_, *s_.primer.saved_index, words, &mm_.meta)
+                              : pick_saved_primer_line(path_, seed, words, &mm_.meta);
+    try {
+      return parse(p.text);
+    } catch (const std::exception& e) {
+      throw FormatError(p.where + ": " + e.what());
+    }
+  }
+
+  // Refuses a model without saved openings, or a chosen line it does not have, before any output.
+  void check_saved_primers() const {
+    if (s_.primer.saved_index)
+      saved_primer_at(path_, *s_.primer.saved_index, 1, &mm_.meta);
+    else
+      read_saved_primer_lines(path_, &mm_.meta);
+  }
+
+  Song read_primer_song(const ReadOptions& ro) const {
+    return read_midi_bytes(s_.primer.midi, s_.primer.midi_name, ro);
+  }
+
+  void prepare_frames() {
+    if (s_.stop_at_end)
+      throw std::invalid_argument(
+          "--stop-at-end is for token models (a piano-roll model has no end of a piece)");
+    if (s_.instruments)
+      throw std::invalid_argument("--instruments is for token models of the events encoding");
+    if (s_.time_signature)
+      throw std::invalid_argument("--time-signature is for token models of the events encoding");
+    // A piano-roll model draws every key on its own: there is no ranking to cut.
+    if (s_.top_k)
+      throw std::invalid_argument(
+          "--top-k is for token models (a piano-roll model draws every key on its own; use "
+          "--temperature)");
+    if (s_.top_p)
+      throw std::invalid_argument(
+          "--top-p is for token models (a piano-roll model draws every key on its own; use "
+          "--temperature)");
+    const RollOptions& ro = mm_.roll;
+    switch (s_.primer.kind) {
+      case PrimerSource::Kind::midi:
+        frames_ = song_to_frames(read_primer_song({}), ro);
+        if (frames_.size() > static_cast<size_t>(s_.primer.length))
+          frames_.resize(static_cast<size_t>(s_.primer.length));
+        if (frames_.empty())
+          throw std::invalid_argument(s_.primer.midi_name + ": no frames to use as a primer");
+        primer_from_ = s_.primer.midi_name;
+        break;
+      case PrimerSource::Kind::notes:
+        frames_ =
+            from_flag("--primer-notes", [&] { return parse_frame_line(s_.primer.notes, ro); });
+        if (frames_.empty()) throw std::invalid_argument("--primer-notes: no frames given");
+        primer_from_ = "--primer-notes";
+        break;
+      case PrimerSource::Kind::saved:
+        check_saved_primers();
+        primer_from_ = "a training piece's opening";
+        break;
+    }
+  }
+
+  Piece make_frames(std::uint64_t seed) {
+    const RollOptions& ro = mm_.roll;
+    std::vector<Frame> primer = frames_;
+    if (saved())
+      primer =
+          saved_primer(seed, [&](const std::string& text) { return parse_frame_line(text, ro); });
+    Rng rng(seed);
+    std::vector<Frame> all(primer);
+    for (Frame& f : generate_frames(*mm_.model, primer, s_.length, s_.temperature, rng, s_.weights,
+                                    s_.progress))
+      all.push_back(std::move(f));
+    Piece p;
+    p.single_track = true;
+    p.program = s_.program.value_or(0);
+    p.song.notes = frames_to_notes(all, ro, s_.reattack);
+    p.song.tempos = {{0.0, s_.tempo.value_or(100.0)}};
+    p.primer_beats = static_cast<double>(primer.size()) * ro.frame_beats;
+    p.primer_size = primer.size();
+    p.generated = all.size() - primer.size();
+    p.primer_from = primer_from_;
+    return p;
+  }
+
+  void prepare_tokens() {
+    events_ = mm_.encoder.encoding == Encoding::Events;
+    if (events_ && s_.program)
+      throw std::invalid_argument(
+          "--program: this model writes the instruments it learned; choose among them with "
+          "--instruments");
+    if (s_.reattack)
+      throw std::invalid_argument(
+          "--reattack is for piano-roll models (a token model writes each note's own length)");
+    if (!events_ && s_.instruments)
+      throw std::invalid_argument("--instruments is for models trained with --encoding events");
+    const bool same_key = mm_.meta.count("same_key") && mm_.meta.at("same_key") == "1";
+
+    // The primer, as tokens; from a file also its tempo, metre and key.
+    switch (s_.primer.kind) {
+      case PrimerSource::Kind::midi: {
+        ReadOptions ro;
+        ro.keep_drums = events_;
+        primer_song_ = read_primer_song(ro);
+        have_primer_song_ = true;
+        if (same_key) key_shift_ = normalise_key(primer_song_.notes);
+        primer_ = encoder_.encode(primer_song_);
+        if (primer_.size() > static_cast<size_t>(s_.primer.length))
+          primer_.resize(static_cast<size_t>(s_.primer.length));
+        if (primer_.empty())
+          throw std::invalid_argument(s_.primer.midi_name + ": no notes to use as a primer");
+        primer_from_ = s_.primer.midi_name;
+        break;
+      }
+      case PrimerSource::Kind::notes:
+        primer_ = from_flag("--primer-notes", [&] { return encoder_.parse(s_.primer.notes); });
+        if (primer_.empty()) throw std::invalid_argument("--primer-notes: no events given");
+        primer_from_ = "--primer-notes";
+        primer_ids(primer_, nullptr);  // refuses unknown typed words before any output
+        break;
+      case PrimerSource::Kind::saved:
+        check_saved_primers();
+        primer_from_ = "a training piece's opening";
+        break;
+    }
+
+    go_.length = s_.length;
+    go_.sampling = SamplingConfig{s_.temperature, s_.top_k.value_or(0), s_.top_p.value_or(1.0)};
+    go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos};
+    if (s_.stop_at_end)
+      go_.stop_token = Vocabulary::kEos;
+    else
+      go_.forbidden.push_back(Vocabulary::kEos);
+    go_.weights = s_.weights;
+    go_.progress = s_.progress;
+    if (s_.instruments) {
+      allowed_ = parse_instrument_list(*s_.instruments);
+      const auto masked = instrument_mask(mm_.vocab, allowed_);
+      go_.forbidden.insert(go_.forbidden.end(), masked.forbidden.begin(), masked.forbidden.end());
+      if (masked.allowed_words == 0)
+        throw std::invalid_argument(
+            "--instruments " + *s_.instruments +
+            ": the model knows none of these (it knows: " + known_instruments(mm_.vocab) + ")");
+    }
+
+    // The written file's tempo, metre and key: the primer's, else the training data's most
+    // common, else the defaults (the settings win when given).
+    const double file_split = primer_end(primer_);
+    if (s_.tempo) {
+      frame_.tempos = {{0.0, *s_.tempo}};
+    } else if (have_primer_song_ && !primer_song_.tempos.empty()) {
+      for (const auto& t : primer_song_.tempos)
+        if (t.beat <= file_split || frame_.tempos.empty()) frame_.tempos.push_back(t);
+    } else if (mm_.meta.count("common_tempo")) {
+      frame_.tempos = {{0.0, detail::parse_meta_double(mm_.meta, "common_tempo", 100)}};
+    } else {
+      frame_.tempos = {{0.0, 100.0}};
+    }
+    if (have_primer_song_) frame_.key_signatures = primer_song_.key_signatures;
+    if (frame_.key_signatures.empty() && mm_.meta.count("common_key"))
+      frame_.key_signatures = {parse_key_signature(mm_.meta.at("common_key"))};
+    ts_ = parse_time_signature(s_.time_signature.value_or("4/4"));
+    if (!s_.time_signature) {
+      if (have_primer_song_ && !primer_song_.time_signatures.empty())
+        ts_ = primer_song_.time_signatures.front();
+      else if (mm_.meta.count("common_time_signature"))
+        ts_ = parse_time_signature(mm_.meta.at("common_time_signature"));
+    }
+  }
+
+  // <bos> and the primer's ids. Real music may hold events the vocabulary lacks: they become
+  // the nearest known ones (counted in `approximated`); typed words must be known.
+  std::vector<TokenId> primer_ids(const std::vector<Token>& words,
+                                  std::size_t* approximated) const {
+    std::vector<TokenId> ids{Vocabulary::kBos};
+    for (const Token& t : words) {
+      if (auto id = mm_.vocab.find(t)) {
+        ids.push_back(*id);
+        continue;
+      }
+      if (s_.primer.kind != PrimerSource::Kind::notes) {
+        ids.push_back(mm_.vocab.id(t));
+        if (approximated) ++*approximated;
+        continue;
+      }
+      const TokenId near = mm_.vocab.id(t);
+      throw std::invalid_argument(
+          "primer event " + quote_input(to_string(t)) + " is not in the model's vocabulary" +
+          (mm_.vocab.is_reserved(near)
+               ? std::string()
+               : " (nearest known: " + quote_input(to_string(mm_.vocab.token(near))) + ")"));
+    }
+    return ids;
+  }
+
+  // Where the primer ends, in beats.
+  double primer_end(const std::vector<Token>& words) const {
+    if (events_) return encoder_.events().position_after(words);
+    double steps = 0;
+    for (const auto& t : words)
+      steps +=
+          mm_.encoder.encoding == Encoding::PitchOnly ? mm_.encoder.pitch_only_step : t.duration;
+    return steps / mm_.encoder.steps_per_beat;
+  }
+
+  Piece make_tokens(std::uint64_t seed) {
+    Piece p;
+    // A saved opening is picked by the piece's own seed.
+    std::vector<Token> primer =
+        saved() ? saved_primer(seed, [](const std::string& text) { return parse_tokens(text); })
+                : primer_;
+    const std::vector<TokenId> ids = primer_ids(primer, &p.approximated);
+    const double split = primer_end(primer);
+    Rng rng(seed);
+    const std::vector<TokenId> gen = generate(*mm_.model, ids, go_, rng);
+    std::vector<Token> all(primer);
+    for (TokenId id : gen) all.push_back(mm_.vocab.token(id));
+    Song song = encoder_.decode_song(all);
+    if (s_.instruments) {  // notes the primer's instrument left sounding
+      std::vector<Note> kept;
+      for (const Note& n : song.notes)
+        if (n.onset_beats < split || allowed_.allows(n.drum, n.program, n.part))
+          kept.push_back(n);
+        else
+          ++p.dropped;
+      song.notes = std::move(kept);
+    }
+    transpose_pitches(song.notes, -key_shift_);
+    if (!(events_ && !song.time_signatures.empty() && !s_.time_signature))
+      song.time_signatures = {ts_};
+    if (!(events_ && !song.tempos.empty() && !s_.tempo)) song.tempos = frame_.tempos;
+    song.key_signatures = frame_.key_signatures;
+    if (!events_)
+      for (Note& n : song.notes) n.program = s_.program.value_or(0);
+    if (mm_.pitch_classes) {
+      std::vector<Note> generated_only;
+      for (const auto& n : song.notes)
+        if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);
+      if (key_shift_ != 0)
+        for (auto& n : generated_only) n.pitch += key_shift_;  // compare in the model's key
+      p.pitch_class_distance =
+          total_variation(pitch_class_histogram(generated_only), *mm_.pitch_classes);
+    }
+    p.song = std::move(song);
+    p.primer_beats = split;
+    p.primer_size = primer.size();
+    p.generated = gen.size();
+    p.ended = s_.stop_at_end && gen.size() < static_cast<std::size_t>(s_.length);
+    p.primer_from = primer_from_;
+    p.key_shift = key_shift_;
+    return p;
+  }
+};
+
+}  // namespace lstmidi::music
