@@ -22,11 +22,30 @@
 #include <string>
 
 #include "cli_main.hpp"
+#ifdef LSTMIDI_WITH_MPI
+#include <lstmidi/train/data_parallel.hpp>
+#include <sstream>
+#endif
 
 namespace fs = std::filesystem;
 using namespace lstmidi;
 
 int main(int argc, char** argv) {
+#ifdef LSTMIDI_WITH_MPI
+  // lstmidi-train-mpi: one process of `mpirun -np N`, training its share of every batch.
+  // Process 0 prints and writes the run's files; the others print only their errors.
+  MpiSession mpi(argc, argv);
+  MpiGroup group;
+  const bool lead = group.rank() == 0;
+  std::ostringstream held_output;
+  std::streambuf* const stderr_buf = std::cerr.rdbuf();
+  if (!lead) {
+    std::cout.rdbuf(held_output.rdbuf());
+    std::cerr.rdbuf(held_output.rdbuf());
+  }
+#else
+  const bool lead = true;
+#endif
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   cli::add_version(app);
   music::TrainSettings s;
@@ -180,6 +199,12 @@ int main(int argc, char** argv) {
       "--resume", s.resume,
       "Continue the interrupted run in --out, with the settings saved in its settings.ini");
   app.add_flag("--quiet", quiet, "Only print the per-epoch summary lines");
+  s.cache = "auto";  // the program keeps a cache unless told not to
+  app.add_option("--cache", s.cache,
+                 "Folder of the corpus cache, which keeps each file's encoding so the next run "
+                 "reads only changed files (auto = $XDG_CACHE_HOME/lstmidi or ~/.cache/lstmidi; "
+                 "none = read every file)")
+      ->capture_default_str();
   app.add_option("--max-memory", s.max_memory,
                  "Refuse settings whose training would need more memory than this, e.g. 8G "
                  "(auto = 80% of the machine's memory, or of ulimit -v)")
@@ -248,11 +273,13 @@ int main(int argc, char** argv) {
     if (!config.empty()) check_settings_file(config, cli::setting_names(app));
   });
 
-  return cli::run(app, argc, argv, [&]() -> int {
+  const int status = cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
     const std::string& out = s.out;
     std::error_code ec;
-    if (fs::is_directory(out, ec)) {
+    if (!lead) {
+      // process 0 checks and holds the run folder for the group
+    } else if (fs::is_directory(out, ec)) {
       check_run_folder(out, s.resume);  // before reading any data: fail fast
       claim_run_folder();
     } else if (s.resume) {
@@ -272,6 +299,10 @@ int main(int argc, char** argv) {
     hooks.resumed = [](const SamplerPosition& p) {
       std::cout << "resuming at epoch " << p.epoch + 1 << ", batch " << p.batch << '\n';
     };
+#ifdef LSTMIDI_WITH_MPI
+    hooks.group = &group;
+    if (!lead) hooks.observer = nullptr;
+#endif
     music::RunOutcome run;
     try {
       run = music::train_run(s, hooks);
@@ -295,4 +326,23 @@ int main(int argc, char** argv) {
               << "); continue it with: lstmidi-train --out " << out << " --resume\n";
     return 128 + stop->signal_number();
   });
+#ifdef LSTMIDI_WITH_MPI
+  if (!lead) {  // a failed process names itself; what succeeded is process 0's to say
+    std::cout.rdbuf(nullptr);
+    std::cerr.rdbuf(stderr_buf);
+    std::istringstream lines(held_output.str());
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(app.get_name() + ": error: ", 0) == 0)
+        std::cerr << app.get_name() << ": error: process " << group.rank() << " of "
+                  << group.size() << ": " << line.substr(app.get_name().size() + 9) << '\n';
+  }
+  // One failed process ends the whole job, so that none waits forever in a sum. A stop by a
+  // signal (128 + its number) is no failure: every process stopped at the same step.
+  if (status != 0 && status < 128 && group.size() > 1) {
+    std::cout.flush();
+    std::cerr.flush();
+    MpiSession::abort(status);
+  }
+#endif
+  return status;
 }

@@ -3,11 +3,13 @@
 // CRC-32 hashes of the parameters and of the Adam state, plus the RNG state and the data
 // position. Two runs that reached the same weights print the same lines (metadata such as
 // elapsed seconds is left out on purpose). Exit 1 with one line on stderr if the file does not
-// load.
+// load. With --values it prints every parameter instead, one per line (%.9g: the exact float),
+// for comparisons with a tolerance.
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "lstmidi/model/checkpoint.hpp"
 
@@ -20,12 +22,18 @@ std::uint32_t hash(const V& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: dump_params MODEL_FILE\n";
+  const bool values = argc == 3 && std::string(argv[2]) == "--values";
+  if (argc != 2 && !values) {
+    std::cerr << "usage: dump_params MODEL_FILE [--values]\n";
     return 2;
   }
   try {
     const auto ck = lstmidi::load_checkpoint<float>(argv[1]);
+    if (values) {
+      for (Eigen::Index i = 0; i < ck.params.size(); ++i)
+        std::printf("%.9g\n", static_cast<double>(ck.params[i]));
+      return 0;
+    }
     std::printf("params %lld crc %08x\n", static_cast<long long>(ck.params.size()), hash(ck.params));
     if (ck.has_optimizer) {
       std::printf("adam steps %lld m %08x v %08x\n", static_cast<long long>(ck.adam_steps),

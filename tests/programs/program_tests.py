@@ -1266,6 +1266,211 @@ def case_sigxfsz():
         check(dump(os.path.join(out, f)) == d, f"{f} changed although the save failed")
 
 
+def case_corpus_cache():
+    """The second run over a folder reads its pieces from the corpus cache and trains exactly the
+    same weights; a changed file is read again; a corrupted cache is reported and rebuilt."""
+    base = workdir("corpus_cache")
+    data = copy_data(os.path.join(base, "data"), n=8)
+    cache = os.path.join(base, "cache")
+    runs = []
+    for name in ("a", "b"):
+        out = os.path.join(base, name)
+        p = train(data, out, ["--epochs", "1", "--cache", cache])
+        expect_ok(p, f"run {name}")
+        runs.append((p, out))
+    check(re.search(r"cache: 0 of 8 files from the corpus cache .* \(8 read and cached\)",
+                    runs[0][0].stdout), f"first run: {runs[0][0].stdout}")
+    check(re.search(r"cache: 8 of 8 files from the corpus cache", runs[1][0].stdout),
+          f"second run: {runs[1][0].stdout}")
+    for f in ("last.lstmidi", "model.lstmidi"):
+        check(dump(os.path.join(runs[0][1], f)) == dump(os.path.join(runs[1][1], f)),
+              f"{f}: the cached corpus trained other weights")
+    # One file changed: read again, the other seven reused.
+    first = sorted(os.listdir(data))[0]
+    shutil.copy(os.path.join(ARGS.data, sorted(os.listdir(ARGS.data))[20]), os.path.join(data, first))
+    st = os.stat(os.path.join(data, first))
+    os.utime(os.path.join(data, first), ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    p = train(data, os.path.join(base, "c"), ["--epochs", "1", "--cache", cache])
+    expect_ok(p, "run c")
+    check(re.search(r"cache: 7 of 8 files .* \(1 read and cached\)", p.stdout), p.stdout)
+    # A flipped byte: a warning, every file read again, the same weights as without a cache.
+    [cfile] = [os.path.join(cache, f) for f in os.listdir(cache) if f.endswith(".cache")]
+    flip_byte(cfile, os.path.getsize(cfile) // 2)
+    p = train(data, os.path.join(base, "d"), ["--epochs", "1", "--cache", cache])
+    expect_ok(p, "run d")
+    check(re.search(r"warning: corpus cache: cache not used, rebuilt: .*checksum", p.stderr),
+          f"a corrupted cache should be reported: {p.stderr}")
+    check(re.search(r"cache: 0 of 8 files", p.stdout), p.stdout)
+    e = train(data, os.path.join(base, "e"), ["--epochs", "1", "--cache", "none"])
+    expect_ok(e, "run e without a cache")
+    check("cache:" not in e.stdout, f"--cache none printed a cache line: {e.stdout}")
+    for f in ("last.lstmidi", "model.lstmidi"):
+        check(dump(os.path.join(base, "d", f)) == dump(os.path.join(base, "e", f)),
+              f"{f}: a rebuilt cache trained other weights than no cache")
+
+
+# --- data-parallel training over MPI (lstmidi-train-mpi) ----------------------------------------
+
+def mpi_or_skip():
+    """mpirun and lstmidi-train-mpi, or the test is reported as skipped (exit 77)."""
+    if not ARGS.train_mpi:
+        raise Skip("lstmidi-train-mpi was not built (no MPI found: Debian libopenmpi-dev)")
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        raise Skip("mpirun not found (Debian: openmpi-bin)")
+    # OpenMPI refuses root unless told; a test machine often runs as root.
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    return mpirun
+
+
+# Settings of the MPI tests: no dropout (each process draws its own masks, so only a model
+# without them can match one process bit for bit up to summation order), 8 windows per batch.
+MPI_SETTINGS = ["--dropout", "0", "--batch", "8", "--cache", "none"]
+
+
+def train_mpi(mpirun, n, data, out, extra=(), timeout=300, **kw):
+    return run([mpirun, "-np", str(n), "--oversubscribe", ARGS.train_mpi, "--data", data,
+                "--out", out, *merged(merged(TINY, MPI_SETTINGS), extra)], timeout=timeout, **kw)
+
+
+def param_values(path):
+    p = run([ARGS.dump, path, "--values"])
+    expect_ok(p, f"dump_params --values {path}")
+    return [float(x) for x in p.stdout.split()]
+
+
+def history_rows(run_dir):
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        lines = [l.strip().split(",") for l in f if l.strip()]
+    head = lines[0]
+    return [dict(zip(head, row)) for row in lines[1:]]
+
+
+def case_mpi_equivalence():
+    """Two processes with a global batch of 8 train the weights one process trains with a
+    batch of 8, up to float summation order.
+
+    Tolerance: the two runs' gradients differ only in the order of float sums; over n <= 2^11
+    scored positions the relative difference is at most about n * 2^-24 = 1.2e-4, and far less in
+    practice. Adam turns a relative gradient change d into an update change of at most d times
+    its step (an element's step is at most lr (1 - beta1) / sqrt(1 - beta2) = 3.16 lr), so after
+    S steps an element whose gradient stands above its rounding noise differs by at most
+    S * 3.16 * lr * 1.2e-4. The test requires the median element to be within that, and every
+    element within the hard bound S * 2 * 3.16 * lr (an element whose gradient is rounding noise
+    may move the other way). A wrong share (a window trained twice or missed) or a wrong scale
+    moves the median element by about lr per step, a thousand times more; the per-epoch loss
+    and gradient norm must agree to 1e-4 relative as well."""
+    mpirun = mpi_or_skip()
+    base = workdir("mpi_equivalence")
+    data = copy_data(os.path.join(base, "data"), n=6)
+    one, two = os.path.join(base, "one"), os.path.join(base, "two")
+    extra = ["--epochs", "2"]
+    expect_ok(train(data, one, MPI_SETTINGS + extra), "one process")
+    p = train_mpi(mpirun, 2, data, two, extra)
+    expect_ok(p, "two processes")
+    check("data:" in p.stdout and p.stdout.count("data:") == 1,
+          f"only process 0 should print: {p.stdout}")
+    w1, w2 = param_values(os.path.join(one, "last.lstmidi")), param_values(os.path.join(two, "last.lstmidi"))
+    check(len(w1) == len(w2), "the two runs trained models of different sizes")
+    h1, h2 = history_rows(one), history_rows(two)
+    check(len(h1) == len(h2) == 2, f"two epochs each: {h1} / {h2}")
+    batches = int(re.search(r"(\d+) batches per epoch", p.stdout).group(1))
+    steps, lr = 2 * batches, 2e-3
+    diffs = sorted(abs(a - b) for a, b in zip(w1, w2))
+    median, worst = diffs[len(diffs) // 2], diffs[-1]
+    typical_bound = steps * 3.16 * lr * 1.2e-4
+    hard_bound = steps * 2 * 3.16 * lr
+    print(f"{len(w1)} weights, {steps} steps: median |diff| {median:.3g} (bound {typical_bound:.3g}), "
+          f"max {worst:.3g} (bound {hard_bound:.3g})")
+    check(median <= typical_bound, f"median weight difference {median} above {typical_bound}")
+    check(worst <= hard_bound, f"largest weight difference {worst} above {hard_bound}")
+    for a, b in zip(h1, h2):
+        for key in ("train_loss", "grad_norm", "valid_loss"):
+            if key in a and a[key] not in ("", "nan"):
+                x, y = float(a[key]), float(b[key])
+                check(abs(x - y) <= 1e-4 * max(abs(x), 1e-12),
+                      f"epoch {a.get('epoch')}: {key} {x} (one process) vs {y} (two)")
+
+
+def case_mpi_resume():
+    """Two processes resume exactly: stopped mid-run (a time budget) and continued, they end
+    with the weights, Adam state and Rng of a run never stopped; a run also resumes with another
+    number of processes (the same model, not the same bits)."""
+    mpirun = mpi_or_skip()
+    base = workdir("mpi_resume")
+    data = copy_data(os.path.join(base, "data"), n=6)
+    whole, parts = os.path.join(base, "whole"), os.path.join(base, "parts")
+    expect_ok(train_mpi(mpirun, 2, data, whole, ["--epochs", "3"]), "uninterrupted")
+    expect_ok(train_mpi(mpirun, 2, data, parts, ["--epochs", "1"]), "first epoch")
+    p = train_mpi(mpirun, 2, data, parts, ["--epochs", "3", "--resume", "--time-budget", "0.3"])
+    expect_ok(p, "resumed under a time budget")
+    p = train_mpi(mpirun, 2, data, parts, ["--epochs", "3", "--resume", "--time-budget", "0"])
+    expect_ok(p, "resumed to the end")
+    for f in ("last.lstmidi", "model.lstmidi"):
+        check(dump(os.path.join(whole, f)) == dump(os.path.join(parts, f)),
+              f"{f}: a resumed two-process run differs from an uninterrupted one")
+    # Two processes, then one: it continues (another summation order: other bits).
+    other = os.path.join(base, "other")
+    expect_ok(train_mpi(mpirun, 2, data, other, ["--epochs", "1"]), "two processes, epoch 1")
+    p = run([ARGS.train, "--out", other, "--resume", "--epochs", "2"], timeout=300)
+    expect_ok(p, "resumed by one process")
+    check(len(history_rows(other)) == 2, "the one-process resume did not finish epoch 2")
+
+
+def child_pids(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def case_mpi_faults():
+    """A process that dies ends the job (no process left waiting in a sum); an error on every
+    process is one clear error and a failure exit."""
+    mpirun = mpi_or_skip()
+    base = workdir("mpi_faults")
+    data = copy_data(os.path.join(base, "data"), n=6)
+    p = train_mpi(mpirun, 2, os.path.join(base, "missing"), os.path.join(base, "r0"), timeout=120)
+    check(p.returncode != 0, f"missing data should fail: {describe(p)}")
+    check("lstmidi-train: error:" in p.stderr and "no such file" in p.stderr,
+          f"the error should be printed: {describe(p)}")
+    # Kill process 1 with SIGKILL in the middle of training.
+    out = os.path.join(base, "killed")
+    cmd = [mpirun, "-np", "2", "--oversubscribe", ARGS.train_mpi, "--data", data, "--out", out,
+           *merged(merged(TINY, MPI_SETTINGS), ["--epochs", "100000"])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    deadline = time.time() + 60
+    while victim is None and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        for c in child_pids(proc.pid):
+            try:
+                with open(f"/proc/{c}/environ", "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"OMPI_COMM_WORLD_RANK=1" in env and os.path.exists(os.path.join(out, "settings.ini")):
+                victim = c
+    check(victim is not None, "could not find process 1 of the job")
+    time.sleep(1.0)
+    os.kill(victim, signal.SIGKILL)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise Failure("the job hung after process 1 was killed")
+    check(proc.returncode != 0, "the job should fail when a process dies")
+    check(re.search(r"rank 1|signal 9|Killed", err), f"mpirun should say which process died: {err[-2000:]}")
+
+
 def case_big_corpus():
     """~2000 files, ~10% of them broken: every broken one is reported once, training succeeds."""
     base = workdir("big_corpus")
@@ -1659,9 +1864,12 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--first", default="")
     ap.add_argument("--planted", default="")
+    ap.add_argument("--train-mpi", default="")
     ARGS = ap.parse_args()
     ARGS.work = os.path.abspath(ARGS.work)
-    for name in ("train", "generate", "eval", "dump", "data", "chars"):
+    # The programs' corpus cache goes under the work folder, not the user's home.
+    os.environ["XDG_CACHE_HOME"] = os.path.join(ARGS.work, "xdg-cache")
+    for name in ("train", "generate", "eval", "dump", "data", "chars", "train_mpi"):
         if getattr(ARGS, name):
             setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
     fn = globals().get("case_" + ARGS.case)

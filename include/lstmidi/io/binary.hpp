@@ -34,18 +34,33 @@ inline std::string errno_text() {
   return e != 0 ? std::strerror(e) : "reason unknown";
 }
 
+/// Slicing-by-8 (eight tables, eight bytes per round): the same checksum as one table and one
+/// byte per round, several times faster on large buffers (corpus caches, checkpoints).
 inline std::uint32_t crc32(const std::uint8_t* data, size_t n, std::uint32_t crc = 0) {
-  static const auto table = [] {
-    std::vector<std::uint32_t> t(256);
+  static const auto tables = [] {
+    std::vector<std::uint32_t> t(8 * 256);
     for (std::uint32_t i = 0; i < 256; ++i) {
       std::uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
       t[i] = c;
     }
+    for (std::uint32_t i = 0; i < 256; ++i)
+      for (int k = 1; k < 8; ++k)
+        t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[t[(k - 1) * 256 + i] & 0xFFu];
     return t;
   }();
+  const std::uint32_t* t = tables.data();
   crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const std::uint32_t lo =
+        crc ^ (std::uint32_t{data[i]} | std::uint32_t{data[i + 1]} << 8 |
+               std::uint32_t{data[i + 2]} << 16 | std::uint32_t{data[i + 3]} << 24);
+    crc = t[7 * 256 + (lo & 0xFFu)] ^ t[6 * 256 + ((lo >> 8) & 0xFFu)] ^
+          t[5 * 256 + ((lo >> 16) & 0xFFu)] ^ t[4 * 256 + (lo >> 24)] ^ t[3 * 256 + data[i + 4]] ^
+          t[2 * 256 + data[i + 5]] ^ t[1 * 256 + data[i + 6]] ^ t[data[i + 7]];
+  }
+  for (; i < n; ++i) crc = t[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
   return ~crc;
 }
 
@@ -119,6 +134,13 @@ class ByteReader {
   void get_array(V* out, size_t n, const char* what) {
     if (n > (n_ - pos_) / sizeof(V)) fail(detail::concat("file ends inside ", what));
     for (size_t i = 0; i < n; ++i) out[i] = get<V>(what);
+  }
+  /// The next n bytes where they lie (valid while the data does); throws when fewer remain.
+  const std::uint8_t* take(size_t n, const char* what) {
+    need(n, what);
+    const std::uint8_t* p = p_ + pos_;
+    pos_ += n;
+    return p;
   }
   size_t position() const { return pos_; }
   size_t remaining() const { return n_ - pos_; }

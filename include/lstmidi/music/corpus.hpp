@@ -9,27 +9,33 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "lstmidi/core/config.hpp"
+#include "lstmidi/io/binary.hpp"
+#include "lstmidi/music/corpus_cache.hpp"
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/key.hpp"
 #include "lstmidi/music/midi_reader.hpp"
 #include "lstmidi/music/vocabulary.hpp"
+#include "lstmidi/version.hpp"
 
 namespace lstmidi::music {
 
 inline constexpr int kNoSignature = 1000;  // Corpus::opening_*: the piece has no signature
 
 struct Corpus {
-  std::vector<std::string> files;                // source of each piece
-  std::vector<std::vector<Token>> pieces;        // tokens per file (files without notes dropped)
-  std::vector<std::string> warnings;             // one line per skipped file
-  std::size_t skipped = 0;                       // files that could not be read
-  std::size_t notes = 0;                         // notes read in total
+  std::vector<std::string> files;          // source of each piece
+  std::vector<std::vector<Token>> pieces;  // tokens per file (files without notes dropped)
+  std::vector<std::string> warnings;       // one line per skipped file
+  std::size_t skipped = 0;                 // files that could not be read
+  std::size_t notes = 0;                   // notes read in total
   // How many pieces open with each tempo (whole bpm), time signature and key signature
   // (sharps, minor): the generator's defaults when a primer gives none. Pieces without a
   // signature count under kNoSignature, so "most pieces have none" stays none.
@@ -51,36 +57,165 @@ std::optional<K> most_common(const std::map<K, std::size_t>& counts) {
   return best;
 }
 
+namespace detail {
+
+/// What one file contributes to a Corpus: its tokens and the counts behind Corpus's fields.
+struct PieceRecord {
+  std::uint64_t notes = 0;
+  int tempo = 120;  // opening tempo, whole bpm
+  std::pair<int, int> time_signature{kNoSignature, 0};
+  std::pair<int, int> key{kNoSignature, 0};  // sharps, minor
+  std::vector<Token> tokens;
+};
+
+inline PieceRecord piece_record(Song& s, const Encoder& encoder, bool normalise_keys) {
+  PieceRecord r;
+  r.notes = s.notes.size();
+  r.tempo = static_cast<int>(std::lround(s.tempos.empty() ? 120.0 : s.tempos.front().bpm));
+  if (!s.time_signatures.empty())
+    r.time_signature = {s.time_signatures.front().numerator, s.time_signatures.front().denominator};
+  if (!normalise_keys && !s.key_signatures.empty())  // normalised pieces lose their key
+    r.key = {s.key_signatures.front().sharps, s.key_signatures.front().minor ? 1 : 0};
+  if (normalise_keys) normalise_key(s.notes);
+  r.tokens = encoder.encode(s);
+  return r;
+}
+
+/// A token as one head byte and only the fields that are not zero: bits 0-3 of the head are the
+/// kind, bits 4-7 say whether the duration, value, value2 and pitches follow (zigzag varints;
+/// the pitches as a count, then pitch bytes). An event word is 1-2 bytes, a pitch 3.
+inline constexpr std::uint8_t kHasDuration = 0x10, kHasValue = 0x20, kHasValue2 = 0x40,
+                              kHasPitches = 0x80;
+
+inline void put_token(ByteWriter& w, const Token& t) {
+  std::uint8_t head = static_cast<std::uint8_t>(t.kind);
+  if (t.duration != 0) head |= kHasDuration;
+  if (t.value != 0) head |= kHasValue;
+  if (t.value2 != 0) head |= kHasValue2;
+  if (!t.pitches.empty()) head |= kHasPitches;
+  w.put<std::uint8_t>(head);
+  if (t.duration != 0) put_svarint(w, t.duration);
+  if (t.value != 0) put_svarint(w, t.value);
+  if (t.value2 != 0) put_svarint(w, t.value2);
+  if (!t.pitches.empty()) {
+    put_varint(w, t.pitches.size());
+    for (int p : t.pitches) w.put<std::uint8_t>(static_cast<std::uint8_t>(p));
+  }
+}
+inline void get_token(RecordReader& r, Token& t) {
+  const std::uint8_t head = r.byte("token kind");
+  const int kind = head & 0x0F;
+  if (kind > static_cast<int>(Token::Kind::Tempo)) r.fail(concat("token kind ", kind, " is unknown"));
+  t.kind = static_cast<Token::Kind>(kind);
+  if (head & kHasDuration) t.duration = r.int_in("token duration", 1, kMaxTokenDuration);
+  if (head & kHasValue) t.value = r.int_in("token value", -1000000, 1000000);
+  if (head & kHasValue2) t.value2 = r.int_in("token value", -1000000, 1000000);
+  if (head & kHasPitches) {
+    const std::uint64_t n = r.varint("token pitches");
+    if (n == 0 || n > 128) r.fail(concat("a token of ", n, " pitches"));
+    t.pitches.resize(static_cast<std::size_t>(n));
+    for (int& p : t.pitches) {
+      p = r.byte("token pitch");
+      if (p > 127) r.fail(concat("token pitch ", p, " is outside 0..127"));
+    }
+  }
+}
+
+inline std::vector<std::uint8_t> encode_piece_record(const PieceRecord& p) {
+  ByteWriter w;
+  put_varint(w, p.notes);
+  put_svarint(w, p.tempo);
+  put_svarint(w, p.time_signature.first);
+  put_svarint(w, p.time_signature.second);
+  put_svarint(w, p.key.first);
+  put_svarint(w, p.key.second);
+  put_varint(w, p.tokens.size());
+  for (const Token& t : p.tokens) put_token(w, t);
+  return std::move(w.bytes());
+}
+inline PieceRecord decode_piece_record(const std::vector<std::uint8_t>& bytes,
+                                       const std::string& source) {
+  RecordReader r(bytes, source);
+  PieceRecord p;
+  p.notes = r.varint("note count");
+  p.tempo = r.int_in("tempo", 0, 1000000);
+  p.time_signature.first = r.int_in("time signature", -1000000, 1000000);
+  p.time_signature.second = r.int_in("time signature", -1000000, 1000000);
+  p.key.first = r.int_in("key", -1000000, 1000000);
+  p.key.second = r.int_in("key", 0, 1);
+  const std::uint64_t n = r.varint("token count");
+  if (n > r.remaining()) r.fail(concat("token count ", n, " does not fit the record"));
+  p.tokens.reserve(static_cast<std::size_t>(n));
+  p.tokens.resize(static_cast<std::size_t>(n));
+  for (Token& t : p.tokens) get_token(r, t);
+  if (r.remaining() != 0) r.fail("stray bytes after the last token");
+  return p;
+}
+
+/// Everything that changes what a file encodes to: the cache's settings string.
+inline std::string corpus_settings(const Encoder& encoder, const ReadOptions& read,
+                                   bool normalise_keys) {
+  const EncoderOptions& e = encoder.options();
+  const GuardLimits& g = read.limits;
+  return concat(
+      "tokens; lstmidi ", kVersion, "; encoding ", static_cast<int>(e.encoding),
+      "; steps_per_beat ", e.steps_per_beat, "; max_duration ", e.max_duration, "; max_gap ",
+      e.max_gap, "; default_duration ", e.default_duration, "; pitch_only_step ", e.pitch_only_step,
+      "; instruments ", static_cast<int>(e.events.instruments), "; time_signatures ",
+      e.events.time_signatures, "; tempo ", e.events.tempo, "; max_bar_beats ",
+      e.events.max_bar_beats, "; keep_drums ", read.keep_drums, "; sustain ", read.sustain,
+      "; normalise_keys ", normalise_keys, "; limits ", g.max_file_bytes, ' ', g.max_tracks, ' ',
+      g.max_events_per_track, ' ', g.max_events_total, ' ', g.max_tempo_events, ' ',
+      g.max_signature_events, ' ', g.max_program_changes, ' ', g.max_ticks);
+}
+
+}  // namespace detail
+
 /// Loads and encodes every MIDI file under `path`. Throws std::invalid_argument when nothing
-/// usable is found (an empty dataset is an error, not an empty model).
+/// usable is found (an empty dataset is an error, not an empty model). With `cache.dir` set,
+/// files unchanged since the last load over the same folder and settings come from the corpus
+/// cache (corpus_cache.hpp), and the result is the same as reading them; `report` says what the
+/// cache did.
 inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& encoder,
-                          const ReadOptions& read = {}, bool normalise_keys = false) {
+                          const ReadOptions& read = {}, bool normalise_keys = false,
+                          const CorpusCacheOptions& cache = {}, CacheReport* report = nullptr) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw IoError(path.string() + ": no such file or directory");
-  Dataset ds = load_folder(path, read);
+  std::vector<FileRecord> records = load_file_records(
+      path, detail::corpus_settings(encoder, read, normalise_keys),
+      [&](const std::filesystem::path& file) {
+        Song s = read_midi(file, read);
+        return detail::encode_piece_record(detail::piece_record(s, encoder, normalise_keys));
+      },
+      cache, report);
   Corpus c;
-  c.warnings = std::move(ds.warnings);
-  c.skipped = ds.skipped;
-  for (Song& s : ds.songs) {
-    c.notes += s.notes.size();
-    ++c.opening_tempos[static_cast<int>(std::lround(s.tempos.empty() ? 120.0 : s.tempos.front().bpm))];
-    if (s.time_signatures.empty())
-      ++c.opening_time_signatures[{kNoSignature, 0}];
-    else
-      ++c.opening_time_signatures[{s.time_signatures.front().numerator, s.time_signatures.front().denominator}];
-    if (normalise_keys || s.key_signatures.empty())  // normalised pieces lose their key
-      ++c.opening_keys[{kNoSignature, false}];
-    else
-      ++c.opening_keys[{s.key_signatures.front().sharps, s.key_signatures.front().minor}];
-    if (normalise_keys) normalise_key(s.notes);
-    std::vector<Token> tokens = encoder.encode(s);
-    if (tokens.size() < 2) {
-      c.warnings.push_back(s.source + ": fewer than 2 musical events, not used");
+  for (FileRecord& f : records) {
+    if (!f.usable) {
+      c.warnings.push_back(std::move(f.warning));
+      ++c.skipped;
+    }
+  }
+  std::vector<detail::PieceRecord> decoded(records.size());
+  detail::parallel_for(records.size(), cache.threads, [&](std::size_t i) {
+    if (!records[i].usable) return;
+    decoded[i] = detail::decode_piece_record(records[i].bytes, records[i].source);
+    records[i].bytes = {};  // O(tokens): each record is freed once decoded
+  });
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    FileRecord& f = records[i];
+    if (!f.usable) continue;
+    detail::PieceRecord& p = decoded[i];
+    c.notes += p.notes;
+    ++c.opening_tempos[p.tempo];
+    ++c.opening_time_signatures[p.time_signature];
+    ++c.opening_keys[{p.key.first, p.key.second != 0}];
+    if (p.tokens.size() < 2) {
+      c.warnings.push_back(f.source + ": fewer than 2 musical events, not used");
       continue;
     }
-    c.files.push_back(s.source);
-    c.pieces.push_back(std::move(tokens));
+    c.files.push_back(std::move(f.source));
+    c.pieces.push_back(std::move(p.tokens));
   }
   if (c.pieces.empty())
     throw std::invalid_argument(detail::concat(
@@ -91,8 +226,8 @@ inline Corpus load_corpus(const std::filesystem::path& path, const Encoder& enco
 }
 
 /// The pieces plus their copies shifted by every k in [-N, N] \ {0} that stays in MIDI range.
-inline std::vector<std::vector<Token>> with_transpositions(const std::vector<std::vector<Token>>& pieces,
-                                                           int max_shift) {
+inline std::vector<std::vector<Token>> with_transpositions(
+    const std::vector<std::vector<Token>>& pieces, int max_shift) {
   std::vector<std::vector<Token>> out = pieces;
   for (int k = -max_shift; k <= max_shift; ++k) {
     if (k == 0) continue;

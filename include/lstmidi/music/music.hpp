@@ -18,6 +18,7 @@
 #include "lstmidi/music/midi_writer.hpp"
 #include "lstmidi/music/round_trip.hpp"
 #include "lstmidi/music/key.hpp"
+#include "lstmidi/music/corpus_cache.hpp"
 #include "lstmidi/music/corpus.hpp"
 #include "lstmidi/music/metrics.hpp"
 #include "lstmidi/music/piece_features.hpp"

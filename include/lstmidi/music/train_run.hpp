@@ -34,6 +34,7 @@
 #include "lstmidi/music/train_settings.hpp"
 #include "lstmidi/music/windows.hpp"
 #include "lstmidi/train/memory_estimate.hpp"
+#include "lstmidi/train/process_group.hpp"
 #include "lstmidi/train/settings_file.hpp"
 #include "lstmidi/train/trainer.hpp"
 
@@ -57,6 +58,10 @@ struct RunHooks {
   std::function<const std::atomic<bool>*()> stop;
   /// Called after the Trainer is built and, on --resume, has read its checkpoint.
   std::function<void(const SamplerPosition&)> resumed;
+  /// Data-parallel training (train/process_group.hpp): this process's group, or nullptr to
+  /// train alone. Every process of the group runs the same train_run; process 0 alone writes
+  /// the run folder and the report, the others return after training.
+  ProcessGroup* group = nullptr;
 };
 
 struct RunOutcome {
@@ -68,6 +73,15 @@ struct RunOutcome {
 };
 
 namespace detail {
+
+/// Whether this process writes the run's files: alone, or process 0 of a group.
+inline bool leads(const RunHooks& h) { return !h.group || h.group->rank() == 0; }
+
+/// Prints what the corpus cache did: a line on out, and why a cache present was not used.
+inline void report_cache(const CacheReport& c, const RunHooks& h) {
+  if (!c.note.empty()) *h.err << "warning: corpus cache: " << c.note << '\n';
+  if (!c.file.empty()) *h.out << "cache: " << describe(c) << '\n';
+}
 
 /// No more windows per batch than there are windows (the rest would be padding); returns the
 /// windows per batch used.
@@ -151,6 +165,7 @@ RunOutcome train_loop(Model<float>& model, Sampler& sampler, Rng& rng,
   TrainOptions to = train_options(s);
   if (h.stop) to.stop = h.stop();
   Trainer<float, Sampler> trainer(model, sampler, to, rng, meta);
+  trainer.set_process_group(h.group);
   if (s.resume) trainer.resume();
   if (h.resumed && s.resume) h.resumed(sampler.position());
   RunOutcome r;
@@ -174,6 +189,7 @@ inline void finish_report(RunOutcome& r, std::string body, const TrainSettings& 
 
 /// Claims the run folder (hooks.claim_folder) and makes sure it exists.
 inline void claim(const TrainSettings& s, const RunHooks& h) {
+  if (!leads(h)) return;  // process 0 holds the folder for the group
   if (h.claim_folder) h.claim_folder();
   std::error_code ec;
   std::filesystem::create_directories(s.out, ec);
@@ -191,7 +207,10 @@ inline RunOutcome train_token_run(const TrainSettings& s, const RunHooks& h = {}
   ReadOptions ro;
   ro.keep_drums = s.keep_drums || eo.encoding == Encoding::Events;
   ro.sustain = s.sustain;
-  const Corpus corpus = load_corpus(s.data, encoder, ro, s.same_key);
+  CacheReport cache_report;
+  const Corpus corpus =
+      load_corpus(s.data, encoder, ro, s.same_key, cache_setting(s.cache), &cache_report);
+  detail::report_cache(cache_report, h);
   for (const auto& w : corpus.warnings) *h.err << "warning: " << w << '\n';
   if (corpus.skipped) *h.err << "skipped " << corpus.skipped << " unreadable file(s)\n";
   const auto vocab = Vocabulary::build(
@@ -221,12 +240,12 @@ inline RunOutcome train_token_run(const TrainSettings& s, const RunHooks& h = {}
   detail::claim(s, h);
   const auto meta = token_run_metadata(corpus, encoder, vocab, sampler, s.same_key);
   const std::filesystem::path out(s.out);
-  if (!s.resume) {
+  if (!s.resume && detail::leads(h)) {
     vocab.save(out / kVocabFile);
     detail::write_new_run_files(s, h,
                                 token_primers_text(corpus.pieces, vocab, sampler, s.seed,
                                                    static_cast<std::size_t>(s.primer_len)));
-  } else if (!(Vocabulary::load(out / kVocabFile) == vocab)) {
+  } else if (s.resume && !(Vocabulary::load(out / kVocabFile) == vocab)) {
     throw std::invalid_argument(s.out +
                                 ": the data or settings changed since the run began (the "
                                 "vocabulary differs); resume with the same " +
@@ -235,7 +254,7 @@ inline RunOutcome train_token_run(const TrainSettings& s, const RunHooks& h = {}
 
   // 3. Train.
   RunOutcome r = detail::train_loop(model, sampler, rng, meta, s, h);
-  if (r.result.reason == StopReason::interrupted) return r;
+  if (r.result.reason == StopReason::interrupted || !detail::leads(h)) return r;
 
   // 4. The best model against n-gram baselines on the same validation pieces.
   auto best = load_model<float>((out / kModelFile).string());
@@ -251,11 +270,15 @@ inline RunOutcome train_roll_run(const TrainSettings& s, const RunHooks& h = {})
   ReadOptions rd;
   rd.keep_drums = s.keep_drums;
   rd.sustain = s.sustain;
-  const RollCorpus corpus = load_roll_corpus(s.data, ro, rd);
+  CacheReport cache_report;
+  const RollCorpus corpus =
+      load_roll_corpus(s.data, ro, rd, cache_setting(s.cache), &cache_report);
+  detail::report_cache(cache_report, h);
   for (const auto& w : corpus.warnings) *h.err << "warning: " << w << '\n';
   std::vector<std::vector<Frame>> valid_pieces;
   if (!s.valid_data.empty()) {
-    RollCorpus vc = load_roll_corpus(s.valid_data, ro, rd);
+    RollCorpus vc = load_roll_corpus(s.valid_data, ro, rd, cache_setting(s.cache), &cache_report);
+    detail::report_cache(cache_report, h);
     for (const auto& w : vc.warnings) *h.err << "warning: " << w << '\n';
     valid_pieces = std::move(vc.pieces);
   }
@@ -286,12 +309,12 @@ inline RunOutcome train_roll_run(const TrainSettings& s, const RunHooks& h = {})
   const std::vector<double> key_probs = unigram_key_probabilities(train_pieces, ro.keys);
   auto meta = pianoroll_metadata(ro, key_probs);
   meta["data_crc"] = std::to_string(sampler.checksum());
-  if (!s.resume)
+  if (!s.resume && detail::leads(h))
     detail::write_new_run_files(
         s, h, frame_primers_text(train_pieces, ro, s.seed, static_cast<std::size_t>(s.primer_len)));
 
   RunOutcome r = detail::train_loop(model, sampler, rng, meta, s, h);
-  if (r.result.reason == StopReason::interrupted) return r;
+  if (r.result.reason == StopReason::interrupted || !detail::leads(h)) return r;
 
   auto best = load_model<float>((std::filesystem::path(s.out) / kModelFile).string());
   detail::finish_report(r, roll_report(*best, held_out, key_probs), s, h);

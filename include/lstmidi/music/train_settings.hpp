@@ -57,6 +57,9 @@ struct TrainSettings {
   // What the run leaves for the generator, and what it may take.
   int primer_len = 32;
   std::string max_memory = "auto";  // a byte size ("8G"), or auto: 80% of the machine's memory
+  // Where the corpus cache lives (music/corpus_cache.hpp): none (read every file), auto
+  // ($XDG_CACHE_HOME/lstmidi or ~/.cache/lstmidi: lstmidi-train's default), or a folder.
+  std::string cache = "none";
 
   bool pianoroll() const { return mode == "pianoroll"; }
 };

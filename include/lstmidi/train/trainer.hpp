@@ -22,6 +22,12 @@
 /// running totals. Every window starts from a zero LSTM state, so a run killed at any moment and
 /// resumed from its last checkpoint reaches the same weights as one never interrupted. Checkpoints
 /// are written mid-epoch every `checkpoint_seconds` and at every epoch end, always atomically.
+///
+/// Data-parallel (set_process_group, train/process_group.hpp): each of N processes trains its
+/// share of every global batch, one sum per step gives all of them the global batch's gradient,
+/// and each takes the same clipped Adam step; validation batches are dealt out and their totals
+/// summed. Process 0 alone writes files. Dropout masks come from a per-step generator drawn from
+/// the shared Rng and the process's rank, so the Rng (and a checkpoint) is the same everywhere.
 #pragma once
 
 #include <atomic>
@@ -36,6 +42,7 @@
 #include <utility>
 
 #include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/batch_share.hpp"
 #include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/io/binary.hpp"
@@ -45,6 +52,7 @@
 #include "lstmidi/optim/clip.hpp"
 #include "lstmidi/optim/weight_average.hpp"
 #include "lstmidi/train/history.hpp"
+#include "lstmidi/train/process_group.hpp"
 #include "lstmidi/train/resume_state.hpp"
 #include "lstmidi/train/train_options.hpp"
 
@@ -84,11 +92,22 @@ class Trainer {
     opt_.validate();
   }
 
+  /// Trains data-parallel with the processes of `group` (not owned; null = alone), checking
+  /// every `check_every` steps that all of them hold the same weights. Every process must run
+  /// the same Trainer on the same data; the global batch is the source's batch size, which must
+  /// be at least the number of processes.
+  void set_process_group(ProcessGroup* group, std::size_t check_every = 100) {
+    group_ = group;
+    check_every_ = std::max<std::size_t>(1, check_every);
+  }
+
   /// Whether the weights validated and saved are a moving average of the trained ones.
   bool averaging() const { return opt_.weight_average > 0; }
   const WeightAverage<T>& weight_average() const { return average_; }
   /// Whether the run writes files (TrainOptions::out_dir given), or trains in memory only.
   bool writes_files() const { return !opt_.out_dir.empty(); }
+  /// Whether this process writes the run's files (process 0 of a group, or a run alone).
+  bool writes_here() const { return writes_files() && (!group_ || group_->rank() == 0); }
 
   std::filesystem::path best_path() const { return std::filesystem::path(opt_.out_dir) / kBestFile; }
   std::filesystem::path last_path() const { return std::filesystem::path(opt_.out_dir) / kLastFile; }
@@ -180,10 +199,10 @@ class Trainer {
       positions_this_session += static_cast<std::size_t>(train_batch(batch, epoch).count);
       const double epoch_elapsed = seconds_since(epoch_start);
       st_.run_seconds = seconds_before + epoch_elapsed;
-      st_.elapsed = elapsed_at_start_ + seconds_since(session_start_);
+      st_.elapsed = group_ ? agreed_.elapsed : elapsed_at_start_ + seconds_since(session_start_);
       obs.on_batch(progress(epoch, positions_this_session, epoch_elapsed));
       if (data_.position().batch == 0) return std::nullopt;  // the epoch's end comes first
-      if (opt_.stop && opt_.stop->load()) {
+      if (stop_requested()) {
         save_last();
         return StopReason::interrupted;
       }
@@ -207,9 +226,14 @@ class Trainer {
   // Throws TrainingDiverged (before changing the weights) when the loss or the norm is not
   // finite.
   LossTotals train_batch(Batch& batch, int epoch) {
-    typename Model<T>::State& state = zero_state(batch.B);
     model_.params().zero_grad();
-    const LossTotals tot = model_.forward_backward(batch, state, rng_, true);
+    LossTotals tot;
+    if (group_) {
+      tot = train_share(batch);
+    } else {
+      typename Model<T>::State& state = zero_state(batch.B);
+      tot = model_.forward_backward(batch, state, rng_, true);
+    }
     const double norm = clip_global_norm(model_.params().grads, opt_.clip);
     if (!std::isfinite(tot.mean()) || !std::isfinite(norm))
       throw TrainingDiverged(detail::concat(
@@ -222,7 +246,29 @@ class Trainer {
     st_.run += tot;
     st_.run_norm += norm;
     ++st_.run_batches;
+    if (group_ && ++group_steps_ % check_every_ == 0)
+      check_same_weights(*group_, model_.params().values, group_steps_);
     return tot;
+  }
+
+  // This process's share of the global batch, forward and backward, then the group's sum:
+  // the gradients become the global batch's, and the totals and decisions are the group's.
+  LossTotals train_share(const Batch& batch) {
+    require(batch.B >= group_->size(), "data-parallel training needs at least one window per ",
+            "process in every batch: ", batch.B, " windows for ", group_->size(), " processes");
+    const auto [b0, b1] = batch_share(group_->rank(), group_->size(), batch.B);
+    take_windows(batch, b0, b1, share_);
+    Rng step_rng(rng_.next_u64(), static_cast<std::uint64_t>(group_->rank()) + 1);
+    const LossTotals local = model_.forward_backward(share_, zero_state(share_.B), step_rng, true);
+    agreed_ = reduce_.reduce(*group_, model_.params().grads, local, opt_.stop && opt_.stop->load(),
+                             elapsed_at_start_ + seconds_since(session_start_));
+    return agreed_.totals;
+  }
+
+  // A stop request: this process's, or in a group any process's as of the last step's sum.
+  bool stop_requested() const {
+    if (group_) return agreed_.stop;
+    return opt_.stop && opt_.stop->load();
   }
 
   BatchProgress progress(int epoch, std::size_t positions, double epoch_elapsed) const {
@@ -262,10 +308,14 @@ class Trainer {
     LossTotals v;
     with_evaluated_weights([&] {
       for (std::size_t i = 0; i < nv; ++i) {
+        if (group_ && static_cast<int>(i % static_cast<std::size_t>(group_->size())) !=
+                          group_->rank())
+          continue;  // another process scores it
         data_.valid_batch(i, batch);
         v += model_.evaluate(batch, zero_state(batch.B));
       }
     });
+    if (group_) v = sum_totals(*group_, v);
     es.valid_loss = v.mean();
     // Perplexity is a categorical model's: a piano-roll loss sums 88 keys' log-losses, and
     // its exponential (about 1e25 for an untrained model) tells nothing.
@@ -298,7 +348,7 @@ class Trainer {
     if (improved) save_best(es);
     save_last();
     last_save_ = Clock::now();
-    if (writes_files()) {
+    if (writes_here()) {
       const std::filesystem::path dir(opt_.out_dir);
       write_file_atomic((dir / "history.csv").string(), history_csv(st_.history));
       write_file_atomic((dir / "loss.svg").string(), loss_curve_svg(st_.history));
@@ -307,8 +357,7 @@ class Trainer {
   }
 
   std::optional<StopReason> stop_after_epoch(int epoch, TrainObserver& obs) const {
-    if (opt_.stop && opt_.stop->load() && epoch < opt_.epochs)
-      return StopReason::interrupted;  // last.lstmidi was just saved
+    if (stop_requested() && epoch < opt_.epochs) return StopReason::interrupted;  // last.lstmidi was just saved
     if (opt_.patience > 0 && st_.bad_epochs >= opt_.patience) {
       obs.on_note(detail::concat("early stopping: no validation improvement for ", st_.bad_epochs,
                                  " epochs; best was epoch ", st_.best_epoch));
@@ -337,6 +386,7 @@ class Trainer {
         best_weights_ = model_.params().values;
         return;
       }
+      if (!writes_here()) return;
       std::map<std::string, std::string> m = meta_;
       m["epoch"] = std::to_string(es.epoch);
       m["valid_loss"] = detail::fmt_double(es.valid_loss);
@@ -346,7 +396,7 @@ class Trainer {
 
   // A time budget that ends the run before its first epoch does: keep what there is.
   void save_unfinished_best(int epoch) {
-    if (!writes_files() || std::filesystem::exists(best_path())) return;
+    if (!writes_here() || std::filesystem::exists(best_path())) return;
     std::map<std::string, std::string> m = meta_;
     m["epoch"] = detail::concat(epoch - 1, " + ", st_.run_batches, "/", data_.batches_per_epoch(),
                                 " batches");
@@ -357,7 +407,7 @@ class Trainer {
 
   // The resume checkpoint: weights, Adam, Rng, the weight average and the ResumeState.
   void save_last() {
-    if (!writes_files()) return;
+    if (!writes_here()) return;
     std::map<std::string, std::string> m = meta_;
     st_.position = data_.position();
     st_.write(m);
@@ -414,6 +464,12 @@ class Trainer {
   ResumeState st_;
   Clock::time_point session_start_, last_save_;
   double elapsed_at_start_ = 0;
+  ProcessGroup* group_ = nullptr;  // data-parallel processes; null = alone
+  std::size_t check_every_ = 100;  // steps between weight checks across the group
+  std::size_t group_steps_ = 0;
+  StepReduce<T> reduce_;
+  GroupStep agreed_;
+  Batch share_;  // this process's windows of the global batch
 };
 
 }  // namespace lstmidi
