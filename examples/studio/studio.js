@@ -287,7 +287,7 @@ async function loadModel() {
   $('instruments-row').hidden = !m.instruments;
   $('instruments-hint').textContent = m.instruments ? `known: ${m.instruments}` : '';
   if (m.mode === 'pianoroll') {
-    for (const id of ['top-k', 'top-p']) $(id).closest('label').hidden = true;
+    $('top-k').closest('label').hidden = true;  // every key is its own draw: top-p applies per key
     $('primer-notes').placeholder = 'C4.E4.G4 rest G3.B3.D4';
   }
   if (!m.half_supported) $('weights').querySelector('[value=float16]').disabled = true;
