@@ -59,14 +59,11 @@ TokenBatch random_batch(const Shape& s, Rng& rng) {
   return b;
 }
 
-void train_step(benchmark::State& st, Shape s) {
-  bench::set_threads(bench::threads_from_env());
-  Model<float> model(config_of(s));
-  Rng rng(1);
-  model.init(rng);
+// The step every training benchmark times: gradients of one batch, clipping, an Adam step.
+template <typename Batch>
+void time_train_steps(benchmark::State& st, Model<float>& model, const Batch& batch, Rng& rng) {
   Adam<float> adam(model.num_params());
-  const TokenBatch batch = random_batch(s, rng);
-  auto state = model.zero_state(s.B);
+  auto state = model.zero_state(batch.B);
   for (auto _ : st) {
     model.params().zero_grad();
     const LossTotals tot = model.forward_backward(batch, state, rng);
@@ -74,6 +71,15 @@ void train_step(benchmark::State& st, Shape s) {
     clip_global_norm(model.params().grads, 5.0);
     adam.step(model.params().values, model.params().grads);
   }
+}
+
+void train_step(benchmark::State& st, Shape s) {
+  bench::set_threads(bench::threads_from_env());
+  Model<float> model(config_of(s));
+  Rng rng(1);
+  model.init(rng);
+  const TokenBatch batch = random_batch(s, rng);
+  time_train_steps(st, model, batch, rng);
   const double tokens = static_cast<double>(s.T * s.B);
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * s.T * s.B);
   st.counters["GFLOP/s"] = benchmark::Counter(flops_per_token(s) * tokens * 1e-9,
@@ -158,16 +164,8 @@ void roll_train_step(benchmark::State& st, Shape s, FrameOutput output) {
   Model<float> model(roll_config_of(s, output));
   Rng rng(1);
   model.init(rng);
-  Adam<float> adam(model.num_params());
   const FrameBatch batch = random_frames(s, rng);
-  auto state = model.zero_state(s.B);
-  for (auto _ : st) {
-    model.params().zero_grad();
-    const LossTotals tot = model.forward_backward(batch, state, rng);
-    benchmark::DoNotOptimize(tot.nll_sum);
-    clip_global_norm(model.params().grads, 5.0);
-    adam.step(model.params().values, model.params().grads);
-  }
+  time_train_steps(st, model, batch, rng);
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * s.T * s.B);
   st.counters["threads"] = Eigen::nbThreads();
 }
