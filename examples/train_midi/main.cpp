@@ -23,8 +23,11 @@
 
 #include "cli_main.hpp"
 #ifdef LSTMIDI_WITH_MPI
+#include <cstdio>
+#include <cstdlib>
 #include <lstmidi/train/data_parallel.hpp>
 #include <sstream>
+#include <vector>
 #endif
 
 namespace fs = std::filesystem;
@@ -37,6 +40,25 @@ int main(int argc, char** argv) {
   MpiSession mpi(argc, argv);
   MpiGroup group;
   const bool lead = group.rank() == 0;
+  // Process 0 watches the others on this machine: one that dies (a signal, out of memory) is
+  // named here, before mpirun ends the job, instead of leaving process 0 waiting in a sum.
+  std::optional<PeerWatch> watch;
+  {
+    std::vector<Peer> peers = group.local_peers();
+    if (lead)
+      watch.emplace(std::move(peers), [n = group.size()](const Peer& p) {
+        std::fflush(stdout);
+        std::fprintf(stderr,
+                     "lstmidi-train: error: process %d of %d (pid %ld) ended before the run did "
+                     "(killed, or out of memory?); ending the job, the run folder keeps its last "
+                     "checkpoint\n",
+                     p.rank, n, p.pid);
+        std::fflush(stderr);
+        std::_Exit(1);
+      });
+  }
+  const std::string resume_command =
+      "mpirun -np " + std::to_string(group.size()) + " lstmidi-train-mpi";
   std::ostringstream held_output;
   std::streambuf* const stderr_buf = std::cerr.rdbuf();
   if (!lead) {
@@ -45,6 +67,7 @@ int main(int argc, char** argv) {
   }
 #else
   const bool lead = true;
+  const std::string resume_command = "lstmidi-train";
 #endif
   CLI::App app{"Train an LSTM on a folder of MIDI files", "lstmidi-train"};
   cli::add_version(app);
@@ -310,7 +333,7 @@ int main(int argc, char** argv) {
       throw TrainingDiverged(std::string(e.what()) + " (--lr, --clip)");
     }
     if (run.result.reason == StopReason::time_budget)
-      std::cout << "to train on: lstmidi-train --out " << out
+      std::cout << "to train on: " << resume_command << " --out " << out
                 << " --resume --time-budget S, with S above the " << static_cast<long>(run.elapsed)
                 << " s trained so far\n";
     if (run.result.reason != StopReason::interrupted) return 0;
@@ -323,18 +346,27 @@ int main(int argc, char** argv) {
                                  : "epoch " + std::to_string(pos.epoch + 1) + ", batch " +
                                        std::to_string(pos.batch) + " of " +
                                        std::to_string(run.batches_per_epoch))
-              << "); continue it with: lstmidi-train --out " << out << " --resume\n";
+              << "); continue it with: " << resume_command << " --out " << out << " --resume\n";
     return 128 + stop->signal_number();
   });
 #ifdef LSTMIDI_WITH_MPI
+  // Every process that did not fail waits for the others, so that none ends while the watch
+  // still runs (a failed one ends the job below, and that is no false alarm).
+  if (group.size() > 1 && (status == 0 || status >= 128)) {
+    try {
+      group.barrier();
+    } catch (const IoError&) {
+    }
+  }
+  if (watch) watch->stop();
   if (!lead) {  // a failed process names itself; what succeeded is process 0's to say
     std::cout.rdbuf(nullptr);
     std::cerr.rdbuf(stderr_buf);
     std::istringstream lines(held_output.str());
     for (std::string line; std::getline(lines, line);)
       if (line.rfind(app.get_name() + ": error: ", 0) == 0)
-        std::cerr << app.get_name() << ": error: process " << group.rank() << " of "
-                  << group.size() << ": " << line.substr(app.get_name().size() + 9) << '\n';
+        std::cerr << app.get_name() << ": error: process " << group.rank() << " of " << group.size()
+                  << ": " << line.substr(app.get_name().size() + 9) << '\n';
   }
   // One failed process ends the whole job, so that none waits forever in a sum. A stop by a
   // signal (128 + its number) is no failure: every process stopped at the same step.

@@ -1479,7 +1479,64 @@ def case_mpi_faults():
         proc.communicate()
         raise Failure("the job hung after process 1 was killed")
     check(proc.returncode != 0, "the job should fail when a process dies")
-    check(re.search(r"rank 1|signal 9|Killed", err), f"mpirun should say which process died: {err[-2000:]}")
+    # Process 0 names the dead process itself (its PeerWatch), before mpirun ends the job.
+    check(re.search(r"lstmidi-train: error: process 1 of 2 \(pid %d\) ended before the run did"
+                    % victim, err), f"process 0 should say which process died: {err[-2000:]}")
+
+
+def case_mpi_stop():
+    """SIGTERM to every process stops all of them after the same step; process 0 saves the
+    checkpoint and names the MPI command that continues the run, and that command does."""
+    mpirun = mpi_or_skip()
+    base = workdir("mpi_stop")
+    data = copy_data(os.path.join(base, "data"), n=6)
+    out = os.path.join(base, "run")
+    cmd = [mpirun, "-np", "2", "--oversubscribe", ARGS.train_mpi, "--data", data, "--out", out,
+           *merged(merged(TINY, MPI_SETTINGS), ["--epochs", "100000", "--patience", "0"])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ranks = {}
+    deadline = time.time() + 60
+    while len(ranks) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        if not os.path.exists(os.path.join(out, "settings.ini")):
+            continue
+        for c in child_pids(proc.pid):
+            try:
+                with open(f"/proc/{c}/environ", "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            for r in (0, 1):
+                if b"OMPI_COMM_WORLD_RANK=%d" % r in env:
+                    ranks[r] = c
+    check(len(ranks) == 2, f"could not find both processes of the job: {ranks}")
+    time.sleep(1.0)  # training (the run has no epoch limit nor early stopping)
+    for pid in ranks.values():  # what Ctrl-C on mpirun does, without mpirun's SIGKILL a second later
+        os.kill(pid, signal.SIGTERM)
+    try:
+        out_text, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise Failure("the job hung after SIGTERM")
+    check(proc.returncode != 0, "a stopped job ends with a failure status")
+    m = re.search(r"continue it with: (.*) --out (\S+) --resume", err)
+    check(m, f"process 0 should say how to continue: {err[-2000:]}")
+    check(m.group(1) == "mpirun -np 2 lstmidi-train-mpi",
+          f"the command to continue should be the MPI one: {m.group(0)}")
+    check(os.path.exists(os.path.join(out, "last.lstmidi")), "no checkpoint after the stop")
+    e = re.search(r"saved in \S+ \((?:after epoch (\d+)|epoch (\d+), batch)", err)
+    check(e, f"process 0 should say where the run stopped: {err[-2000:]}")
+    epochs = int(e.group(1) or e.group(2)) + 1  # finish the epoch it stopped in, or one more
+    p = train_mpi(mpirun, 2, data, out, ["--epochs", str(epochs), "--resume"])
+    expect_ok(p, "the named command continues the run")
+    check("resuming at epoch" in p.stdout, f"the run should resume: {p.stdout[-2000:]}")
+    # A spent time budget: the message to train on names the MPI command too.
+    p = train_mpi(mpirun, 2, data, out, ["--epochs", str(epochs + 5), "--resume",
+                                         "--time-budget", "0.001"])
+    expect_ok(p, "resumed with a spent time budget")
+    check(f"to train on: mpirun -np 2 lstmidi-train-mpi --out {out} --resume" in p.stdout,
+          f"the time budget's message should name the MPI command: {p.stdout[-2000:]}")
 
 
 def case_big_corpus():

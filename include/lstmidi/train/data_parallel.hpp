@@ -11,12 +11,17 @@
 /// A ring all-reduce sends and receives 2 (N-1)/N of the buffer per process
 /// (docs/performance.md has the measured step and the scaling model).
 ///
-/// Faults: MPI errors are returned, not fatal, and become IoError here. A process that dies
-/// makes mpirun end the others (OpenMPI's default); a process that fails with an error calls
-/// MpiSession::abort after printing it, so no process waits forever in a sum.
+/// Faults: MPI errors are returned, not fatal, and become IoError here. A process that fails
+/// with an error calls MpiSession::abort after printing it, so no process waits forever in a
+/// sum. A process that dies (a signal, out of memory) returns no error to the others: over
+/// shared memory their sum just never completes. MpiGroup::local_peers names the processes on
+/// this machine, for a PeerWatch (train/peer_watch.hpp) to notice the death; across machines
+/// the transport reports a lost connection as an error, and mpirun ends the rest of the job in
+/// either case (OpenMPI: SIGTERM, then SIGKILL one second later).
 #pragma once
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -24,8 +29,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/train/peer_watch.hpp"
 #include "lstmidi/train/process_group.hpp"
 
 namespace lstmidi {
@@ -93,6 +100,30 @@ class MpiGroup final : public ProcessGroup {
   }
   /// Waits until every process has come here.
   void barrier() { detail::check_mpi(MPI_Barrier(comm_), "barrier"); }
+
+  /// The other processes of the group that run on this machine (same MPI processor name), with
+  /// their process ids. Collective: every process must call it.
+  std::vector<Peer> local_peers() {
+    struct Entry {
+      long pid;
+      char host[MPI_MAX_PROCESSOR_NAME + 1];
+    };
+    Entry me{};
+    me.pid = static_cast<long>(::getpid());
+    int len = 0;
+    detail::check_mpi(MPI_Get_processor_name(me.host, &len), "processor name");
+    std::vector<Entry> all(static_cast<std::size_t>(size_));
+    detail::check_mpi(
+        MPI_Allgather(&me, sizeof(Entry), MPI_BYTE, all.data(), sizeof(Entry), MPI_BYTE, comm_),
+        "process list");
+    std::vector<Peer> peers;
+    for (int r = 0; r < size_; ++r) {
+      const Entry& e = all[static_cast<std::size_t>(r)];
+      if (r != rank_ && std::string(e.host) == std::string(me.host))
+        peers.push_back(PeerWatch::describe(r, e.pid));
+    }
+    return peers;
+  }
 
  private:
   template <typename V>
