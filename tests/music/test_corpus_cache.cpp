@@ -253,3 +253,20 @@ TEST_CASE("corpus cache: the piano-roll corpus is cached the same way") {
   CHECK(third.read == 17);
   CHECK(other.pieces == load_roll_corpus(dir, ro).pieces);
 }
+
+TEST_CASE("corpus cache: a file's name under its folder is what lexically_relative gives") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"/data/a.mid", "/data"},       {"/data/sub/a.mid", "/data/"},
+      {"data/sub/b.midi", "data"},    {"./x/a.mid", "."},
+      {"data/./sub/a.mid", "data/."}, {"data/sub/../a.mid", "data"},
+      {"other/a.mid", "data"},        {"data2/a.mid", "data"},
+      {"data/./x.mid", "data"},       {"data/../data/x.mid", "data"},
+      {"data//x.mid", "data"}};
+  for (const auto& c : cases) {
+    const std::string file = c.first, folder = c.second;
+    CAPTURE(file);
+    CAPTURE(folder);
+    CHECK(music::detail::name_under(file, folder) ==
+          fs::path(file).lexically_relative(folder).generic_string());
+  }
+}

@@ -29,6 +29,8 @@
 /// the cache is read or written.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -48,11 +50,12 @@
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/music/midi_reader.hpp"
+#include "lstmidi/music/record_codec.hpp"
 
 namespace lstmidi::music {
 
 inline constexpr char kCorpusCacheMagic[8] = {'L', 'S', 'T', 'M', 'C', 'O', 'R', 'P'};
-inline constexpr std::uint32_t kCorpusCacheVersion = 2;
+inline constexpr std::uint32_t kCorpusCacheVersion = 3;  // 3: file times from stat(2)
 
 /// Where the cache lives and how many files are read at once.
 struct CorpusCacheOptions {
@@ -124,64 +127,6 @@ inline std::uint64_t fnv1a64(const std::string& s) {
   return h;
 }
 
-/// Unsigned LEB128: 7 bits per byte, low bits first, high bit = more follows.
-inline void put_varint(ByteWriter& w, std::uint64_t v) {
-  while (v >= 0x80) {
-    w.put<std::uint8_t>(static_cast<std::uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  w.put<std::uint8_t>(static_cast<std::uint8_t>(v));
-}
-/// Signed values as zigzag varints (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...).
-inline void put_svarint(ByteWriter& w, std::int64_t v) {
-  put_varint(w, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
-}
-
-/// Reads one file's record: bytes and varints, bounds-checked, naming the file on failure.
-class RecordReader {
- public:
-  RecordReader(const std::vector<std::uint8_t>& bytes, const std::string& source)
-      : p_(bytes.data()), end_(bytes.data() + bytes.size()), source_(source) {}
-  std::uint8_t byte(const char* what) {
-    if (p_ == end_) fail(concat("the record ends inside ", what));
-    return *p_++;
-  }
-  void bytes(std::uint8_t* out, std::size_t n, const char* what) {
-    if (n > remaining()) fail(concat("the record ends inside ", what));
-    std::copy(p_, p_ + n, out);
-    p_ += n;
-  }
-  std::uint64_t varint(const char* what) {
-    if (p_ != end_ && *p_ < 0x80) return *p_++;  // most numbers here fit one byte
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      const std::uint8_t b = byte(what);
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    fail(concat(what, ": a number longer than 64 bits"));
-  }
-  std::int64_t svarint(const char* what) {
-    const std::uint64_t u = varint(what);
-    return static_cast<std::int64_t>(u >> 1) ^ -static_cast<std::int64_t>(u & 1);
-  }
-  /// A zigzag varint that must fit an int in [lo, hi].
-  int int_in(const char* what, int lo, int hi) {
-    const std::int64_t v = svarint(what);
-    if (v < lo || v > hi) fail(concat(what, " is ", v, ", outside ", lo, "..", hi));
-    return static_cast<int>(v);
-  }
-  std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
-  [[noreturn]] void fail(const std::string& why) const {
-    throw FormatError(source_ + " (corpus cache): " + why);
-  }
-
- private:
-  const std::uint8_t* p_;
-  const std::uint8_t* end_;
-  const std::string& source_;
-};
-
 /// f(i) for i in [0, n) on up to `threads` threads (0 = one per core), each i once. The first
 /// exception any call throws is rethrown here after every thread has stopped.
 template <typename F>
@@ -215,16 +160,32 @@ struct FileStamp {
   }
 };
 
+/// One stat(2) per file: size and modification time (nanoseconds since the Unix epoch).
 inline bool stamp_of(const std::filesystem::path& file, FileStamp& out) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) return false;
-  const auto time = std::filesystem::last_write_time(file, ec);
-  if (ec) return false;
-  out.size = size;
-  out.mtime_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+  struct ::stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  out.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   return true;
+}
+
+/// `file`'s name in the cache: its path under `folder`, '/'-separated. The files come from
+/// listing `folder`, so their paths start with it; cutting that prefix gives what
+/// lexically_relative() gives, without its cost (20 ms for 10,000 files, 3% of a cached load).
+inline std::string name_under(const std::filesystem::path& file,
+                              const std::filesystem::path& folder) {
+  const std::string& f = file.native();
+  const std::string& d = folder.native();
+  if (std::filesystem::path::preferred_separator == '/' && !d.empty() && f.size() > d.size() &&
+      f.compare(0, d.size(), d) == 0 && (d.back() == '/' || f[d.size()] == '/')) {
+    std::size_t start = d.size();
+    while (start < f.size() && f[start] == '/') ++start;
+    // f[start - 1] is a '/': a "." or ".." anywhere in the rest falls back below.
+    if (start < f.size() && f.find("/./", start - 1) == std::string::npos &&
+        f.find("/../", start - 1) == std::string::npos)
+      return f.substr(start);
+  }
+  return file.lexically_relative(folder).generic_string();
 }
 
 struct CachedEntry {
@@ -323,11 +284,14 @@ inline std::vector<FileRecord> load_file_records(
       }
     }
   }
+  std::vector<char> stamp_ok(files.size(), 0);  // vector<bool> is not safe to fill in parallel
+  detail::parallel_for(files.size(), options.threads,
+                       [&](std::size_t i) { stamp_ok[i] = detail::stamp_of(files[i], stamps[i]); });
   for (std::size_t i = 0; i < files.size(); ++i) {
     out[i].source = files[i].string();
-    stamped[i] = detail::stamp_of(files[i], stamps[i]);
+    stamped[i] = stamp_ok[i] != 0;
     if (cached && stamped[i]) {
-      auto it = entries.find(files[i].lexically_relative(path).generic_string());
+      auto it = entries.find(detail::name_under(files[i], path));
       if (it != entries.end() && it->second.stamp == stamps[i]) {
         out[i].usable = it->second.usable;
         if (it->second.usable)
@@ -372,7 +336,7 @@ inline std::vector<FileRecord> load_file_records(
     w.put<std::uint64_t>(kept);
     for (std::size_t i = 0; i < files.size(); ++i) {
       if (!stamped[i] || !remember[i]) continue;
-      w.put_string(files[i].lexically_relative(path).generic_string());
+      w.put_string(detail::name_under(files[i], path));
       w.put<std::uint64_t>(stamps[i].size);
       w.put<std::int64_t>(stamps[i].mtime_ns);
       w.put<std::uint8_t>(out[i].usable ? 0 : 1);

@@ -304,8 +304,9 @@ inline std::vector<std::filesystem::path> list_midi_files(const std::filesystem:
     if (ec) throw IoError(dir.string() + ": cannot list: " + ec.message());
     if (it->is_regular_file(ec) && has_midi_extension(it->path())) files.push_back(it->path());
   }
+  // native(): string()'s order without a copy of both names per comparison.
   std::sort(files.begin(), files.end(),
-            [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
+            [](const fs::path& a, const fs::path& b) { return a.native() < b.native(); });
   return files;
 }
 
