@@ -27,6 +27,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -101,17 +102,23 @@ class MpiGroup final : public ProcessGroup {
   /// Waits until every process has come here.
   void barrier() { detail::check_mpi(MPI_Barrier(comm_), "barrier"); }
 
-  /// The other processes of the group that run on this machine (same MPI processor name), with
-  /// their process ids. Collective: every process must call it.
+  /// The other processes of the group that run on this machine, with their process ids: same
+  /// MPI processor name and same kernel boot id (two machines can share a host name), and the
+  /// process id found here at the time of the call. Collective: every process must call it.
   std::vector<Peer> local_peers() {
     struct Entry {
       long pid;
       char host[MPI_MAX_PROCESSOR_NAME + 1];
+      char boot[40];  // /proc/sys/kernel/random/boot_id; empty without /proc
     };
     Entry me{};
     me.pid = static_cast<long>(::getpid());
     int len = 0;
     detail::check_mpi(MPI_Get_processor_name(me.host, &len), "processor name");
+    if (std::FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+      if (!std::fgets(me.boot, sizeof(me.boot), f)) me.boot[0] = '\0';
+      std::fclose(f);
+    }
     std::vector<Entry> all(static_cast<std::size_t>(size_));
     detail::check_mpi(
         MPI_Allgather(&me, sizeof(Entry), MPI_BYTE, all.data(), sizeof(Entry), MPI_BYTE, comm_),
@@ -119,8 +126,11 @@ class MpiGroup final : public ProcessGroup {
     std::vector<Peer> peers;
     for (int r = 0; r < size_; ++r) {
       const Entry& e = all[static_cast<std::size_t>(r)];
-      if (r != rank_ && std::string(e.host) == std::string(me.host))
-        peers.push_back(PeerWatch::describe(r, e.pid));
+      if (r == rank_ || std::string(e.host) != std::string(me.host) ||
+          std::string(e.boot) != std::string(me.boot))
+        continue;
+      Peer p = PeerWatch::describe(r, e.pid);
+      if (PeerWatch::alive(p)) peers.push_back(p);  // not found here: not on this machine
     }
     return peers;
   }
