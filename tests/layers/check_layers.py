@@ -34,6 +34,7 @@ JOINS = {
     "music/model_metadata.hpp",
     "music/saved_primers.hpp",
     "music/generate_piece.hpp",
+    "music/piece.hpp",
     "music/roll_model.hpp",
     "music/run_files.hpp",
     "music/run_report.hpp",

@@ -47,6 +47,7 @@
 #include "lstmidi/music/midi_writer.hpp"
 #include "lstmidi/music/model_dir.hpp"
 #include "lstmidi/music/note.hpp"
+#include "lstmidi/music/piece.hpp"
 #include "lstmidi/music/pianoroll.hpp"
 #include "lstmidi/music/saved_primers.hpp"
 #include "lstmidi/music/token.hpp"
@@ -54,72 +55,6 @@
 #include "lstmidi/sample/generator.hpp"
 
 namespace lstmidi::music {
-
-/// Where the music the model continues comes from.
-struct PrimerSource {
-  enum class Kind { saved, midi, notes };
-  Kind kind = Kind::saved;
-  /// midi: the file's bytes (at most the reader's limit) and its name for messages.
-  std::vector<std::uint8_t> midi;
-  std::string midi_name;
-  /// notes: words of a token model ("bar pos:0 prog:0 vel:20 C4 len:4") or frames of a
-  /// piano-roll model ("C4.E4.G4 rest").
-  std::string notes;
-  /// saved: this line of the saved openings (0-based) instead of the one the seed picks.
-  std::optional<std::size_t> saved_index;
-  /// Events (frames) taken from a file or a saved opening.
-  int length = 32;
-};
-
-/// Every setting of a piece. An unset optional is a flag not given to lstmidi-generate.
-struct PieceSettings {
-  int length = 200;                           // events (frames) after the primer, 1..4000
-  double temperature = 1.0;                   // 0..100
-  std::optional<int> top_k;                   // token models; 0 = all
-  std::optional<double> top_p;                // 0.001..1; piano-roll models: per key
-  std::optional<double> tempo;                // quarter notes per minute, 10..400
-  std::optional<std::string> time_signature;  // "N/D"
-  std::optional<int> program;                 // chord, pitch-only and piano-roll models: 0..127
-  std::optional<std::string> instruments;     // events models: "0,33,drums"
-  bool reattack = false;                      // piano-roll models
-  /// Token models: the model may end the piece: generation stops when it draws the end of a
-  /// piece (<eos>), and `length` is the most events. Otherwise the end is never drawn.
-  bool stop_at_end = false;
-  PrimerSource primer;
-  GenerationWeights weights = GenerationWeights::float32;
-  /// Called after every generated event with (events so far, length); throw from it to stop.
-  std::function<void(Index, Index)> progress;
-};
-
-/// A generated piece and what a program reports about it.
-struct Piece {
-  Song song;                  // notes with instruments and velocities, tempos, signatures
-  bool single_track = false;  // piano-roll: written by write_midi with `program`
-  int program = 0;
-  double primer_beats = 0;                     // where the primer ends
-  std::size_t primer_size = 0, generated = 0;  // events (frames)
-  bool ended = false;  // the model ended the piece before `length` (PieceSettings::stop_at_end)
-  std::string primer_from;       // "a training piece's opening", a file name, "--primer-notes"
-  std::size_t approximated = 0;  // primer events replaced by the nearest known ones
-  int key_shift = 0;             // semitones a same-key model's output was moved back by
-  std::size_t dropped = 0;       // notes of instruments left out (the primer's last one)
-  std::optional<double> pitch_class_distance;  // to the training corpus, when saved
-};
-
-/// The first-to-last beat a piece's notes cover.
-inline double piece_end_beats(const Piece& p) {
-  double end = 0;
-  for (const Note& n : p.song.notes) end = std::max(end, n.onset_beats + n.duration_beats);
-  return end;
-}
-
-/// Writes the piece's MIDI file (atomically).
-inline void write_piece(const std::filesystem::path& path, const Piece& p) {
-  if (p.single_track)
-    write_midi(path, p.song.notes, p.song.tempos.front().bpm, p.program);
-  else
-    write_song(path, p.song);
-}
 
 template <typename T>
 class PieceMaker {
@@ -160,8 +95,7 @@ class PieceMaker {
   int key_shift_ = 0;
   GenerateOptions go_;
   InstrumentFilter allowed_;
-  Song frame_;  // tempo and key signatures of every output
-  TimeSignature ts_;
+  Song frame_;  // tempo map, metre and key of every output (song_frame)
 
   bool saved() const { return s_.primer.kind == PrimerSource::Kind::saved; }
 
@@ -322,29 +256,8 @@ class PieceMaker {
             ": the model knows none of these (it knows: " + known_instruments(mm_.vocab) + ")");
     }
 
-    // The written file's tempo, metre and key: the primer's, else the training data's most
-    // common, else the defaults (the settings win when given).
-    const double file_split = primer_end(primer_);
-    if (s_.tempo) {
-      frame_.tempos = {{0.0, *s_.tempo}};
-    } else if (have_primer_song_ && !primer_song_.tempos.empty()) {
-      for (const auto& t : primer_song_.tempos)
-        if (t.beat <= file_split || frame_.tempos.empty()) frame_.tempos.push_back(t);
-    } else if (mm_.meta.count("common_tempo")) {
-      frame_.tempos = {{0.0, detail::parse_meta_double(mm_.meta, "common_tempo", 100)}};
-    } else {
-      frame_.tempos = {{0.0, 100.0}};
-    }
-    if (have_primer_song_) frame_.key_signatures = primer_song_.key_signatures;
-    if (frame_.key_signatures.empty() && mm_.meta.count("common_key"))
-      frame_.key_signatures = {parse_key_signature(mm_.meta.at("common_key"))};
-    ts_ = parse_time_signature(s_.time_signature.value_or("4/4"));
-    if (!s_.time_signature) {
-      if (have_primer_song_ && !primer_song_.time_signatures.empty())
-        ts_ = primer_song_.time_signatures.front();
-      else if (mm_.meta.count("common_time_signature"))
-        ts_ = parse_time_signature(mm_.meta.at("common_time_signature"));
-    }
+    frame_ = song_frame(s_, have_primer_song_ ? &primer_song_ : nullptr, primer_end(primer_),
+                        mm_.meta);
   }
 
   // <bos> and the primer's ids. Real music may hold events the vocabulary lacks: they become
@@ -406,7 +319,7 @@ class PieceMaker {
     }
     transpose_pitches(song.notes, -key_shift_);
     if (!(events_ && !song.time_signatures.empty() && !s_.time_signature))
-      song.time_signatures = {ts_};
+      song.time_signatures = frame_.time_signatures;
     if (!(events_ && !song.tempos.empty() && !s_.tempo)) song.tempos = frame_.tempos;
     song.key_signatures = frame_.key_signatures;
     if (!events_)

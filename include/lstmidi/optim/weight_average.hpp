@@ -59,4 +59,26 @@ class WeightAverage {
   std::int64_t t_ = 0;
 };
 
+/// Runs f with `weights` holding the average (when it has any steps), then puts the trained
+/// weights back, also when f throws; `scratch` keeps them meanwhile (reused to spare an
+/// allocation per call). average == nullptr, or no steps yet: f runs on the weights as they are.
+template <typename T, typename F>
+void with_average_weights(Vector<T>& weights, const WeightAverage<T>* average, Vector<T>& scratch,
+                          F&& f) {
+  if (!average || average->steps() == 0) {
+    f();
+    return;
+  }
+  scratch.resize(weights.size());
+  scratch = weights;
+  weights = average->value();
+  try {
+    f();
+  } catch (...) {
+    weights = scratch;
+    throw;
+  }
+  weights = scratch;
+}
+
 }  // namespace lstmidi

@@ -5,6 +5,7 @@
 /// per field, numbers in full precision (%.17g), so that read(write(s)) == s bit for bit.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include "lstmidi/data/epoch_order.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 #include "lstmidi/train/history.hpp"
+#include "lstmidi/train/train_options.hpp"
 
 namespace lstmidi {
 
@@ -95,5 +97,30 @@ struct ResumeState {
     return s;
   }
 };
+
+/// The progress report after a batch: `positions` trained in this session's part of the epoch
+/// in `epoch_elapsed` seconds, the epoch's and the run's remaining time at the epoch's pace so
+/// far (capped by what is left of the time budget). `unit` names a position ("tok", "frames").
+inline BatchProgress batch_progress(const TrainOptions& opt, const ResumeState& st, int epoch,
+                                    std::size_t per_epoch, std::size_t positions,
+                                    double epoch_elapsed, const char* unit) {
+  BatchProgress bp;
+  bp.epoch = epoch;
+  bp.epochs = opt.epochs;
+  bp.batch = st.run_batches;
+  bp.batches = per_epoch;
+  bp.loss = st.run.mean();
+  bp.tokens_per_second = epoch_elapsed > 0 ? static_cast<double>(positions) / epoch_elapsed : 0;
+  bp.unit = unit;
+  const double per_batch = st.run_seconds / static_cast<double>(st.run_batches);
+  bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - st.run_batches);
+  bp.run_seconds_left =
+      bp.epoch_seconds_left +
+      per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt.epochs - epoch);
+  if (opt.time_budget_seconds > 0)
+    bp.run_seconds_left =
+        std::min(bp.run_seconds_left, std::max(0.0, opt.time_budget_seconds - st.elapsed));
+  return bp;
+}
 
 }  // namespace lstmidi

@@ -53,6 +53,7 @@
 #include "lstmidi/optim/weight_average.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/train/process_group.hpp"
+#include "lstmidi/train/run_checkpoints.hpp"
 #include "lstmidi/train/resume_state.hpp"
 #include "lstmidi/train/train_options.hpp"
 
@@ -76,9 +77,6 @@ class Trainer {
  public:
   using Batch = typename detail::SourceBatch<Source>::type;
 
-  static constexpr const char* kBestFile = "model.lstmidi";
-  static constexpr const char* kLastFile = "last.lstmidi";
-
   /// `meta` is stored in every saved model (e.g. the vocabulary's checksum).
   Trainer(Model<T>& model, Source& data, const TrainOptions& options, Rng& rng,
           std::map<std::string, std::string> meta = {})
@@ -86,7 +84,7 @@ class Trainer {
         data_(data),
         opt_(options),
         rng_(rng),
-        meta_(std::move(meta)),
+        files_(options.out_dir, std::move(meta)),
         adam_(model.num_params(), options.adam),
         average_(options.weight_average) {
     opt_.validate();
@@ -98,6 +96,7 @@ class Trainer {
   /// be at least the number of processes.
   void set_process_group(ProcessGroup* group, std::size_t check_every = 100) {
     group_ = group;
+    files_.set_writer(!group_ || group_->rank() == 0);
     check_every_ = std::max<std::size_t>(1, check_every);
   }
 
@@ -105,55 +104,25 @@ class Trainer {
   bool averaging() const { return opt_.weight_average > 0; }
   const WeightAverage<T>& weight_average() const { return average_; }
   /// Whether the run writes files (TrainOptions::out_dir given), or trains in memory only.
-  bool writes_files() const { return !opt_.out_dir.empty(); }
-  /// Whether this process writes the run's files (process 0 of a group, or a run alone).
-  bool writes_here() const { return writes_files() && (!group_ || group_->rank() == 0); }
-
-  std::filesystem::path best_path() const { return std::filesystem::path(opt_.out_dir) / kBestFile; }
-  std::filesystem::path last_path() const { return std::filesystem::path(opt_.out_dir) / kLastFile; }
+  bool writes_files() const { return files_.enabled(); }
+  std::filesystem::path best_path() const { return files_.best_path(); }
+  std::filesystem::path last_path() const { return files_.last_path(); }
 
   /// Continues from <out>/last.lstmidi. Throws IoError/FormatError if it is missing or broken,
   /// and std::invalid_argument if it belongs to a model of another shape.
   void resume() {
-    require(writes_files(), "Trainer::resume: a run without an output folder has no checkpoint");
-    const std::string where = last_path().string();
-    const Checkpoint<T> ck = load_checkpoint<T>(where);
-    require(ck.config == model_.config(), where,
-            ": the checkpoint is for a model of another shape; use the same settings as the "
-            "interrupted run (they are saved in the model directory)");
-    require(ck.has_optimizer, where, ": no optimizer state to resume from");
-    require(ck.has_average == averaging(), where, ": the interrupted run ",
-            ck.has_average ? "averaged" : "did not average", " its weights; resume it with ",
-            ck.has_average ? "the same" : "no", " weight-average setting");
-    ResumeState st = ResumeState::read(ck.meta, where);
-    model_.params().values = ck.params;
-    Vector<T> m = ck.adam_m, v = ck.adam_v;
-    adam_.set_config(ck.adam);
-    adam_.set_state(std::move(m), std::move(v), ck.adam_steps);
-    rng_.set_state(ck.rng);
-    if (ck.has_average) average_.set_state(ck.average, ck.average_steps);
+    ResumeState st = files_.restore(model_, adam_, rng_, averaging() ? &average_ : nullptr);
     if (st.position.batch >= data_.batches_per_epoch())
-      throw FormatError(where + ": its data position is beyond this data set");
+      throw FormatError(last_path().string() + ": its data position is beyond this data set");
     data_.seek(st.position);
     st_ = std::move(st);
-    for (const auto& [k, v2] : meta_) {
-      if (k.rfind(kEmbeddedPrefix, 0) == 0) continue;  // files carried along, not the data
-      auto it = ck.meta.find(k);
-      require(it != ck.meta.end() && it->second == v2, where, ": its '", k,
-              "' differs from this run's (different data or vocabulary?)");
-    }
   }
 
   /// Trains until the last epoch, early stopping, the time budget or a stop request. Each
   /// epoch: train_batch() over the epoch's batches (with a mid-epoch checkpoint every
   /// checkpoint_seconds), then validate() and end_epoch(), which keeps the best model.
   TrainResult run(TrainObserver* observer = nullptr) {
-    if (writes_files()) {
-      std::error_code ec;
-      std::filesystem::create_directories(opt_.out_dir, ec);
-      if (ec)
-        throw IoError(opt_.out_dir + ": cannot create the output directory (" + ec.message() + ")");
-    }
+    files_.create_folder();
     TrainObserver quiet;
     TrainObserver& obs = observer ? *observer : quiet;
     session_start_ = Clock::now();
@@ -272,24 +241,8 @@ class Trainer {
   }
 
   BatchProgress progress(int epoch, std::size_t positions, double epoch_elapsed) const {
-    const std::size_t per_epoch = data_.batches_per_epoch();
-    BatchProgress bp;
-    bp.epoch = epoch;
-    bp.epochs = opt_.epochs;
-    bp.batch = st_.run_batches;
-    bp.batches = per_epoch;
-    bp.loss = st_.run.mean();
-    bp.tokens_per_second = epoch_elapsed > 0 ? positions / epoch_elapsed : 0;
-    bp.unit = model_.config().mode == ModelMode::pianoroll ? "frames" : "tok";
-    const double per_batch = st_.run_seconds / static_cast<double>(st_.run_batches);
-    bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - st_.run_batches);
-    bp.run_seconds_left =
-        bp.epoch_seconds_left +
-        per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt_.epochs - epoch);
-    if (opt_.time_budget_seconds > 0)
-      bp.run_seconds_left =
-          std::min(bp.run_seconds_left, std::max(0.0, opt_.time_budget_seconds - st_.elapsed));
-    return bp;
+    return batch_progress(opt_, st_, epoch, data_.batches_per_epoch(), positions, epoch_elapsed,
+                          model_.config().mode == ModelMode::pianoroll ? "frames" : "tok");
   }
 
   // The epoch's statistics: its training totals and the validation loss of the weights that
@@ -348,11 +301,7 @@ class Trainer {
     if (improved) save_best(es);
     save_last();
     last_save_ = Clock::now();
-    if (writes_here()) {
-      const std::filesystem::path dir(opt_.out_dir);
-      write_file_atomic((dir / "history.csv").string(), history_csv(st_.history));
-      write_file_atomic((dir / "loss.svg").string(), loss_curve_svg(st_.history));
-    }
+    files_.save_history(st_.history);
     return improved;
   }
 
@@ -382,64 +331,33 @@ class Trainer {
   // The best model so far: model.lstmidi, or the weights in memory without an output folder.
   void save_best(const EpochStats& es) {
     with_evaluated_weights([&] {
-      if (!writes_files()) {
-        best_weights_ = model_.params().values;
-        return;
-      }
-      if (!writes_here()) return;
-      std::map<std::string, std::string> m = meta_;
-      m["epoch"] = std::to_string(es.epoch);
-      m["valid_loss"] = detail::fmt_double(es.valid_loss);
-      save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
+      if (!writes_files()) best_weights_ = model_.params().values;
+      files_.save_best(model_, {{"epoch", std::to_string(es.epoch)},
+                                {"valid_loss", detail::fmt_double(es.valid_loss)}});
     });
   }
 
   // A time budget that ends the run before its first epoch does: keep what there is.
   void save_unfinished_best(int epoch) {
-    if (!writes_here() || std::filesystem::exists(best_path())) return;
-    std::map<std::string, std::string> m = meta_;
-    m["epoch"] = detail::concat(epoch - 1, " + ", st_.run_batches, "/", data_.batches_per_epoch(),
-                                " batches");
-    with_evaluated_weights([&] {
-      save_checkpoint(best_path().string(), make_checkpoint(model_, nullptr, nullptr, m));
-    });
+    if (!files_.writes() || std::filesystem::exists(best_path())) return;
+    const std::string got = detail::concat(epoch - 1, " + ", st_.run_batches, "/",
+                                           data_.batches_per_epoch(), " batches");
+    with_evaluated_weights([&] { files_.save_best(model_, {{"epoch", got}}); });
   }
 
   // The resume checkpoint: weights, Adam, Rng, the weight average and the ResumeState.
   void save_last() {
-    if (!writes_here()) return;
-    std::map<std::string, std::string> m = meta_;
+    if (!files_.writes()) return;
     st_.position = data_.position();
-    st_.write(m);
-    Checkpoint<T> ck = make_checkpoint(model_, &adam_, &rng_, m);
-    if (averaging()) {
-      ck.has_average = true;
-      ck.average_steps = average_.steps();
-      ck.average = average_.steps() > 0 ? average_.value() : model_.params().values;
-      if (average_.steps() == 0) ck.average_steps = 1;  // nothing trained yet: the start weights
-    }
-    save_checkpoint(last_path().string(), ck);
+    files_.save_last(model_, adam_, rng_, averaging() ? &average_ : nullptr, st_);
   }
 
-  /// Runs f with the model holding the weights that are validated and saved: the moving
-  /// average when averaging (the trained weights are put back afterwards), else the weights.
+  // Runs f with the model holding the weights that are validated and saved: the moving
+  // average when averaging, else the trained weights.
   template <typename F>
   void with_evaluated_weights(F&& f) {
-    if (!averaging() || average_.steps() == 0) {
-      f();
-      return;
-    }
-    Vector<T>& w = model_.params().values;
-    trained_.resize(w.size());
-    trained_ = w;
-    w = average_.value();
-    try {
-      f();
-    } catch (...) {
-      w = trained_;
-      throw;
-    }
-    w = trained_;
+    with_average_weights(model_.params().values, averaging() ? &average_ : nullptr, trained_,
+                         std::forward<F>(f));
   }
 
   TrainResult finish(StopReason why) const {
@@ -455,7 +373,7 @@ class Trainer {
   Source& data_;
   TrainOptions opt_;
   Rng& rng_;
-  std::map<std::string, std::string> meta_;
+  RunCheckpoints<T> files_;
   Adam<T> adam_;
   WeightAverage<T> average_;
   Vector<T> trained_;       // the trained weights while the average is in the model
