@@ -13,9 +13,12 @@
 //               (core/packed_gemm.hpp, packing not timed), one thread.
 //   FmaPeak     the machine's float FMA rate: 10 independent chains of 8-wide FMAs in
 //               registers, per thread, on 1 and 2 threads (the hardware limit every GEMM
-//               figure is a fraction of; AVX2 + FMA builds only).
+//               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
+//               (AVX-512 builds only).
+//   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
 #include "bench_common.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -43,7 +46,8 @@ static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose
 }
 
 // One thread's per-step product with the packed recurrent weights: C = U X or U^T X.
-static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpose) {
+static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpose,
+                   int max_bits = 512) {
   Matrix<float> U = Matrix<float>::Random(transpose ? k : m, transpose ? m : k);
   Matrix<float> X = Matrix<float>::Random(k, n), C(m, n);
   PackedMatrix<float> P;
@@ -52,12 +56,12 @@ static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpo
   else
     P.pack(U);
   for (auto _ : st) {
-    P.multiply(X, C, false);
+    P.multiply(X, C, false, max_bits);
     benchmark::DoNotOptimize(C.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["register_kernel"] = PackedMatrix<float>::kernel_active();
+  st.counters["kernel_bits"] = std::min(max_bits, PackedMatrix<float>::kernel_bits());
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -77,22 +81,51 @@ static float fma_chains(long iterations) {
   return _mm_cvtss_f32(_mm256_castps256_ps128(s));
 }
 
-static void fma_peak(benchmark::State& st, int threads) {
-  const long iterations = 20'000'000;  // 3.2 GFLOP per thread
+#ifdef __AVX512F__
+static float fma_chains_512(long iterations) {
+  __m512 acc[10];
+  const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
+  for (int i = 0; i < 10; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  for (long k = 0; k < iterations; ++k) {
+#pragma GCC unroll 10
+    for (int i = 0; i < 10; ++i) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 10; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+#endif
+
+// width: floats per FMA (8: 256-bit, 16: 512-bit).
+static void fma_peak(benchmark::State& st, int threads, int width) {
+  const long iterations = 20'000'000 / (width / 8);  // 3.2 GFLOP per thread
   std::vector<float> sink(static_cast<size_t>(threads));
   for (auto _ : st) {
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { sink[static_cast<size_t>(t)] = fma_chains(iterations); });
+      pool.emplace_back([&, t] {
+#ifdef __AVX512F__
+        if (width == 16) {
+          sink[static_cast<size_t>(t)] = fma_chains_512(iterations);
+          return;
+        }
+#endif
+        sink[static_cast<size_t>(t)] = fma_chains(iterations);
+      });
     for (auto& t : pool) t.join();
     benchmark::DoNotOptimize(sink.data());
   }
-  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * 8 * 10 * double(iterations) * threads * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * width * 10 * double(iterations) * threads * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
   st.counters["threads"] = threads;
 }
-BENCHMARK_CAPTURE(fma_peak, FmaPeak / 1 thread, 1)->UseRealTime();
-BENCHMARK_CAPTURE(fma_peak, FmaPeak / 2 threads, 2)->UseRealTime();
+BENCHMARK_CAPTURE(fma_peak, FmaPeak / 1 thread, 1, 8)->UseRealTime();
+BENCHMARK_CAPTURE(fma_peak, FmaPeak / 2 threads, 2, 8)->UseRealTime();
+#ifdef __AVX512F__
+BENCHMARK_CAPTURE(fma_peak, FmaPeak512 / 1 thread, 1, 16)->UseRealTime();
+BENCHMARK_CAPTURE(fma_peak, FmaPeak512 / 2 threads, 2, 16)->UseRealTime();
+#endif
 #endif
 
 BENCHMARK_CAPTURE(gemm, Recurrent / 2048x512x64, 2048, 512, 64, false, false)->UseRealTime();
@@ -104,6 +137,10 @@ BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRe
 BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, PackedT / 512x2048x32, 512, 2048, 32, true)->UseRealTime();
+#ifdef __AVX512F__
+BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->UseRealTime();
+BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
+#endif
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -8,6 +8,10 @@ position, one-hot input (as the classic model), dropout 0.3 between layers. FLOP
 as in bench_lstm.cpp: 2*4H*(D+H) per token per layer forward, twice that backward, plus the
 output layer (2*V*H forward, twice backward). Prints medians over the timed steps.
 
+--embedding E feeds the token ids through nn.Embedding(V, E) into the first LSTM instead of
+one-hot vectors (the usual way, and cheaper: an E-wide input product instead of a V-wide one);
+the FLOP count then uses D = E for the first layer (the embedding itself is a gather).
+
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/pytorch_lstm.py --threads 1   # its fastest here
   /usr/bin/python3 bench/pytorch_lstm.py --threads 2
 """
@@ -23,28 +27,31 @@ SHAPES = {  # name: (layers, hidden, T, B, V)
 }
 
 
-def flops_per_token(layers, hidden, vocab):
-    f, d = 0.0, vocab
+def flops_per_token(layers, hidden, vocab, embedding=0):
+    f, d = 0.0, embedding or vocab
     for _ in range(layers):
         f += 3 * 2 * 4 * hidden * (d + hidden)
         d = hidden
     return f + 3 * 2 * vocab * hidden
 
 
-def bench_train(layers, hidden, T, B, V, steps, warmup):
+def bench_train(layers, hidden, T, B, V, steps, warmup, embedding=0):
     torch.manual_seed(1)
-    lstm = torch.nn.LSTM(V, hidden, num_layers=layers, dropout=0.3)
+    lstm = torch.nn.LSTM(embedding or V, hidden, num_layers=layers, dropout=0.3)
     dense = torch.nn.Linear(hidden, V)
     params = list(lstm.parameters()) + list(dense.parameters())
+    embed = torch.nn.Embedding(V, embedding) if embedding else None
+    if embed is not None:
+        params += list(embed.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     ids = torch.randint(0, V, (T, B))
-    x = torch.nn.functional.one_hot(ids, V).float()
+    x = None if embed is not None else torch.nn.functional.one_hot(ids, V).float()
     y = torch.randint(0, V, (T * B,))
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        out, _ = lstm(x)
+        out, _ = lstm(embed(ids) if embed is not None else x)
         loss = torch.nn.functional.cross_entropy(dense(out).reshape(T * B, V), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
@@ -53,7 +60,7 @@ def bench_train(layers, hidden, T, B, V, steps, warmup):
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     tok = T * B / med
-    return med, tok, tok * flops_per_token(layers, hidden, V) * 1e-9
+    return med, tok, tok * flops_per_token(layers, hidden, V, embedding) * 1e-9
 
 
 def bench_generate(layers, hidden, V, steps):
@@ -100,6 +107,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10, help="timed training steps per shape")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--only", default="", help="run only shapes whose name contains this")
+    ap.add_argument("--embedding", type=int, default=0,
+                    help="token input through nn.Embedding(V, E) of this width (default: one-hot)")
     ap.add_argument("--no-generate", action="store_true", help="skip the generation measurements")
     ap.add_argument("--no-train", action="store_true", help="skip the training steps")
     args = ap.parse_args()
@@ -108,7 +117,7 @@ def main():
     for name, (L, H, T, B, V) in SHAPES.items():
         if args.no_train or (args.only and args.only not in name):
             continue
-        med, tok, gf = bench_train(L, H, T, B, V, args.steps, args.warmup)
+        med, tok, gf = bench_train(L, H, T, B, V, args.steps, args.warmup, args.embedding)
         print(f"TrainStep/{name}: {med * 1e3:.1f} ms/step  {tok:.0f} tokens/s  {gf:.1f} GFLOP/s")
     if args.no_generate:
         return

@@ -9,3 +9,13 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON -DLSTMID
   "-DLSTMIDI_ARCH=$(scripts/arch-flags.sh)" >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+# The optional BLAS backend (-DLSTMIDI_BLAS=ON, OpenBLAS): its own small suite in its own build
+# folder (about two minutes). Without OpenBLAS's development files it is reported as skipped.
+if cmake -S . -B build-blas -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON \
+  -DLSTMIDI_BUILD_EXAMPLES=OFF -DLSTMIDI_BUILD_STUDIO=OFF -DLSTMIDI_MUSIC=OFF -DLSTMIDI_MPI=OFF \
+  -DLSTMIDI_BLAS=ON "-DLSTMIDI_ARCH=$(scripts/arch-flags.sh 2>/dev/null)" >/dev/null 2>&1; then
+  cmake --build build-blas --target lstmidi_blas_tests -j"$jobs"
+  ctest --test-dir build-blas -R '^blas/' --output-on-failure
+else
+  echo "SKIPPED: the BLAS backend's tests (OpenBLAS not found: apt-get install libopenblas-dev)"
+fi

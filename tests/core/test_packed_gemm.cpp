@@ -136,6 +136,37 @@ TEST_CASE("PackedMatrix: panels multiplied where the kernel is not built give th
     }
 }
 
+TEST_CASE("PackedMatrix: the 512-bit and 256-bit kernels give bit-identical products") {
+  // Both kernels sum each element in the same order (core/packed_kernel_512.hpp), so an
+  // AVX-512 build trains and generates exactly as an AVX2 build does, only faster. In a build
+  // without AVX-512 both calls run the 256-bit kernel, and the check is trivially true.
+  MESSAGE("register kernel: " << PackedMatrix<float>::kernel_bits() << " bits");
+  Rng rng(5);
+  // Odd and even panel counts, partial last panels, every tile width, depths across kKc.
+  for (Index m : {Index{1}, Index{16}, Index{17}, Index{32}, Index{40}, Index{2048}})
+    for (Index k : {Index{1}, Index{7}, Index{512}, Index{513}, Index{1100}})
+      for (Index n : {Index{1}, Index{2}, Index{3}, Index{6}, Index{13}, Index{32}})
+        for (bool accumulate : {false, true}) {
+          if (m * k * n > 2048 * 512 * 32 / 4) continue;  // keeps the test short
+          CAPTURE(m);
+          CAPTURE(k);
+          CAPTURE(n);
+          const Matrix<float> M = random_matrix<float>(m, k, rng);
+          PackedMatrix<float> P;
+          P.pack(M);
+          const Matrix<float> X = random_matrix<float>(k, n, rng);
+          const Matrix<float> C0 = random_matrix<float>(m, n, rng);
+          Matrix<float> wide = C0, narrow = C0;
+          P.multiply(X, wide, accumulate);
+          P.multiply(X, narrow, accumulate, /*max_bits=*/256);
+          CHECK(wide == narrow);
+          Eigen::MatrixXd expect = M.cast<double>() * X.cast<double>();
+          if (accumulate) expect += C0.cast<double>();
+          CHECK((wide.cast<double>() - expect).cwiseAbs().maxCoeff() <
+                1e-6 * static_cast<double>(k + 1) * (1 + expect.cwiseAbs().maxCoeff()));
+        }
+}
+
 TEST_CASE("PackedMatrix: shape mismatches are rejected with a message") {
   Rng rng(1);
   PackedMatrix<double> P;

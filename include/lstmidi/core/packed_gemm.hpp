@@ -22,8 +22,12 @@
 /// Which layout an object holds is recorded in it, so a program whose translation units were
 /// built with different flags still gets correct products (see multiply()).
 ///
+/// AVX-512 builds (`-mavx512f`) multiply with a 512-bit version of the same kernel instead
+/// (core/packed_kernel_512.hpp): the same panels, two at a time, and bit-identical products.
+///
 /// The same kernel also reads panels of 16-bit floats (Half), widening each 16 values to
-/// float with F16C (`-mf16c`) as it loads them: LstmStepper's 16-bit generation weights (nn/lstm_step.hpp).
+/// float with F16C (`-mf16c`) as it loads them: LstmStepper's 16-bit generation weights
+/// (nn/lstm_step.hpp).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +37,8 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/half.hpp"
+#include "lstmidi/core/packed_kernel_512.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -49,51 +55,7 @@ namespace detail {
 inline constexpr Index kPackMr = 16;   // rows per panel: two 8-float AVX registers
 inline constexpr Index kPackNr = 6;    // columns of X per register tile
 inline constexpr Index kPackKc = 512;  // depth of one pass over the panels
-
-/// A 16-bit IEEE float (binary16), as stored in half-precision panels: 1 sign bit, 5 exponent
-/// bits, 10 mantissa bits; relative rounding error at most 2^-11 for |v| in [6.1e-5, 65504].
-struct Half {
-  std::uint16_t bits;
-};
-
-/// The float a Half stands for (exact: every binary16 value is a float).
-inline float half_to_float(Half h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h.bits & 0x8000u) << 16;
-  const std::uint32_t exponent = (h.bits >> 10) & 0x1fu;
-  std::uint32_t mantissa = h.bits & 0x3ffu, bits = sign;
-  if (exponent == 0x1f) {  // infinity or NaN
-    bits |= 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {  // normal: rebias 15 -> 127
-    bits |= ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa != 0) {  // subnormal, mantissa * 2^-24: normalise into a float
-    std::uint32_t e = 113;
-    while (!(mantissa & 0x400u)) mantissa <<= 1, --e;
-    bits |= (e << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-inline float widen(float v) {
-  return v;
-}
-inline double widen(double v) {
-  return v;
-}
-inline float widen(Half v) {
-  return half_to_float(v);
-}
-
-#ifdef LSTMIDI_PACKED_F16
-/// dst[i] = src[i] rounded to the nearest binary16 (ties to even), n values.
-inline void floats_to_halves(const float* src, Half* dst, Index n) {
-  Index i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; ++i) dst[i].bits = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
-}
-#endif
+static_assert(kPackMr == 16, "the register kernels hold a panel's 16 rows per depth");
 
 #ifdef LSTMIDI_PACKED_AVX2
 // The 16 panel values at one depth as two registers of 8 floats.
@@ -229,6 +191,13 @@ class PackedMatrix {
     return false;
 #endif
   }
+  /// The register width of the kernel products run on: 512 (AVX-512 builds), 256, or 0 (none).
+  static constexpr int kernel_bits() {
+#ifdef LSTMIDI_PACKED_512
+    if (kernel_active()) return 512;
+#endif
+    return kernel_active() ? 256 : 0;
+  }
 
   /// Stores M (rows x cols).
   void pack(const Eigen::Ref<const Matrix<T>>& M) {
@@ -252,7 +221,9 @@ class PackedMatrix {
 
   /// C = P X (accumulate = false) or C += P X. P: (m, k) as packed; X: (k, n); C: (m, n).
   /// X and C may be column blocks of larger column-major matrices (any column stride).
-  void multiply(const ConstStridedRef& X, StridedRef C, bool accumulate) const {
+  /// max_bits = 256 keeps an AVX-512 build on the 256-bit kernel (to compare the two).
+  void multiply(const ConstStridedRef& X, StridedRef C, bool accumulate,
+                [[maybe_unused]] int max_bits = 512) const {
     require(X.rows() == cols_ && C.rows() == rows_ && C.cols() == X.cols(),
             "PackedMatrix::multiply: (", rows_, "x", cols_, ") times (", X.rows(), "x", X.cols(),
             ") into (", C.rows(), "x", C.cols(), ")");
@@ -273,6 +244,12 @@ class PackedMatrix {
     }
 #ifdef LSTMIDI_PACKED_AVX2
     if constexpr (std::is_same_v<T, float>) {
+#ifdef LSTMIDI_PACKED_512
+      if (max_bits >= 512) {
+        multiply_panels_512(X, C, accumulate);
+        return;
+      }
+#endif
       multiply_panels(X, C, accumulate);
       return;
     }
@@ -337,6 +314,37 @@ class PackedMatrix {
           const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
           detail::packed_tile_f32(nr, kc, a, X.data() + j0 * ldx + k0, ldx,
                                   C.data() + j0 * ldc + r0, ldc, nrows, assign);
+          j0 += nr;
+        }
+      }
+    }
+  }
+#endif
+
+#ifdef LSTMIDI_PACKED_512
+  // multiply_panels() with the 512-bit kernel: the same loops over the same tiles, over pairs
+  // of panels (the last one alone when their count is odd).
+  void multiply_panels_512(const ConstStridedRef& X, StridedRef C, bool accumulate) const {
+    using detail::kPackKc;
+    using detail::kPackMr;
+    using detail::kPackNr;
+    const Index n = X.cols(), K = cols_, ldx = X.outerStride(), ldc = C.outerStride();
+    const Index panels = (rows_ + kPackMr - 1) / kPackMr;
+    const Index tiles = (n + kPackNr - 1) / kPackNr;
+    for (Index k0 = 0; k0 < K; k0 += kPackKc) {
+      const Index kc = std::min(kPackKc, K - k0);
+      const bool assign = !accumulate && k0 == 0;
+      for (Index p = 0; p < panels; p += 2) {
+        const float* a = packed_.data() + p * kPackMr * K + k0 * kPackMr;
+        const Index r0 = p * kPackMr, nrows = std::min(2 * kPackMr, rows_ - r0);
+        for (Index t = 0, j0 = 0; t < tiles; ++t) {
+          const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
+          const float* x = X.data() + j0 * ldx + k0;
+          float* c = C.data() + j0 * ldc + r0;
+          if (p + 1 < panels)
+            detail::packed_tile_512<2>(nr, kc, a, kPackMr * K, x, ldx, c, ldc, nrows, assign);
+          else
+            detail::packed_tile_512<1>(nr, kc, a, kPackMr * K, x, ldx, c, ldc, nrows, assign);
           j0 += nr;
         }
       }
