@@ -85,6 +85,8 @@ struct PieceSettings {
   /// Token models: the model may end the piece: generation stops when it draws the end of a
   /// piece (<eos>), and `length` is the most events. Otherwise the end is never drawn.
   bool stop_at_end = false;
+  /// With stop_at_end: the end is not drawn before this many events.
+  int min_length = 0;
   PrimerSource primer;
   GenerationWeights weights = GenerationWeights::float32;
   /// Called after every generated event with (events so far, length); throw from it to stop.
@@ -306,10 +308,18 @@ class PieceMaker {
     go_.length = s_.length;
     go_.sampling = SamplingConfig{s_.temperature, s_.top_k.value_or(0), s_.top_p.value_or(1.0)};
     go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos};
-    if (s_.stop_at_end)
+    if (s_.min_length > 0 && !s_.stop_at_end)
+      throw std::invalid_argument("--min-length is for --stop-at-end (without it every piece has "
+                                  "--length events)");
+    if (s_.min_length > s_.length)
+      throw std::invalid_argument("--min-length " + std::to_string(s_.min_length) +
+                                  " is above --length " + std::to_string(s_.length));
+    if (s_.stop_at_end) {
       go_.stop_token = Vocabulary::kEos;
-    else
+      go_.min_length = s_.min_length;
+    } else {
       go_.forbidden.push_back(Vocabulary::kEos);
+    }
     go_.weights = s_.weights;
     go_.progress = s_.progress;
     if (s_.instruments) {
