@@ -27,35 +27,17 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+from cases import TINY, Failure, Skip, check, fresh_dir, main_for, run  # noqa: E402
+
 ARGS = None
-# --min-count 1 keeps every token, so saved primers are always in the vocabulary (the default
-# min-count is covered by case_default_primer).
-TINY = ["--hidden", "16", "--embedding", "8", "--layers", "1", "--seq-len", "16",
-        "--batch", "4", "--epochs", "2", "--threads", "1", "--quiet", "--min-count", "1"]
+# TINY keeps every token (--min-count 1); the default min-count is covered by
+# case_default_primer.
 # ctest sets ASAN_OPTIONS for the sanitizer build's program tests (tests/programs/CMakeLists.txt).
 UNDER_ASAN = "ASAN_OPTIONS" in os.environ
 CRASH_MARKERS = ("terminate called", "AddressSanitizer", "LeakSanitizer", "runtime error:",
                  "Assertion", "Segmentation fault", "core dumped", "stack trace", "what():",
                  "libsmf-CRITICAL", "Aborted")
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
-
-
-def run(cmd, timeout=120, **kw):
-    """Runs cmd, returns CompletedProcess with text output."""
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
-                          errors="replace", timeout=timeout, **kw)
 
 
 def describe(p):
@@ -98,10 +80,7 @@ def expect_clean_error(p, program, what, mentions=None):
 
 
 def workdir(name):
-    d = os.path.join(ARGS.work, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
+    return fresh_dir(ARGS.work, name)
 
 
 def copy_data(dest, n=6):
@@ -204,7 +183,7 @@ def case_train_errors():
                         (["--epochs", "abc"], "--epochs"), (["--hidden", "99999999999"], "--hidden"),
                         (["--encoding", "mp3"], "--encoding")):
         p = train(data, os.path.join(base, "o4"), flags)
-        msg = expect_clean_error(p, T, f"bad flag {flags}", word)
+        expect_clean_error(p, T, f"bad flag {flags}", word)
         check(p.returncode == 2, f"bad flag {flags}: usage errors exit with 2, got {p.returncode}")
         check(not os.path.exists(os.path.join(base, "o4")), f"bad flag {flags} created --out")
 
@@ -414,7 +393,6 @@ def case_settings_file():
     base = workdir("settings_file")
     data = copy_data(os.path.join(base, "data"), 3)
     T = "lstmidi-train"
-    rel_base = os.path.relpath(base)
     # Trained with a relative --data, from the test's own folder.
     first = os.path.join(base, "first")
     expect_ok(run([ARGS.train, "--data", os.path.relpath(data), "--out", first,
@@ -833,7 +811,6 @@ def case_reports():
     LSTM against the bigram baseline and why the two validation figures differ, one progress
     line per epoch on a pipe, lstmidi-eval on the training files, greedy decoding."""
     base = workdir("reports")
-    T = "lstmidi-train"
     one = copy_data(os.path.join(base, "one"), 1)
     p = train(one, os.path.join(base, "m1"), ["--epochs", "1"])
     expect_ok(p, "training on one file")
@@ -1862,8 +1839,15 @@ def case_planted_bug():
         expect_clean_error(p, "lstmidi-planted-bug", f"lstmidi-planted-bug {bad}", "bug number")
 
 
+def prepare(args):
+    # The programs' corpus cache goes under the work folder, not the user's home.
+    os.environ["XDG_CACHE_HOME"] = os.path.join(args.work, "xdg-cache")
+    for name in ("train", "generate", "eval", "dump", "data", "chars", "train_mpi"):
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
+
+
 def main():
-    global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("case")
     ap.add_argument("--train", required=True)
@@ -1876,27 +1860,7 @@ def main():
     ap.add_argument("--first", default="")
     ap.add_argument("--planted", default="")
     ap.add_argument("--train-mpi", default="")
-    ARGS = ap.parse_args()
-    ARGS.work = os.path.abspath(ARGS.work)
-    # The programs' corpus cache goes under the work folder, not the user's home.
-    os.environ["XDG_CACHE_HOME"] = os.path.join(ARGS.work, "xdg-cache")
-    for name in ("train", "generate", "eval", "dump", "data", "chars", "train_mpi"):
-        if getattr(ARGS, name):
-            setattr(ARGS, name, os.path.abspath(getattr(ARGS, name)))
-    fn = globals().get("case_" + ARGS.case)
-    if fn is None:
-        print(f"unknown case {ARGS.case}", file=sys.stderr)
-        return 2
-    try:
-        fn()
-    except Skip as e:
-        print(f"SKIP: {e}")
-        return 77
-    except Failure as e:
-        print(f"FAIL ({ARGS.case}): {e}", file=sys.stderr)
-        return 1
-    print(f"ok: {ARGS.case}")
-    return 0
+    return main_for(globals(), ap, prepare)
 
 
 if __name__ == "__main__":

@@ -23,39 +23,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+from cases import TINY, Failure, Skip, check, fresh_dir, main_for, run  # noqa: E402
+
 ARGS = None
-TINY = ["--hidden", "16", "--embedding", "8", "--layers", "1", "--seq-len", "16", "--batch", "4",
-        "--epochs", "2", "--threads", "1", "--quiet", "--min-count", "1"]
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Failure(message)
-
-
-def run(cmd, timeout=120, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, errors="replace",
-                          timeout=timeout, **kw)
 
 
 def workdir(name):
-    d = os.path.join(ARGS.work, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
+    return fresh_dir(ARGS.work, name)
 
 
 def copy_data(dest, n=6):
@@ -589,8 +568,12 @@ def case_browser():
         trainer.wait()
 
 
+def prepare(args):
+    if not args.studio:
+        raise Skip("lstmidi-studio is not built (cpp-httplib missing: libcpp-httplib-dev)")
+
+
 def main():
-    global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("case")
     ap.add_argument("--studio", default="")
@@ -598,25 +581,7 @@ def main():
     ap.add_argument("--generate", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
-    ARGS = ap.parse_args()
-    ARGS.work = os.path.abspath(ARGS.work)
-    fn = globals().get("case_" + ARGS.case)
-    if not fn:
-        print(f"unknown case {ARGS.case}", file=sys.stderr)
-        return 2
-    try:
-        if not ARGS.studio:
-            raise Skip("lstmidi-studio is not built (cpp-httplib missing: libcpp-httplib-dev)")
-        os.makedirs(ARGS.work, exist_ok=True)
-        fn()
-    except Skip as e:
-        print(f"SKIPPED ({ARGS.case}): {e}")
-        return 77
-    except Failure as e:
-        print(f"FAIL ({ARGS.case}): {e}", file=sys.stderr)
-        return 1
-    print(f"ok: {ARGS.case}")
-    return 0
+    return main_for(globals(), ap, prepare)
 
 
 if __name__ == "__main__":
