@@ -139,6 +139,11 @@ int main(int argc, char** argv) {
   app.add_flag("--stop-at-end", stop_at_end,
                "Token models: let the model end the piece (generation stops when it draws the end "
                "of a piece; --length is then the most events)");
+  int min_length = 0;
+  app.add_option("--min-length", min_length,
+                 "With --stop-at-end: the model may not end the piece before this many events")
+      ->check(cli::Range(0, 4000))
+      ->capture_default_str();
 
   return cli::run(app, argc, argv, [&]() -> int {
     cli::set_threads(threads);
@@ -187,6 +192,7 @@ int main(int argc, char** argv) {
     if (instruments_opt->count() > 0) s.instruments = instruments_flag;
     s.reattack = reattack_opt->count() > 0 && reattack;
     s.stop_at_end = stop_at_end;
+    s.min_length = min_length;
     s.weights = weights;
     s.primer.length = primer_len;
     if (!primer_file.empty()) {

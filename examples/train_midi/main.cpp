@@ -127,6 +127,10 @@ int main(int argc, char** argv) {
   app.add_option("--stride", s.stride, "Tokens between window starts")
       ->check(cli::Range(1, 4096))
       ->capture_default_str();
+  app.add_flag("--carry-state", s.carry_state,
+               "Tokens mode: each batch column reads pieces in order, window after window, and "
+               "starts each window from the state the one before it ended with (needs --stride "
+               "equal to --seq-len; one process)");
   app.add_option("--batch", s.batch, "Windows per mini-batch")
       ->check(cli::Range(1, 4096))
       ->capture_default_str();

@@ -215,4 +215,14 @@ TEST_CASE("generate_piece: with stop_at_end the model may end the piece; without
   const Piece capped = PieceMaker<float>(plain, kNoFolder, s).make(1);
   CHECK(capped.generated <= 40);
   CHECK(capped.ended == (capped.generated < 40));
+  // min_length: the model that wants to end at once ends right after the minimum.
+  s.min_length = 7;
+  const Piece held = PieceMaker<float>(mm, kNoFolder, s).make(1);
+  CHECK(held.generated == 7);
+  CHECK(held.ended);
+  s.min_length = 41;  // above the length
+  CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, s), std::invalid_argument);
+  s.min_length = 7;
+  s.stop_at_end = false;  // nothing to hold back
+  CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, s), std::invalid_argument);
 }

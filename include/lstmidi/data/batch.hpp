@@ -5,6 +5,7 @@
 ///   targets[t*B + b] = token at step t+1 of window b (the one to predict); -1 = no target
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
@@ -16,6 +17,9 @@ struct TokenBatch {
   Index B = 0;  // windows per batch
   std::vector<TokenId> inputs;   // size T*B, time-major
   std::vector<TokenId> targets;  // size T*B, time-major; -1 marks a position without a target
+  /// Empty: every window starts from a blank LSTM state. Else size B: carry[b] = 1 when window
+  /// b continues the one in column b of the previous batch, whose final state it starts from.
+  std::vector<std::uint8_t> carry;
 
   TokenBatch() = default;
   TokenBatch(Index steps, Index batch)

@@ -240,10 +240,18 @@ class PieceMaker {
     go_.length = s_.length;
     go_.sampling = SamplingConfig{s_.temperature, s_.top_k.value_or(0), s_.top_p.value_or(1.0)};
     go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos};
-    if (s_.stop_at_end)
+    if (s_.min_length > 0 && !s_.stop_at_end)
+      throw std::invalid_argument("--min-length is for --stop-at-end (without it every piece has "
+                                  "--length events)");
+    if (s_.min_length > s_.length)
+      throw std::invalid_argument("--min-length " + std::to_string(s_.min_length) +
+                                  " is above --length " + std::to_string(s_.length));
+    if (s_.stop_at_end) {
       go_.stop_token = Vocabulary::kEos;
-    else
+      go_.min_length = s_.min_length;
+    } else {
       go_.forbidden.push_back(Vocabulary::kEos);
+    }
     go_.weights = s_.weights;
     go_.progress = s_.progress;
     if (s_.instruments) {

@@ -52,6 +52,8 @@ struct PieceSettings {
   /// Token models: the model may end the piece: generation stops when it draws the end of a
   /// piece (<eos>), and `length` is the most events. Otherwise the end is never drawn.
   bool stop_at_end = false;
+  /// With stop_at_end: the end is not drawn before this many events.
+  int min_length = 0;
   PrimerSource primer;
   GenerationWeights weights = GenerationWeights::float32;
   /// Called after every generated event with (events so far, length); throw from it to stop.

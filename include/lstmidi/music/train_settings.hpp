@@ -48,6 +48,7 @@ struct TrainSettings {
   std::string loss = "all";  // positions scored: all, or last
   // Windows and batches.
   int seq_len = 64, stride = 16, batch = 32, transpose = 0;
+  bool carry_state = false;  // tokens mode: windows read pieces in order, state carried over
   double valid_fraction = 0.1;
   std::uint64_t seed = 1;
   // The training loop.
@@ -86,6 +87,7 @@ inline std::optional<UnreadSetting> unread_setting(const TrainSettings& s) {
                                          {"max-duration", s.max_duration != d.max_duration},
                                          {"min-count", s.min_count != d.min_count},
                                          {"same-key", s.same_key},
+                                         {"carry-state", s.carry_state},
                                          {"instruments", s.instruments != d.instruments},
                                          {"tempo-words", s.tempo_words},
                                          {"no-time-signature-words", s.no_time_signature_words}};
@@ -148,6 +150,7 @@ inline WindowOptions window_options(const TrainSettings& s) {
   wo.valid_fraction = s.valid_fraction;
   wo.max_transpose = s.transpose;
   wo.seed = s.seed;
+  wo.carry_state = s.carry_state;
   return wo;
 }
 

@@ -23,6 +23,11 @@
 /// (inputs <pad>, targets -1) when the count is not a multiple of B. The order depends only on
 /// (seed, epoch), so SamplerPosition {epoch, batch} is all a checkpoint needs to resume and
 /// reproduce exactly the same batches.
+///
+/// carry_state (data/lane_order.hpp): the training windows of a piece follow each other
+/// (stride = steps, the last one padded), each batch column reads pieces in order, and
+/// TokenBatch::carry marks the columns whose state carries over from the batch before.
+/// Validation windows are as without it.
 #pragma once
 
 #include <algorithm>
@@ -31,6 +36,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/lane_order.hpp"
 #include "lstmidi/data/piece_split.hpp"
 #include "lstmidi/data/window_sampler.hpp"
 #include "lstmidi/music/token.hpp"
@@ -50,6 +56,9 @@ struct WindowOptions {
   /// The windows at a piece's end: end_aligned trains every target; pad_short leaves the
   /// targets after the last whole window out (up to S - 1 of them, often <eos> itself).
   WindowTail tail = WindowTail::end_aligned;
+  /// Training windows read pieces in order with the state carried between them (needs
+  /// stride == steps).
+  bool carry_state = false;
 };
 
 using lstmidi::SamplerPosition;  // {epoch, batch}: data/epoch_order.hpp
@@ -67,6 +76,10 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
     require(opt_.max_transpose >= 0 && opt_.max_transpose <= 24,
             "WindowOptions::max_transpose must be 0..24, got ", opt_.max_transpose);
     require(!pieces.empty(), "WindowSampler: no pieces (the dataset is empty)");
+    require(!opt_.carry_state || opt_.stride == opt_.steps,
+            "carrying the state between windows (--carry-state) needs the stride equal to the "
+            "window length (--seq-len ",
+            opt_.steps, "), got a stride of ", opt_.stride);
 
     // Split by piece.
     const std::size_t n = pieces.size();
@@ -106,8 +119,23 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
     out = TokenBatch(opt_.steps, opt_.batch_size);
-    schedule_.next_batch(
-        [&](Index b, const Window& w) { fill_token_window(out, b, ids_[w.seq], w.start); });
+    if (!opt_.carry_state) {
+      schedule_.next_batch(
+          [&](Index b, const Window& w) { fill_token_window(out, b, ids_[w.seq], w.start); });
+      return;
+    }
+    const SamplerPosition p = schedule_.position();
+    if (stream_.empty() || stream_epoch_ != p.epoch) {
+      stream_ = lane_stream(schedule_.train(), opt_.seed, p.epoch);
+      stream_epoch_ = p.epoch;
+    }
+    out.carry.assign(static_cast<std::size_t>(opt_.batch_size), 0);
+    visit_lanes(schedule_.train(), stream_, batches_per_epoch(), static_cast<std::size_t>(p.batch),
+                opt_.batch_size, opt_.steps, [&](Index b, const Window& w, bool carried) {
+                  fill_token_window(out, b, ids_[w.seq], w.start);
+                  out.carry[static_cast<std::size_t>(b)] = carried ? 1 : 0;
+                });
+    schedule_.next_batch([](Index, const Window&) {});  // moves the position on
   }
   TokenBatch next_batch() {
     TokenBatch b;
@@ -134,7 +162,9 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
     for (std::size_t i = 0; i < ids.size(); ++i) bad[i + 1] = bad[i] + (ids[i] < 0 ? 1 : 0);
     const auto seq = static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
                                                 static_cast<std::size_t>(shift + opt_.max_transpose));
-    for (const std::int64_t s : window_starts(len - 1, T, opt_.stride, opt_.tail)) {
+    const bool lanes = opt_.carry_state && !is_valid_[piece];
+    for (const std::int64_t s :
+         window_starts(len - 1, T, opt_.stride, lanes ? WindowTail::padded : opt_.tail)) {
       const std::int64_t e = std::min(len, s + T + 1);
       if (bad[static_cast<std::size_t>(e)] - bad[static_cast<std::size_t>(s)] != 0) continue;
       (is_valid_[piece] ? schedule_.valid() : schedule_.train())
@@ -145,6 +175,8 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
   int shifts_ = 1;
   std::vector<bool> is_valid_;
   std::vector<std::vector<TokenId>> ids_;
+  std::vector<std::size_t> stream_;  // carry_state: the training windows of epoch stream_epoch_
+  std::uint64_t stream_epoch_ = 0;
 };
 
 }  // namespace lstmidi::music

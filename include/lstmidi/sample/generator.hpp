@@ -25,6 +25,7 @@ struct GenerateOptions {
   SamplingConfig sampling;
   std::vector<TokenId> forbidden;     // ids never produced (e.g. padding, unknown)
   TokenId stop_token = -1;            // end early when this id is drawn (not included); -1 = never
+  Index min_length = 0;               // stop_token is never drawn before this many tokens
   /// Weights the steps read: float16 is faster where the weights do not fit the cache, and
   /// gives slightly different logits (see GenerationWeights).
   GenerationWeights weights = GenerationWeights::float32;
@@ -35,6 +36,8 @@ struct GenerateOptions {
   static constexpr Index kMaxLength = 1000000;
   void validate() const {
     require(length >= 0 && length <= kMaxLength, "length must be in [0, ", kMaxLength, "], got ", length);
+    require(min_length >= 0 && min_length <= length, "min_length must be in [0, length = ",
+            length, "], got ", min_length);
     sampling.validate();
   }
 };
@@ -62,6 +65,8 @@ std::vector<TokenId> generate(Model<T>& model, const std::vector<TokenId>& prime
   out.reserve(static_cast<size_t>(options.length));
   for (Index k = 0; k < options.length; ++k) {
     for (TokenId f : options.forbidden) logits[f] = -std::numeric_limits<T>::infinity();
+    if (options.stop_token >= 0 && k < options.min_length)
+      logits[options.stop_token] = -std::numeric_limits<T>::infinity();
     const TokenId next = sample(logits, options.sampling, rng);
     if (next == options.stop_token) break;
     out.push_back(next);

@@ -20,8 +20,11 @@
 /// Exact resume: last.lstmidi holds the weights, Adam's moments and step count, the weight
 /// average when there is one, the Rng state (dropout masks), the sampler position and the epoch's
 /// running totals. Every window starts from a zero LSTM state, so a run killed at any moment and
-/// resumed from its last checkpoint reaches the same weights as one never interrupted. Checkpoints
-/// are written mid-epoch every `checkpoint_seconds` and at every epoch end, always atomically.
+/// resumed from its last checkpoint reaches the same weights as one never interrupted. (Batches
+/// that carry the state between windows, TokenBatch::carry, are the exception: the carried state
+/// is not in the checkpoint, and the windows that would carry it start blank after a resume.)
+/// Checkpoints are written mid-epoch every `checkpoint_seconds` and at every epoch end, always
+/// atomically.
 ///
 /// Data-parallel (set_process_group, train/process_group.hpp): each of N processes trains its
 /// share of every global batch, one sum per step gives all of them the global batch's gradient,
@@ -200,8 +203,7 @@ class Trainer {
     if (group_) {
       tot = train_share(batch);
     } else {
-      typename Model<T>::State& state = zero_state(batch.B);
-      tot = model_.forward_backward(batch, state, rng_, true);
+      tot = model_.forward_backward(batch, start_state(batch), rng_, true);
     }
     const double norm = clip_global_norm(model_.params().grads, opt_.clip);
     if (!std::isfinite(tot.mean()) || !std::isfinite(norm))
@@ -223,6 +225,10 @@ class Trainer {
   // This process's share of the global batch, forward and backward, then the group's sum:
   // the gradients become the global batch's, and the totals and decisions are the group's.
   LossTotals train_share(const Batch& batch) {
+    if constexpr (std::is_same_v<Batch, TokenBatch>)
+      require(batch.carry.empty(),
+              "data-parallel training cannot carry the state between windows; train in one "
+              "process");
     require(batch.B >= group_->size(), "data-parallel training needs at least one window per ",
             "process in every batch: ", batch.B, " windows for ", group_->size(), " processes");
     const auto [b0, b1] = batch_share(group_->rank(), group_->size(), batch.B);
@@ -321,6 +327,26 @@ class Trainer {
     return std::nullopt;
   }
 
+  // The state a training batch starts from: blank, except the columns TokenBatch::carry marks,
+  // which keep the final state of the previous training batch (after a resume that state is
+  // gone, and they start blank too).
+  typename Model<T>::State& start_state(const Batch& batch) {
+    if constexpr (std::is_same_v<Batch, TokenBatch>) {
+      if (!batch.carry.empty()) {
+        require(static_cast<Index>(batch.carry.size()) == batch.B, "TokenBatch::carry has ",
+                batch.carry.size(), " entries for ", batch.B, " windows");
+        if (carried_.batch() != batch.B) carried_ = model_.zero_state(batch.B);
+        for (Index b = 0; b < batch.B; ++b) {
+          if (batch.carry[static_cast<std::size_t>(b)]) continue;
+          for (auto& h : carried_.h) h.col(b).setZero();
+          for (auto& c : carried_.c) c.col(b).setZero();
+        }
+        return carried_;
+      }
+    }
+    return zero_state(batch.B);
+  }
+
   typename Model<T>::State& zero_state(Index B) {
     if (state_.batch() != B) state_ = model_.zero_state(B);
     for (auto& h : state_.h) h.setZero();
@@ -379,6 +405,7 @@ class Trainer {
   Vector<T> trained_;       // the trained weights while the average is in the model
   Vector<T> best_weights_;  // the best epoch's weights, without an output folder
   typename Model<T>::State state_;
+  typename Model<T>::State carried_;  // the last training batch's final state (carry)
   ResumeState st_;
   Clock::time_point session_start_, last_save_;
   double elapsed_at_start_ = 0;
