@@ -54,6 +54,7 @@
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"
 #include "lstmidi/optim/weight_average.hpp"
+#include "lstmidi/train/batch_states.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/train/process_group.hpp"
 #include "lstmidi/train/run_checkpoints.hpp"
@@ -335,24 +336,13 @@ class Trainer {
       if (!batch.carry.empty()) {
         require(static_cast<Index>(batch.carry.size()) == batch.B, "TokenBatch::carry has ",
                 batch.carry.size(), " entries for ", batch.B, " windows");
-        if (carried_.batch() != batch.B) carried_ = model_.zero_state(batch.B);
-        for (Index b = 0; b < batch.B; ++b) {
-          if (batch.carry[static_cast<std::size_t>(b)]) continue;
-          for (auto& h : carried_.h) h.col(b).setZero();
-          for (auto& c : carried_.c) c.col(b).setZero();
-        }
-        return carried_;
+        return states_.carried(model_, batch.carry);
       }
     }
     return zero_state(batch.B);
   }
 
-  typename Model<T>::State& zero_state(Index B) {
-    if (state_.batch() != B) state_ = model_.zero_state(B);
-    for (auto& h : state_.h) h.setZero();
-    for (auto& c : state_.c) c.setZero();
-    return state_;
-  }
+  typename Model<T>::State& zero_state(Index B) { return states_.blank(model_, B); }
 
   // The best model so far: model.lstmidi, or the weights in memory without an output folder.
   void save_best(const EpochStats& es) {
@@ -404,8 +394,7 @@ class Trainer {
   WeightAverage<T> average_;
   Vector<T> trained_;       // the trained weights while the average is in the model
   Vector<T> best_weights_;  // the best epoch's weights, without an output folder
-  typename Model<T>::State state_;
-  typename Model<T>::State carried_;  // the last training batch's final state (carry)
+  BatchStates<T> states_;  // blank, and carried from the last training batch (carry)
   ResumeState st_;
   Clock::time_point session_start_, last_save_;
   double elapsed_at_start_ = 0;
