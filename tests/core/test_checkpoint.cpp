@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <csignal>
 #include <cstdio>
-#include <sys/resource.h>
 #include <filesystem>
 
+#include "lstmidi/io/crc32c.hpp"
 #include "test_helpers.hpp"
 
 using namespace lstmidi;
@@ -52,14 +53,16 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
   auto loaded = model_from_checkpoint(ck);
   TokenBatch b(5, 2);
   for (Index j = 0; j < 10; ++j) b.inputs[static_cast<size_t>(j)] = static_cast<TokenId>(j % 6);
-  for (Index j = 0; j < 10; ++j) b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
+  for (Index j = 0; j < 10; ++j)
+    b.targets[static_cast<size_t>(j)] = static_cast<TokenId>((j + 1) % 6);
   auto s1 = model.zero_state(2), s2 = loaded->zero_state(2);
   CHECK(model.evaluate(b, s1).mean() == loaded->evaluate(b, s2).mean());
   CHECK(s1.h[1] == s2.h[1]);
 
   // A float file loads into a double model with the same values.
   const auto as_double = load_model<double>(path);
-  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() == 0.0f);
+  CHECK((as_double->params().values.cast<float>() - model.params().values).cwiseAbs().maxCoeff() ==
+        0.0f);
 }
 
 TEST_CASE("checkpoint: a weight average is saved and checked; files without one still load") {
@@ -226,7 +229,7 @@ TEST_CASE("checkpoint: the nade frame output is saved and checked") {
 TEST_CASE("checkpoint: a consistent file whose config does not match the weights is rejected") {
   Model<float> model(small_config());
   Checkpoint<float> ck = make_checkpoint(model);
-  ck.config.hidden_sizes = {4, 6};  // claims a different shape than the weights stored
+  ck.config.hidden_sizes = {4, 6};           // claims a different shape than the weights stored
   const auto bytes = encode_checkpoint(ck);  // CRC is valid: the check must be on the shape
   CHECK_THROWS_WITH(decode_checkpoint<float>(bytes.data(), bytes.size(), "shape"),
                     doctest::Contains("parameters but its config needs"));
@@ -258,4 +261,25 @@ TEST_CASE("checkpoint: missing files and unwritable paths give IoError, old file
 TEST_CASE("crc32: standard check value") {
   const std::string s = "123456789";
   CHECK(crc32(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()) == 0xCBF43926u);
+}
+
+TEST_CASE("crc32c: standard check value; the instruction and the table agree on any bytes") {
+  const std::string s = "123456789";
+  const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+  CHECK(crc32c(p, s.size()) == 0xE3069283u);
+  CHECK(crc32c_portable(p, s.size()) == 0xE3069283u);
+  CHECK(crc32c(p + 4, s.size() - 4, crc32c(p, 4)) == 0xE3069283u);  // continued
+  std::vector<std::uint8_t> bytes(1000);
+  std::uint32_t x = 12345;
+  for (std::uint8_t& b : bytes)
+    b = static_cast<std::uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
+  for (std::size_t from : {0, 1, 3, 7})
+    for (std::size_t n : {0, 1, 7, 8, 9, 63, 500, 993}) {
+      CAPTURE(from);
+      CAPTURE(n);
+      CHECK(crc32c(bytes.data() + from, n) == crc32c_portable(bytes.data() + from, n));
+    }
+  std::vector<std::uint8_t> flipped = bytes;
+  flipped[500] ^= 1;
+  CHECK(crc32c(flipped.data(), flipped.size()) != crc32c(bytes.data(), bytes.size()));
 }
