@@ -165,9 +165,18 @@ TEST_CASE("corpus cache: a truncated, bit-flipped, foreign or old cache is rebui
   SUBCASE("another format version, with a valid checksum") {
     std::vector<std::uint8_t> old = good;
     old[8] = static_cast<std::uint8_t>(kCorpusCacheVersion + 1);
-    const std::uint32_t crc = crc32(old.data(), old.size() - 4);
+    const std::uint32_t crc = crc32c(old.data(), old.size() - 4);
     for (int k = 0; k < 4; ++k) old[old.size() - 4 + k] = static_cast<std::uint8_t>(crc >> (8 * k));
     reload_with(old, "cache format");
+  }
+  SUBCASE("format 3, checksummed with CRC-32: named as the old format, not as corruption") {
+    std::vector<std::uint8_t> old = good;
+    old[8] = 3;
+    const std::uint32_t crc = crc32(old.data(), old.size() - 4);
+    for (int k = 0; k < 4; ++k) old[old.size() - 4 + k] = static_cast<std::uint8_t>(crc >> (8 * k));
+    const std::string expect =
+        "cache format 3, this program reads " + std::to_string(kCorpusCacheVersion);
+    reload_with(old, expect.c_str());
   }
   SUBCASE("written with other settings, found under this name") {
     const fs::path other_cache = temp_dir("cache_corrupt_other");

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include <type_traits>
+#include <vector>
+
 #include "lstmidi/music/token.hpp"
 
 using namespace lstmidi;
@@ -23,7 +26,8 @@ TEST_CASE("token: pitch names") {
 }
 
 TEST_CASE("token: text round trip") {
-  for (const char* s : {"C4:4", "C4.E4.G4:2", "rest:8", "tie:16", "C4", "4.7.11", "A#-1.G9:1024", "0"}) {
+  for (const char* s :
+       {"C4:4", "C4.E4.G4:2", "rest:8", "tie:16", "C4", "4.7.11", "A#-1.G9:1024", "0"}) {
     CAPTURE(s);
     CHECK(to_string(parse_token(s)) == s);
   }
@@ -57,4 +61,43 @@ TEST_CASE("token: transposition") {
   CHECK(!transpose(Token::notes({1}, 2), -2));
   CHECK(*transpose(Token::pitch_classes({4, 7, 11}), 2) == Token::pitch_classes({1, 6, 9}));
   CHECK(*transpose(Token::rest(4), 5) == Token::rest(4));
+}
+
+TEST_CASE("token: a pitch set reads as a sorted vector without repeats, held in the token") {
+  const PitchSet s{67, 60, 64, 60};
+  CHECK(s.size() == 3);
+  CHECK(!s.empty());
+  CHECK(s.front() == 60);
+  CHECK(s.back() == 67);
+  CHECK(s.to_vector() == std::vector<int>{60, 64, 67});
+  CHECK(s == PitchSet(std::vector<int>{64, 67, 60}));
+  CHECK(s != PitchSet{60, 64});
+  CHECK(s.contains(64));
+  CHECK(!s.contains(65));
+  CHECK(!s.contains(-1));
+  CHECK(!s.contains(128));
+  const PitchSet edges{0, 31, 32, 63, 64, 95, 96, 127};
+  CHECK(edges.to_vector() == std::vector<int>{0, 31, 32, 63, 64, 95, 96, 127});
+  CHECK(edges.back() == 127);
+  PitchSet all;
+  for (int p = 127; p >= 0; --p) all.insert(p);
+  CHECK(all.size() == 128);
+  int expect = 0;
+  for (int p : all) CHECK(p == expect++);
+  CHECK(expect == 128);
+  all.erase(0);
+  all.erase(127);
+  CHECK(all.front() == 1);
+  CHECK(all.back() == 126);
+  CHECK_THROWS_AS(PitchSet{128}, std::invalid_argument);
+  CHECK_THROWS_AS(PitchSet{-1}, std::invalid_argument);
+  CHECK_THROWS_AS((void)PitchSet().front(), std::invalid_argument);
+  CHECK(PitchSet().empty());
+  CHECK(PitchSet().begin() == PitchSet().end());
+  // Notes build the set in any order; equal chords are equal tokens.
+  CHECK(Token::notes({64, 60, 67, 64}, 2) == Token::notes({60, 64, 67}, 2));
+  CHECK(Token::notes({60}, 2) != Token::notes({60, 64}, 2));
+  CHECK_THROWS_AS(Token::notes({200}, 1), std::invalid_argument);
+  static_assert(std::is_trivially_copyable_v<Token>);
+  CHECK(sizeof(Token) <= 32);
 }

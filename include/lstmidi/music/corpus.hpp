@@ -23,12 +23,11 @@
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/key.hpp"
 #include "lstmidi/music/midi_reader.hpp"
+#include "lstmidi/music/token_record.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 #include "lstmidi/version.hpp"
 
 namespace lstmidi::music {
-
-inline constexpr int kNoSignature = 1000;  // Corpus::opening_*: the piece has no signature
 
 struct Corpus {
   std::vector<std::string> files;          // source of each piece
@@ -59,15 +58,6 @@ std::optional<K> most_common(const std::map<K, std::size_t>& counts) {
 
 namespace detail {
 
-/// What one file contributes to a Corpus: its tokens and the counts behind Corpus's fields.
-struct PieceRecord {
-  std::uint64_t notes = 0;
-  int tempo = 120;  // opening tempo, whole bpm
-  std::pair<int, int> time_signature{kNoSignature, 0};
-  std::pair<int, int> key{kNoSignature, 0};  // sharps, minor
-  std::vector<Token> tokens;
-};
-
 inline PieceRecord piece_record(Song& s, const Encoder& encoder, bool normalise_keys) {
   PieceRecord r;
   r.notes = s.notes.size();
@@ -79,77 +69,6 @@ inline PieceRecord piece_record(Song& s, const Encoder& encoder, bool normalise_
   if (normalise_keys) normalise_key(s.notes);
   r.tokens = encoder.encode(s);
   return r;
-}
-
-/// A token as one head byte and only the fields that are not zero: bits 0-3 of the head are the
-/// kind, bits 4-7 say whether the duration, value, value2 and pitches follow (zigzag varints;
-/// the pitches as a count, then pitch bytes). An event word is 1-2 bytes, a pitch 3.
-inline constexpr std::uint8_t kHasDuration = 0x10, kHasValue = 0x20, kHasValue2 = 0x40,
-                              kHasPitches = 0x80;
-
-inline void put_token(ByteWriter& w, const Token& t) {
-  std::uint8_t head = static_cast<std::uint8_t>(t.kind);
-  if (t.duration != 0) head |= kHasDuration;
-  if (t.value != 0) head |= kHasValue;
-  if (t.value2 != 0) head |= kHasValue2;
-  if (!t.pitches.empty()) head |= kHasPitches;
-  w.put<std::uint8_t>(head);
-  if (t.duration != 0) put_svarint(w, t.duration);
-  if (t.value != 0) put_svarint(w, t.value);
-  if (t.value2 != 0) put_svarint(w, t.value2);
-  if (!t.pitches.empty()) {
-    put_varint(w, t.pitches.size());
-    for (int p : t.pitches) w.put<std::uint8_t>(static_cast<std::uint8_t>(p));
-  }
-}
-inline void get_token(RecordReader& r, Token& t) {
-  const std::uint8_t head = r.byte("token kind");
-  const int kind = head & 0x0F;
-  if (kind > static_cast<int>(Token::Kind::Tempo)) r.fail(concat("token kind ", kind, " is unknown"));
-  t.kind = static_cast<Token::Kind>(kind);
-  if (head & kHasDuration) t.duration = r.int_in("token duration", 1, kMaxTokenDuration);
-  if (head & kHasValue) t.value = r.int_in("token value", -1000000, 1000000);
-  if (head & kHasValue2) t.value2 = r.int_in("token value", -1000000, 1000000);
-  if (head & kHasPitches) {
-    const std::uint64_t n = r.varint("token pitches");
-    if (n == 0 || n > 128) r.fail(concat("a token of ", n, " pitches"));
-    t.pitches.resize(static_cast<std::size_t>(n));
-    for (int& p : t.pitches) {
-      p = r.byte("token pitch");
-      if (p > 127) r.fail(concat("token pitch ", p, " is outside 0..127"));
-    }
-  }
-}
-
-inline std::vector<std::uint8_t> encode_piece_record(const PieceRecord& p) {
-  ByteWriter w;
-  put_varint(w, p.notes);
-  put_svarint(w, p.tempo);
-  put_svarint(w, p.time_signature.first);
-  put_svarint(w, p.time_signature.second);
-  put_svarint(w, p.key.first);
-  put_svarint(w, p.key.second);
-  put_varint(w, p.tokens.size());
-  for (const Token& t : p.tokens) put_token(w, t);
-  return std::move(w.bytes());
-}
-inline PieceRecord decode_piece_record(const std::vector<std::uint8_t>& bytes,
-                                       const std::string& source) {
-  RecordReader r(bytes, source);
-  PieceRecord p;
-  p.notes = r.varint("note count");
-  p.tempo = r.int_in("tempo", 0, 1000000);
-  p.time_signature.first = r.int_in("time signature", -1000000, 1000000);
-  p.time_signature.second = r.int_in("time signature", -1000000, 1000000);
-  p.key.first = r.int_in("key", -1000000, 1000000);
-  p.key.second = r.int_in("key", 0, 1);
-  const std::uint64_t n = r.varint("token count");
-  if (n > r.remaining()) r.fail(concat("token count ", n, " does not fit the record"));
-  p.tokens.reserve(static_cast<std::size_t>(n));
-  p.tokens.resize(static_cast<std::size_t>(n));
-  for (Token& t : p.tokens) get_token(r, t);
-  if (r.remaining() != 0) r.fail("stray bytes after the last token");
-  return p;
 }
 
 /// Everything that changes what a file encodes to: the cache's settings string.

@@ -11,19 +11,14 @@
 /// everything that changes a record (encoding, grid, reader options, library version): a cache
 /// written with other settings is not used.
 ///
-/// File layout (little-endian; docs/api.md, music/corpus_cache.hpp):
-///   magic "LSTMCORP"  u32 format version  string folder  string settings  u64 F
-///   F x { string path  u64 size  i64 mtime_ns  u8 status  u64 n  n bytes }
-///   u32 CRC-32 of every byte before it
-/// status 0: the bytes are the file's record; 1: the bytes are the warning that the file is not
-/// a usable MIDI file (a FormatError, which the same bytes give again). A file that could not be
-/// opened (IoError) is not stored: it is tried again next time.
+/// The file's layout and its checks are in corpus_cache_file.hpp. Trust: a truncated,
+/// bit-flipped or foreign cache, or one of another format version, is reported in
+/// CacheReport::note and rebuilt, never used. Writes are atomic (io/binary.hpp), so two runs that
+/// build the same cache at once both finish and the file is one of the two complete versions.
 ///
-/// Trust: the CRC is checked before anything is parsed, then every length is bounds-checked,
-/// and the folder and settings must match; a truncated, bit-flipped or foreign cache, or one of
-/// another format version, is reported in CacheReport::note and rebuilt, never used. Writes are
-/// atomic (io/binary.hpp), so two runs that build the same cache at once both finish and the
-/// file is one of the two complete versions.
+/// A cached load reads the cache file on a thread of its own while the folder is listed and
+/// its files are stamped, and a stored record is not copied: it stays in the file's bytes, which
+/// live until the last record taken from them is released (RecordBytes).
 ///
 /// Memory: the records of the whole folder are held once (about 2-3 bytes per event token) while
 /// the cache is read or written.
@@ -42,20 +37,18 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/io/binary.hpp"
+#include "lstmidi/music/corpus_cache_file.hpp"
 #include "lstmidi/music/midi_reader.hpp"
 #include "lstmidi/music/record_codec.hpp"
 
 namespace lstmidi::music {
-
-inline constexpr char kCorpusCacheMagic[8] = {'L', 'S', 'T', 'M', 'C', 'O', 'R', 'P'};
-inline constexpr std::uint32_t kCorpusCacheVersion = 3;  // 3: file times from stat(2)
 
 /// Where the cache lives and how many files are read at once.
 struct CorpusCacheOptions {
@@ -74,10 +67,10 @@ struct CacheReport {
 
 /// One file's outcome, in the folder's order.
 struct FileRecord {
-  std::string source;               // the file's path as the reader names it
-  bool usable = false;              // false: skipped, `warning` says why
-  std::vector<std::uint8_t> bytes;  // the caller's record when usable
-  std::string warning;              // "path: reason" when not usable
+  std::string source;         // the file's path as the reader names it
+  bool usable = false;        // false: skipped, `warning` says why
+  detail::RecordBytes bytes;  // the caller's record when usable
+  std::string warning;        // "path: reason" when not usable
 };
 
 /// The default cache folder: $XDG_CACHE_HOME/lstmidi, else $HOME/.cache/lstmidi; empty when
@@ -113,10 +106,6 @@ inline std::string describe(const CacheReport& r) {
 
 namespace detail {
 
-inline constexpr std::size_t kMaxCacheBytes = std::size_t{1} << 40;  // 1 TiB: no real cache
-inline constexpr std::size_t kMaxCachePath = 1 << 16;
-inline constexpr std::size_t kMaxCacheSettings = 1 << 20;
-
 /// FNV-1a, 64 bits: names the cache file of a (folder, settings) pair.
 inline std::uint64_t fnv1a64(const std::string& s) {
   std::uint64_t h = 0xcbf29ce484222325ull;
@@ -151,15 +140,6 @@ void parallel_for(std::size_t n, unsigned threads, F&& f) {
     if (e) std::rethrow_exception(e);
 }
 
-/// A file's identity for the cache: size and modification time.
-struct FileStamp {
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-  friend bool operator==(const FileStamp& a, const FileStamp& b) {
-    return a.size == b.size && a.mtime_ns == b.mtime_ns;
-  }
-};
-
 /// One stat(2) per file: size and modification time (nanoseconds since the Unix epoch).
 inline bool stamp_of(const std::filesystem::path& file, FileStamp& out) {
   struct ::stat st {};
@@ -169,11 +149,12 @@ inline bool stamp_of(const std::filesystem::path& file, FileStamp& out) {
   return true;
 }
 
-/// `file`'s name in the cache: its path under `folder`, '/'-separated. The files come from
+/// `file`'s name in the cache: its path under `folder`, '/'-separated, as a view into `file`
+/// or, where the path is not plainly under `folder`, into `storage`. The files come from
 /// listing `folder`, so their paths start with it; cutting that prefix gives what
-/// lexically_relative() gives, without its cost (20 ms for 10,000 files, 3% of a cached load).
-inline std::string name_under(const std::filesystem::path& file,
-                              const std::filesystem::path& folder) {
+/// lexically_relative() gives, without its cost.
+inline std::string_view name_under(const std::filesystem::path& file,
+                                   const std::filesystem::path& folder, std::string& storage) {
   const std::string& f = file.native();
   const std::string& d = folder.native();
   if (std::filesystem::path::preferred_separator == '/' && !d.empty() && f.size() > d.size() &&
@@ -183,59 +164,15 @@ inline std::string name_under(const std::filesystem::path& file,
     // f[start - 1] is a '/': a "." or ".." anywhere in the rest falls back below.
     if (start < f.size() && f.find("/./", start - 1) == std::string::npos &&
         f.find("/../", start - 1) == std::string::npos)
-      return f.substr(start);
+      return std::string_view(f).substr(start);
   }
-  return file.lexically_relative(folder).generic_string();
+  storage = file.lexically_relative(folder).generic_string();
+  return storage;
 }
-
-struct CachedEntry {
-  FileStamp stamp;
-  bool usable = false;
-  std::vector<std::uint8_t> bytes;  // record, or the warning's text
-};
-
-/// Reads and checks a cache file; throws FormatError (or IoError) saying what is wrong.
-inline std::unordered_map<std::string, CachedEntry> read_cache_file(const std::string& path,
-                                                                    const std::string& folder,
-                                                                    const std::string& settings) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(path, kMaxCacheBytes);
-  if (bytes.size() < sizeof(kCorpusCacheMagic) + 8)
-    throw FormatError(path + ": too short for a corpus cache (truncated?)");
-  ByteReader tail(bytes.data() + bytes.size() - 4, 4, path);
-  const auto stored_crc = tail.get<std::uint32_t>("checksum");
-  if (crc32(bytes.data(), bytes.size() - 4) != stored_crc)
-    throw FormatError(path + ": checksum mismatch (truncated or corrupted)");
-  ByteReader r(bytes.data(), bytes.size() - 4, path);
-  char magic[sizeof(kCorpusCacheMagic)];
-  for (char& c : magic) c = static_cast<char>(r.get<std::uint8_t>("magic"));
-  if (!std::equal(magic, magic + sizeof(magic), kCorpusCacheMagic))
-    r.fail("not a corpus cache (wrong magic number)");
-  const auto version = r.get<std::uint32_t>("format version");
-  if (version != kCorpusCacheVersion)
-    r.fail(concat("cache format ", version, ", this program reads ", kCorpusCacheVersion));
-  if (r.get_string("folder", kMaxCachePath) != folder) r.fail("written for another folder");
-  if (r.get_string("settings", kMaxCacheSettings) != settings)
-    r.fail("written with other settings or by another version");
-  const auto n = r.get<std::uint64_t>("file count");
-  if (n > r.remaining()) r.fail(concat("file count ", n, " does not fit the file"));
-  std::unordered_map<std::string, CachedEntry> out;
-  out.reserve(static_cast<std::size_t>(n));
-  for (std::uint64_t i = 0; i < n; ++i) {
-    std::string name = r.get_string("file name", kMaxCachePath);
-    CachedEntry e;
-    e.stamp.size = r.get<std::uint64_t>("file size");
-    e.stamp.mtime_ns = r.get<std::int64_t>("file time");
-    const auto status = r.get<std::uint8_t>("file status");
-    if (status > 1) r.fail(concat("file status ", int(status), " is not 0 or 1"));
-    e.usable = status == 0;
-    const auto len = r.get<std::uint64_t>("record length");
-    if (len > r.remaining()) r.fail("file ends inside a record (truncated?)");
-    const std::uint8_t* body = r.take(static_cast<std::size_t>(len), "record");
-    e.bytes.assign(body, body + len);
-    out[std::move(name)] = std::move(e);
-  }
-  if (r.remaining() != 0) r.fail(concat(r.remaining(), " stray bytes after the last record"));
-  return out;
+inline std::string name_under(const std::filesystem::path& file,
+                              const std::filesystem::path& folder) {
+  std::string storage;
+  return std::string(name_under(file, folder, storage));
 }
 
 }  // namespace detail
@@ -263,56 +200,75 @@ inline std::vector<FileRecord> load_file_records(
   CacheReport rep;
   std::error_code ec;
   const bool single = fs::is_regular_file(path, ec);
+
+  // Read the cache (a single file is read directly) on a thread of its own, while the folder
+  // is listed and stamped on this one; the thread is joined on every way out of this scope.
+  const bool cached = !single && !options.dir.empty();
+  const std::string folder = cached ? fs::absolute(path).lexically_normal().string() : "";
+  detail::CacheIndex index;
+  bool had_cache = false;
+  std::string cache_error;
+  auto read_cache = [&] {
+    std::error_code e;
+    if (!(had_cache = fs::exists(rep.file, e))) return;
+    try {
+      index = detail::read_cache_file(rep.file.string(), folder, settings);
+    } catch (const std::exception& x) {  // FormatError, IoError, bad_alloc on a huge count
+      cache_error = x.what();
+      index = {};
+    }
+  };
+  struct Joined {
+    std::thread t;
+    ~Joined() {
+      if (t.joinable()) t.join();
+    }
+  } reader;
+  if (cached) {
+    rep.file = corpus_cache_file(options.dir, folder, settings);
+    if (options.threads == 1)
+      read_cache();
+    else
+      reader.t = std::thread(read_cache);
+  }
   std::vector<fs::path> files = single ? std::vector<fs::path>{path} : list_midi_files(path);
   std::vector<FileRecord> out(files.size());
   std::vector<detail::FileStamp> stamps(files.size());
-  std::vector<bool> stamped(files.size(), false);
-  std::vector<std::size_t> todo;
-
-  // Look every file up in the cache (a single file is read directly).
-  const bool cached = !single && !options.dir.empty();
-  const std::string folder = cached ? fs::absolute(path).lexically_normal().string() : "";
-  std::unordered_map<std::string, detail::CachedEntry> entries;
-  if (cached) {
-    rep.file = corpus_cache_file(options.dir, folder, settings);
-    if (fs::exists(rep.file, ec)) {
-      try {
-        entries = detail::read_cache_file(rep.file.string(), folder, settings);
-      } catch (const std::exception& e) {  // FormatError, IoError, bad_alloc on a huge count
-        rep.note = std::string("cache not used, rebuilt: ") + e.what();
-        entries.clear();
-      }
-    }
-  }
-  std::vector<char> stamp_ok(files.size(), 0);  // vector<bool> is not safe to fill in parallel
+  std::vector<char> stamped(files.size(), 0);  // not vector<bool>: filled in parallel
   detail::parallel_for(files.size(), options.threads,
-                       [&](std::size_t i) { stamp_ok[i] = detail::stamp_of(files[i], stamps[i]); });
+                       [&](std::size_t i) { stamped[i] = detail::stamp_of(files[i], stamps[i]); });
+  if (reader.t.joinable()) reader.t.join();
+  if (!cache_error.empty()) rep.note = "cache not used, rebuilt: " + cache_error;
+
+  // Take each unchanged file's record from the cache: a view into the cache file's bytes.
+  std::vector<std::size_t> todo;
+  std::size_t next = 0;
+  std::string storage;
   for (std::size_t i = 0; i < files.size(); ++i) {
     out[i].source = files[i].string();
-    stamped[i] = stamp_ok[i] != 0;
     if (cached && stamped[i]) {
-      auto it = entries.find(detail::name_under(files[i], path));
-      if (it != entries.end() && it->second.stamp == stamps[i]) {
-        out[i].usable = it->second.usable;
-        if (it->second.usable)
-          out[i].bytes = std::move(it->second.bytes);
+      const detail::CacheEntry* e = index.find(detail::name_under(files[i], path, storage), next);
+      if (e && e->stamp == stamps[i]) {
+        out[i].usable = e->usable;
+        if (e->usable)
+          out[i].bytes = detail::RecordBytes(index.bytes, e->body, e->body_size);
         else
-          out[i].warning.assign(it->second.bytes.begin(), it->second.bytes.end());
+          out[i].warning.assign(reinterpret_cast<const char*>(e->body), e->body_size);
         ++rep.reused;
         continue;
       }
     }
     todo.push_back(i);
   }
-  const std::size_t stale_entries = entries.size() - rep.reused;
-  entries.clear();
+  const std::size_t stale_entries = index.entries.size() - rep.reused;
+  index = {};  // the records taken keep the bytes they point into
 
   // Read the rest on several threads; FormatError is remembered, IoError is not.
   std::vector<char> remember(files.size(), 1);
   detail::parallel_for(todo.size(), options.threads, [&](std::size_t k) {
     const std::size_t i = todo[k];
     try {
-      out[i].bytes = make_record(files[i]);
+      out[i].bytes = detail::RecordBytes(make_record(files[i]));
       out[i].usable = true;
     } catch (const FormatError& e) {
       out[i].warning = e.what();
@@ -324,32 +280,21 @@ inline std::vector<FileRecord> load_file_records(
   rep.read = todo.size();
 
   // Rewrite the cache when anything changed (files read, files gone).
-  if (cached &&
-      (rep.read > 0 || stale_entries > 0 || !rep.note.empty() || !fs::exists(rep.file, ec))) {
-    ByteWriter w;
-    w.put_bytes(kCorpusCacheMagic, sizeof(kCorpusCacheMagic));
-    w.put<std::uint32_t>(kCorpusCacheVersion);
-    w.put_string(folder);
-    w.put_string(settings);
+  if (cached && (rep.read > 0 || stale_entries > 0 || !rep.note.empty() || !had_cache)) {
     std::uint64_t kept = 0;
     for (std::size_t i = 0; i < files.size(); ++i) kept += stamped[i] && remember[i];
-    w.put<std::uint64_t>(kept);
+    detail::CacheFileWriter w(folder, settings, kept);
     for (std::size_t i = 0; i < files.size(); ++i) {
       if (!stamped[i] || !remember[i]) continue;
-      w.put_string(detail::name_under(files[i], path));
-      w.put<std::uint64_t>(stamps[i].size);
-      w.put<std::int64_t>(stamps[i].mtime_ns);
-      w.put<std::uint8_t>(out[i].usable ? 0 : 1);
-      const std::vector<std::uint8_t> warning(out[i].warning.begin(), out[i].warning.end());
-      const std::vector<std::uint8_t>& body = out[i].usable ? out[i].bytes : warning;
-      w.put<std::uint64_t>(body.size());
-      w.put_bytes(body.data(), body.size());
+      const FileRecord& f = out[i];
+      w.add(std::string(detail::name_under(files[i], path, storage)), stamps[i], f.usable,
+            f.usable ? static_cast<const void*>(f.bytes.data()) : f.warning.data(),
+            f.usable ? f.bytes.size() : f.warning.size());
     }
-    w.put<std::uint32_t>(crc32(w.bytes().data(), w.bytes().size()));
     try {
       fs::create_directories(options.dir, ec);
       if (ec) throw IoError(options.dir.string() + ": cannot create (" + ec.message() + ")");
-      lstmidi::write_file_atomic(rep.file.string(), w.bytes());
+      lstmidi::write_file_atomic(rep.file.string(), w.finish());
       rep.written = true;
     } catch (const IoError& e) {
       rep.note += std::string(rep.note.empty() ? "" : "; ") + "cache not written: " + e.what();

@@ -83,8 +83,8 @@ struct GridNote {
 
 /// Notes snapped to a grid of `steps_per_beat` steps per beat, sorted by onset then pitch.
 inline std::vector<GridNote> quantize(const std::vector<Note>& notes, int steps_per_beat) {
-  require(steps_per_beat >= 1 && steps_per_beat <= 960, "quantize: steps_per_beat must be 1..960, got ",
-          steps_per_beat);
+  require(steps_per_beat >= 1 && steps_per_beat <= 960,
+          "quantize: steps_per_beat must be 1..960, got ", steps_per_beat);
   std::vector<GridNote> out;
   out.reserve(notes.size());
   const double s = steps_per_beat;
@@ -92,7 +92,8 @@ inline std::vector<GridNote> quantize(const std::vector<Note>& notes, int steps_
     if (!(std::isfinite(n.onset_beats) && std::isfinite(n.duration_beats))) continue;
     if (n.pitch < kMinPitch || n.pitch > kMaxPitch) continue;
     const auto on = static_cast<std::int64_t>(std::llround(n.onset_beats * s));
-    const auto off = static_cast<std::int64_t>(std::llround((n.onset_beats + n.duration_beats) * s));
+    const auto off =
+        static_cast<std::int64_t>(std::llround((n.onset_beats + n.duration_beats) * s));
     out.push_back({n.pitch, on, std::max<std::int64_t>(1, off - on)});
   }
   std::sort(out.begin(), out.end());
@@ -105,9 +106,10 @@ class Encoder {
     require(opt_.steps_per_beat >= 1 && opt_.steps_per_beat <= 960,
             "EncoderOptions::steps_per_beat must be 1..960, got ", opt_.steps_per_beat);
     require(opt_.max_duration >= 1 && opt_.max_duration <= kMaxTokenDuration,
-            "EncoderOptions::max_duration must be 1..", kMaxTokenDuration, ", got ", opt_.max_duration);
-    require(opt_.max_gap >= 1 && opt_.max_gap <= 1000000, "EncoderOptions::max_gap must be >= 1, got ",
-            opt_.max_gap);
+            "EncoderOptions::max_duration must be 1..", kMaxTokenDuration, ", got ",
+            opt_.max_duration);
+    require(opt_.max_gap >= 1 && opt_.max_gap <= 1000000,
+            "EncoderOptions::max_gap must be >= 1, got ", opt_.max_gap);
     require(opt_.default_duration >= 1 && opt_.default_duration <= kMaxTokenDuration,
             "EncoderOptions::default_duration must be 1..", kMaxTokenDuration);
     require(opt_.pitch_only_step >= 1 && opt_.pitch_only_step <= kMaxTokenDuration,
@@ -139,8 +141,9 @@ class Encoder {
         for (std::size_t i = starts[g]; i < starts[g + 1]; ++i) pitches.push_back(grid[i].pitch);
         Token t = Token::notes(pitches, 0);
         if (t.pitches.size() > 1) {
-          for (int& p : t.pitches) p %= 12;
-          t = Token::pitch_classes(t.pitches);
+          PitchSet classes;
+          for (int p : t.pitches) classes.insert(p % 12);
+          t = Token::pitch_classes(classes);
         }
         out.push_back(std::move(t));
       }
@@ -199,8 +202,8 @@ class Encoder {
   /// pitch_only_step steps; pitch-class chords sound in octave 4 (C4..B4).
   std::vector<Note> decode(const std::vector<Token>& tokens, const DecodeOptions& play = {}) const {
     if (opt_.encoding == Encoding::Events) return events().decode(tokens).notes;
-    require(play.velocity >= 1 && play.velocity <= 127, "DecodeOptions::velocity must be 1..127, got ",
-            play.velocity);
+    require(play.velocity >= 1 && play.velocity <= 127,
+            "DecodeOptions::velocity must be 1..127, got ", play.velocity);
     require(play.channel >= 0 && play.channel <= 15, "DecodeOptions::channel must be 0..15, got ",
             play.channel);
     std::vector<Note> out;
@@ -272,13 +275,15 @@ class Encoder {
   /// Throws FormatError on bad text.
   std::vector<Token> parse(const std::string& text) const {
     std::vector<Token> out;
-    for (const Token& t : parse_tokens(text, opt_.encoding == Encoding::Events ? 0 : opt_.default_duration)) {
+    for (const Token& t :
+         parse_tokens(text, opt_.encoding == Encoding::Events ? 0 : opt_.default_duration)) {
       if (auto n = normalize(t)) {
         out.push_back(std::move(*n));
       } else if (opt_.encoding == Encoding::Events) {
-        throw FormatError("'" + to_string(t) +
-                          "' is not a word of the events encoding: write notes as pitch words "
-                          "with their lengths, e.g. \"bar pos:0 C4 len:4 E4 len:4 pos:4 G4 len:4\"");
+        throw FormatError(
+            "'" + to_string(t) +
+            "' is not a word of the events encoding: write notes as pitch words "
+            "with their lengths, e.g. \"bar pos:0 C4 len:4 E4 len:4 pos:4 G4 len:4\"");
       }
     }
     return out;

@@ -3,12 +3,17 @@
 /// numbers as LEB128 varints, signed ones zigzag-encoded first, and RecordReader, which reads
 /// them back with every read bounds-checked. A record that ends early, or a number that does
 /// not fit, is a FormatError naming the file the record stands for; a record is never trusted.
+/// RecordBytes holds one record: bytes of its own (a file read just now), or a part of the
+/// cache file's bytes (a file taken from the cache), which it keeps alive, so that a cached
+/// record is never copied.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
@@ -31,10 +36,28 @@ inline void put_svarint(ByteWriter& w, std::int64_t v) {
   put_varint(w, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
 }
 
+/// One record's bytes: owned, or `size` bytes at `data` inside a block that `keep` keeps alive.
+/// Invariant: with `keep` empty the bytes are `own`, else [data, data + size) lies in *keep.
+class RecordBytes {
+ public:
+  RecordBytes() = default;
+  explicit RecordBytes(std::vector<std::uint8_t> own) : own_(std::move(own)) {}
+  RecordBytes(std::shared_ptr<const void> keep, const std::uint8_t* data, std::size_t size)
+      : keep_(std::move(keep)), data_(data), size_(size) {}
+  const std::uint8_t* data() const { return keep_ ? data_ : own_.data(); }
+  std::size_t size() const { return keep_ ? size_ : own_.size(); }
+
+ private:
+  std::vector<std::uint8_t> own_;
+  std::shared_ptr<const void> keep_;
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 /// Reads one file's record: bytes and varints, bounds-checked, naming the file on failure.
 class RecordReader {
  public:
-  RecordReader(const std::vector<std::uint8_t>& bytes, const std::string& source)
+  RecordReader(const RecordBytes& bytes, const std::string& source)
       : p_(bytes.data()), end_(bytes.data() + bytes.size()), source_(source) {}
   std::uint8_t byte(const char* what) {
     if (p_ == end_) fail(concat("the record ends inside ", what));

@@ -43,9 +43,8 @@ inline std::vector<std::uint8_t> encode_roll_record(const std::vector<Frame>& fr
   }
   return std::move(w.bytes());
 }
-inline std::vector<Frame> decode_roll_record(const std::vector<std::uint8_t>& bytes,
-                                             const std::string& source, int keys,
-                                             std::size_t& dropped) {
+inline std::vector<Frame> decode_roll_record(const RecordBytes& bytes, const std::string& source,
+                                             int keys, std::size_t& dropped) {
   RecordReader r(bytes, source);
   dropped = static_cast<std::size_t>(r.varint("dropped notes"));
   const std::uint64_t n = r.varint("frame count");

@@ -20,11 +20,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/quote.hpp"
 #include "lstmidi/music/note.hpp"
+#include "lstmidi/music/pitch_set.hpp"
 
 namespace lstmidi::music {
 
@@ -40,20 +42,20 @@ struct Token {
     Rest,          // silence
     Tie,           // the previous event's notes keep sounding
     // Event encoding (events.hpp); a pitch there is a Notes token of one pitch, no duration.
-    Bar,         // a new bar begins
-    Position,    // value = grid steps from the bar's start
-    Length,      // value = grid steps added to the last note's length
-    Velocity,    // value = velocity bin 0..31 (velocities 4*bin .. 4*bin+3)
-    Program,     // value = General MIDI program 0..127, value2 = part
-    Drums,       // the drum kit (channel 10); value2 = part
-    DrumHit,     // value = percussion key 0..127 on the drum kit
-    TimeSig,     // value / value2 = numerator / denominator
-    Tempo,       // value = quarter notes per minute
+    Bar,       // a new bar begins
+    Position,  // value = grid steps from the bar's start
+    Length,    // value = grid steps added to the last note's length
+    Velocity,  // value = velocity bin 0..31 (velocities 4*bin .. 4*bin+3)
+    Program,   // value = General MIDI program 0..127, value2 = part
+    Drums,     // the drum kit (channel 10); value2 = part
+    DrumHit,   // value = percussion key 0..127 on the drum kit
+    TimeSig,   // value / value2 = numerator / denominator
+    Tempo,     // value = quarter notes per minute
   };
   Kind kind = Kind::Rest;
-  std::vector<int> pitches;  // sorted ascending, unique
-  int duration = 0;          // grid steps; 0 = none (classic encoding)
-  int value = 0;             // event encoding's number(s), see Kind
+  PitchSet pitches;  // ascending, unique, 0..127 (pitch_set.hpp); held in the token
+  int duration = 0;  // grid steps; 0 = none (classic encoding)
+  int value = 0;     // event encoding's number(s), see Kind
   int value2 = 0;
 
   static Token event(Kind kind, int value = 0, int value2 = 0) {
@@ -64,17 +66,16 @@ struct Token {
     return t;
   }
 
-  static Token notes(std::vector<int> pitches, int duration) {
+  /// A note or chord; `pitches` in any order, repeats kept once, each in 0..127.
+  static Token notes(const PitchSet& pitches, int duration) {
     Token t;
     t.kind = Kind::Notes;
-    t.pitches = std::move(pitches);
-    std::sort(t.pitches.begin(), t.pitches.end());
-    t.pitches.erase(std::unique(t.pitches.begin(), t.pitches.end()), t.pitches.end());
+    t.pitches = pitches;
     t.duration = duration;
     return t;
   }
-  static Token pitch_classes(std::vector<int> classes) {
-    Token t = notes(std::move(classes), 0);
+  static Token pitch_classes(const PitchSet& classes) {
+    Token t = notes(classes, 0);
     t.kind = Kind::PitchClasses;
     return t;
   }
@@ -97,37 +98,51 @@ struct Token {
   }
   friend bool operator!=(const Token& a, const Token& b) { return !(a == b); }
 };
+// A piece's tokens are copied and moved as plain bytes (the corpus cache decodes into them).
+static_assert(std::is_trivially_copyable_v<Token>, "a Token owns no memory");
 
 /// Canonical text of a token: "C4:4", "C4.E4.G4:2", "rest:8", "tie:16", "C4", "4.7.11".
 inline std::string to_string(const Token& t) {
   std::string s;
   const auto part = [&t] { return t.value2 > 0 ? "/" + std::to_string(t.value2) : std::string(); };
   switch (t.kind) {
-    case Token::Kind::Bar: return "bar";
-    case Token::Kind::Position: return "pos:" + std::to_string(t.value);
-    case Token::Kind::Length: return "len:" + std::to_string(t.value);
-    case Token::Kind::Velocity: return "vel:" + std::to_string(t.value);
-    case Token::Kind::Program: return "prog:" + std::to_string(t.value) + part();
-    case Token::Kind::Drums: return "drums" + part();
-    case Token::Kind::DrumHit: return "drum:" + std::to_string(t.value);
-    case Token::Kind::TimeSig: return "ts:" + std::to_string(t.value) + "/" + std::to_string(t.value2);
-    case Token::Kind::Tempo: return "bpm:" + std::to_string(t.value);
-    case Token::Kind::Rest: s = "rest"; break;
-    case Token::Kind::Tie: s = "tie"; break;
+    case Token::Kind::Bar:
+      return "bar";
+    case Token::Kind::Position:
+      return "pos:" + std::to_string(t.value);
+    case Token::Kind::Length:
+      return "len:" + std::to_string(t.value);
+    case Token::Kind::Velocity:
+      return "vel:" + std::to_string(t.value);
+    case Token::Kind::Program:
+      return "prog:" + std::to_string(t.value) + part();
+    case Token::Kind::Drums:
+      return "drums" + part();
+    case Token::Kind::DrumHit:
+      return "drum:" + std::to_string(t.value);
+    case Token::Kind::TimeSig:
+      return "ts:" + std::to_string(t.value) + "/" + std::to_string(t.value2);
+    case Token::Kind::Tempo:
+      return "bpm:" + std::to_string(t.value);
+    case Token::Kind::Rest:
+      s = "rest";
+      break;
+    case Token::Kind::Tie:
+      s = "tie";
+      break;
     case Token::Kind::Notes:
       require(!t.pitches.empty(), "to_string: a Notes token needs at least one pitch");
-      for (std::size_t i = 0; i < t.pitches.size(); ++i) {
-        if (i) s += '.';
-        s += pitch_name(t.pitches[i]);
+      for (int p : t.pitches) {
+        if (!s.empty()) s += '.';
+        s += pitch_name(p);
       }
       break;
     case Token::Kind::PitchClasses:
       require(!t.pitches.empty(), "to_string: a PitchClasses token needs at least one class");
-      for (std::size_t i = 0; i < t.pitches.size(); ++i) {
-        require(t.pitches[i] >= 0 && t.pitches[i] < 12, "to_string: pitch class ", t.pitches[i],
-                " is outside 0..11");
-        if (i) s += '.';
-        s += std::to_string(t.pitches[i]);
+      for (int p : t.pitches) {
+        require(p < 12, "to_string: pitch class ", p, " is outside 0..11");
+        if (!s.empty()) s += '.';
+        s += std::to_string(p);
       }
       break;
   }
@@ -160,13 +175,18 @@ inline std::optional<Token> parse_event_token(const std::string& text) {
   auto with_part = [&text](K kind, const std::string& rest, int lo, int hi) {
     const auto slash = rest.find('/');
     const int v = kind == K::Drums ? 0 : event_number(text, rest.substr(0, slash), lo, hi);
-    const int part = slash == std::string::npos ? 0 : event_number(text, rest.substr(slash + 1), 1, kMaxParts - 1);
+    const int part = slash == std::string::npos
+                         ? 0
+                         : event_number(text, rest.substr(slash + 1), 1, kMaxParts - 1);
     return Token::event(kind, v, part);
   };
   if (text == "bar") return Token::event(K::Bar);
-  if (starts("pos:")) return Token::event(K::Position, event_number(text, text.substr(4), 0, kMaxPosition - 1));
-  if (starts("len:")) return Token::event(K::Length, event_number(text, text.substr(4), 1, kMaxTokenDuration));
-  if (starts("vel:")) return Token::event(K::Velocity, event_number(text, text.substr(4), 0, kVelocityBins - 1));
+  if (starts("pos:"))
+    return Token::event(K::Position, event_number(text, text.substr(4), 0, kMaxPosition - 1));
+  if (starts("len:"))
+    return Token::event(K::Length, event_number(text, text.substr(4), 1, kMaxTokenDuration));
+  if (starts("vel:"))
+    return Token::event(K::Velocity, event_number(text, text.substr(4), 0, kVelocityBins - 1));
   if (starts("drum:")) return Token::event(K::DrumHit, event_number(text, text.substr(5), 0, 127));
   if (starts("bpm:")) return Token::event(K::Tempo, event_number(text, text.substr(4), 1, 1000));
   if (starts("prog:")) return with_part(K::Program, text.substr(5), 0, 127);
@@ -175,7 +195,8 @@ inline std::optional<Token> parse_event_token(const std::string& text) {
   if (starts("ts:")) {
     const std::string rest = text.substr(3);
     const auto slash = rest.find('/');
-    if (slash == std::string::npos) bad_token(text, "a time signature is written num/den, e.g. ts:3/4");
+    if (slash == std::string::npos)
+      bad_token(text, "a time signature is written num/den, e.g. ts:3/4");
     const int num = event_number(text, rest.substr(0, slash), 1, 64);
     const int den = event_number(text, rest.substr(slash + 1), 1, 64);
     if ((den & (den - 1)) != 0) bad_token(text, "the denominator must be a power of two");
@@ -250,20 +271,20 @@ inline std::vector<Token> parse_tokens(const std::string& text, int default_dura
 /// wrap around mod 12; rests, ties and the event words other than pitches (drum hits among
 /// them) are unchanged.
 inline std::optional<Token> transpose(const Token& t, int semitones) {
-  if (!(t.kind == Token::Kind::Notes || t.kind == Token::Kind::PitchClasses) || semitones == 0) return t;
-  std::vector<int> moved;
-  moved.reserve(t.pitches.size());
+  if (!(t.kind == Token::Kind::Notes || t.kind == Token::Kind::PitchClasses) || semitones == 0)
+    return t;
+  PitchSet moved;
   for (int p : t.pitches) {
     if (t.kind == Token::Kind::PitchClasses) {
-      moved.push_back(((p + semitones) % 12 + 12) % 12);
+      moved.insert(((p + semitones) % 12 + 12) % 12);
     } else {
       const int q = p + semitones;
       if (q < kMinPitch || q > kMaxPitch) return std::nullopt;
-      moved.push_back(q);
+      moved.insert(q);
     }
   }
-  return t.kind == Token::Kind::PitchClasses ? Token::pitch_classes(std::move(moved))
-                                             : Token::notes(std::move(moved), t.duration);
+  return t.kind == Token::Kind::PitchClasses ? Token::pitch_classes(moved)
+                                             : Token::notes(moved, t.duration);
 }
 
 }  // namespace lstmidi::music

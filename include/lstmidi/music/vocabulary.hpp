@@ -76,7 +76,8 @@ class Vocabulary {
         else
           ++it->second.first;
       }
-    std::vector<std::pair<std::string, std::pair<std::uint64_t, Token>>> sorted(counts.begin(), counts.end());
+    std::vector<std::pair<std::string, std::pair<std::uint64_t, Token>>> sorted(counts.begin(),
+                                                                                counts.end());
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
     Vocabulary v;
@@ -96,8 +97,8 @@ class Vocabulary {
 
   /// The token of a non-reserved id. Throws std::invalid_argument for reserved or bad ids.
   const Token& token(TokenId id) const {
-    require(!is_reserved(id), "Vocabulary::token: id ", id, " is a reserved id (", strings_.at(check(id)),
-            ")");
+    require(!is_reserved(id), "Vocabulary::token: id ", id, " is a reserved id (",
+            strings_.at(check(id)), ")");
     return tokens_.at(check(id));
   }
 
@@ -156,7 +157,7 @@ class Vocabulary {
       const int g = std::abs(x - y);
       return circular ? std::min(g, 12 - g) : g;
     };
-    auto one_way = [&](const std::vector<int>& from, const std::vector<int>& to) {
+    auto one_way = [&](const PitchSet& from, const PitchSet& to) {
       double s = 0;
       for (int x : from) {
         int best = 1000;
@@ -165,15 +166,19 @@ class Vocabulary {
       }
       return s;
     };
-    const auto na = static_cast<double>(a.pitches.size()), nb = static_cast<double>(b.pitches.size());
-    return d + 12.0 * std::abs(na - nb) + one_way(a.pitches, b.pitches) + one_way(b.pitches, a.pitches);
+    const auto na = static_cast<double>(a.pitches.size()),
+               nb = static_cast<double>(b.pitches.size());
+    return d + 12.0 * std::abs(na - nb) + one_way(a.pitches, b.pitches) +
+           one_way(b.pitches, a.pitches);
   }
 
   /// Text form (see the top of this header).
   std::string to_text() const {
     std::ostringstream os;
-    os << "lstmidi-vocabulary 1\n" << "size " << strings_.size() << "\n";
-    for (std::size_t i = 0; i < strings_.size(); ++i) os << i << ' ' << strings_[i] << ' ' << counts_[i] << '\n';
+    os << "lstmidi-vocabulary 1\n"
+       << "size " << strings_.size() << "\n";
+    for (std::size_t i = 0; i < strings_.size(); ++i)
+      os << i << ' ' << strings_[i] << ' ' << counts_[i] << '\n';
     return os.str();
   }
 
@@ -195,13 +200,16 @@ class Vocabulary {
     }
     if (lines.empty() || lines[0] != "lstmidi-vocabulary 1")
       fail(1, "not an lstmidi vocabulary file (expected the line 'lstmidi-vocabulary 1')");
-    if (lines.size() < 2 || lines[1].rfind("size ", 0) != 0 || !detail::all_digits(lines[1].substr(5)))
+    if (lines.size() < 2 || lines[1].rfind("size ", 0) != 0 ||
+        !detail::all_digits(lines[1].substr(5)))
       fail(2, "expected 'size <N>'");
     const auto n = static_cast<std::size_t>(std::stoll(lines[1].substr(5)));
-    if (n < static_cast<std::size_t>(kReserved)) fail(2, detail::concat("size ", n, " is below the ", kReserved, " reserved ids"));
+    if (n < static_cast<std::size_t>(kReserved))
+      fail(2, detail::concat("size ", n, " is below the ", kReserved, " reserved ids"));
     if (lines.size() != n + 2)
-      fail(lines.size(), detail::concat("size says ", n, " tokens but the file has ", lines.size() - 2,
-                                        " token lines (truncated or extra lines)"));
+      fail(lines.size(),
+           detail::concat("size says ", n, " tokens but the file has ", lines.size() - 2,
+                          " token lines (truncated or extra lines)"));
     Vocabulary v;
     for (std::size_t i = 0; i < n; ++i) {
       const std::string& line = lines[i + 2];
@@ -215,11 +223,13 @@ class Vocabulary {
       if (!detail::all_digits(id) || std::stoll(id) != static_cast<long long>(i))
         fail(lineno, detail::concat("expected id ", i, ", got '", id, "'"));
       if (cnt.empty() || cnt.size() > 19 ||
-          !std::all_of(cnt.begin(), cnt.end(), [](unsigned char c) { return c >= '0' && c <= '9'; }))
+          !std::all_of(cnt.begin(), cnt.end(),
+                       [](unsigned char c) { return c >= '0' && c <= '9'; }))
         fail(lineno, "count '" + cnt + "' is not a non-negative integer");
       const auto count = static_cast<std::uint64_t>(std::stoull(cnt));
       if (i < static_cast<std::size_t>(kReserved)) {
-        if (tok != v.strings_[i]) fail(lineno, detail::concat("id ", i, " must be ", v.strings_[i]));
+        if (tok != v.strings_[i])
+          fail(lineno, detail::concat("id ", i, " must be ", v.strings_[i]));
         v.counts_[i] = count;
         continue;
       }
@@ -229,7 +239,8 @@ class Vocabulary {
       } catch (const FormatError& e) {
         fail(lineno, e.what());
       }
-      if (to_string(t) != tok) fail(lineno, "token '" + tok + "' is not in canonical form ('" + to_string(t) + "')");
+      if (to_string(t) != tok)
+        fail(lineno, "token '" + tok + "' is not in canonical form ('" + to_string(t) + "')");
       if (v.index_.count(tok)) fail(lineno, "duplicate token '" + tok + "'");
       v.add(tok, t, count);
     }
