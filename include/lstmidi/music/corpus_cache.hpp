@@ -20,8 +20,8 @@
 /// its files are stamped, and a stored record is not copied: it stays in the file's bytes, which
 /// live until the last record taken from them is released (RecordBytes).
 ///
-/// Memory: the records of the whole folder are held once (about 2-3 bytes per event token) while
-/// the cache is read or written.
+/// Memory: the records of the whole folder are held once (1-3 bytes per event token) while the
+/// cache is read, and with the new file's bytes beside them while it is written.
 #pragma once
 
 #include <sys/stat.h>
