@@ -93,6 +93,8 @@ TEST_CASE("PackedMatrix: the LSTM's shapes, repacked after the matrix changes") 
   Matrix<float> U = random_matrix<float>(2048, 512, rng);
   PackedMatrix<float> P;
   P.pack(U);
+  // Panels are aligned as Eigen's matrices: no kernel load straddles two cache lines.
+  CHECK(reinterpret_cast<std::uintptr_t>(P.panels().data()) % EIGEN_DEFAULT_ALIGN_BYTES == 0);
   const Matrix<float> X = random_matrix<float>(512, 32, rng);
   Matrix<float> C(2048, 32);
   P.multiply(X, C, false);

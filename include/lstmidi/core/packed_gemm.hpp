@@ -51,6 +51,12 @@ inline constexpr Index kPackKc = 512;  // depth of one pass over the panels (256
 // The 512-bit kernel reads two panels per tile: a depth block of 256 keeps their slice (32 KB)
 // in L1 as kPackKc does for the 256-bit kernel's one panel.
 inline constexpr Index kPackKc512 = 256;
+
+// Panel storage aligned as Eigen aligns its matrices (64 bytes in AVX-512 builds, 32 in AVX
+// builds), so that the kernels' panel loads never straddle two cache lines (malloc alone
+// gives 16).
+template <typename E>
+using PanelVector = std::vector<E, Eigen::aligned_allocator<E>>;
 static_assert(kPackMr == 16, "the register kernels hold a panel's 16 rows per depth");
 
 // The panel product without the register kernel: C[0:rows, 0:n] (+)= panels X, K deep. Only
@@ -112,7 +118,7 @@ class PackedMatrix {
     return cols_;
   }
   /// The 16-row panels (empty when the matrix is held as a plain copy).
-  const std::vector<T>& panels() const {
+  const detail::PanelVector<T>& panels() const {
     return packed_;
   }
 
@@ -241,9 +247,9 @@ class PackedMatrix {
 #endif
 
   Index rows_ = 0, cols_ = 0;
-  bool panels_ = false;    // which of the two layouts below holds the matrix
-  std::vector<T> packed_;  // panels, when packed where the register kernel is active
-  Matrix<T> plain_;        // a copy for Eigen's GEMM otherwise
+  bool panels_ = false;            // which of the two layouts below holds the matrix
+  detail::PanelVector<T> packed_;  // panels, when packed where the register kernel is active
+  Matrix<T> plain_;                // a copy for Eigen's GEMM otherwise
 };
 
 }  // namespace lstmidi

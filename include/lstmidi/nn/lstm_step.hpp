@@ -300,9 +300,9 @@ class LstmStepper {
 
   Index D_, H_;
   ParamSlot W_, U_, b_;
-  Matrix<T> a_, h_next_, xh_;       // (4H or 4Hp, B), (H, B), (D+H, B) step work
-  PackedMatrix<T> weights_;         // [W U] snapshot, when packed
-  std::vector<detail::Half> half_;  // the same panels as 16-bit floats (float16)
+  Matrix<T> a_, h_next_, xh_;               // (4H or 4Hp, B), (H, B), (D+H, B) step work
+  PackedMatrix<T> weights_;                 // [W U] snapshot, when packed
+  detail::PanelVector<detail::Half> half_;  // the same panels as 16-bit floats (float16)
   GenerationWeights format_ = GenerationWeights::float32;
   Vector<T> bias_;  // b in the same padded row layout
   bool packed_ = false;
