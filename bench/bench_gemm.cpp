@@ -16,9 +16,6 @@
 //               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
 //               (AVX-512 builds only).
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
-//   MemRead     the read bandwidth floor of generation at batch 1: one pass over a 20 MB
-//               buffer (about the classic model's float weights one event reads), summed in
-//               registers, on 1 and 2 threads (OpenMP, as the generation steps run).
 #include "bench_common.hpp"
 
 #include <algorithm>
@@ -144,29 +141,6 @@ BENCHMARK_CAPTURE(packed, PackedT / 512x2048x32, 512, 2048, 32, true)->UseRealTi
 BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
 #endif
-// Reads `bytes` once per iteration, split in contiguous halves between the threads.
-static void mem_read(benchmark::State& st, int threads, Index bytes) {
-  const Index n = bytes / Index(sizeof(float));
-  Vector<float> buf = Vector<float>::Random(n);
-  float sums[2] = {0, 0};
-  for (auto _ : st) {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-#endif
-    for (int t = 0; t < threads; ++t) sums[t] = buf.segment(t * n / threads, n / threads).sum();
-    benchmark::DoNotOptimize(sums);
-  }
-  st.SetBytesProcessed(st.iterations() * bytes);
-  st.counters["GB/s"] =
-      benchmark::Counter(double(bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK_CAPTURE(mem_read, MemRead / 20MB / 1 thread, 1, Index{20} << 20)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(mem_read, MemRead / 20MB / 2 threads, 2, Index{20} << 20)
-    ->UseRealTime()
-    ->Unit(benchmark::kMicrosecond);
-
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
 
 BENCHMARK_MAIN();
