@@ -259,3 +259,16 @@ TEST_CASE("generate_piece: end_at_bar goes on from the length to the next bar li
   CHECK(p.generated >= 30);
   CHECK(p.generated <= 30 + kEndAtBarWithin);
 }
+
+TEST_CASE("generate_piece: length_temperature draws the len words at their own temperature") {
+  MusicModel<float> mm = events_model();
+  PieceSettings s = typed("bar pos:0 prog:0 vel:20 C4 len:4", 200);
+  const Piece plain = PieceMaker<float>(mm, kNoFolder, s).make(3);
+  s.length_temperature = 1.0;  // the same as --temperature: the same draws
+  CHECK(PieceMaker<float>(mm, kNoFolder, s).make(3).song.notes == plain.song.notes);
+  s.length_temperature = 0.01;  // nearly greedy lengths: other notes
+  CHECK(PieceMaker<float>(mm, kNoFolder, s).make(3).song.notes != plain.song.notes);
+  s.temperature = 0;  // greedy: no temperature to set apart
+  CHECK_THROWS_WITH_AS(PieceMaker<float>(mm, kNoFolder, s), doctest::Contains("--temperature"),
+                       std::invalid_argument);
+}
