@@ -21,6 +21,9 @@ for t in $targets; do
   cmake --build "$build" -j"${JOBS:-2}" --target "fuzz_$t"
 done
 status=0
+failed=""
+logs="$build/logs"
+mkdir -p "$logs"
 for t in $targets; do
   corpus="$build/corpus/$t"
   crashes="$build/crashes/$t"
@@ -33,9 +36,24 @@ for t in $targets; do
   # non-fatal; -timeout turns any input slower than that into a reported hang.
   if ! G_DEBUG=fatal-criticals ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout="${TIMEOUT:-1}" -rss_limit_mb=2048 \
-      -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus"; then
+      -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" \
+      >"$logs/$t.log" 2>&1; then
     echo "fuzz_$t: FOUND A PROBLEM, see $crashes/" >&2
     status=1
+    failed="$failed $t"
   fi
+  tail -n 8 "$logs/$t.log"
 done
+# A failure's report is printed again at the end, where a CI log's tail shows it: the
+# sanitizer or libFuzzer message and the input that caused it, as hex (inputs are small).
+for t in $failed; do
+  echo "== fuzz_$t FAILED; its report (full log: $logs/$t.log):" >&2
+  grep -v -E '^(#|"|[[:space:]]*NEW_FUNC)' "$logs/$t.log" | tail -n 60 >&2
+  for f in "$build/crashes/$t"/*; do
+    [ -f "$f" ] || continue
+    echo "-- $f ($(wc -c <"$f") bytes), first 512 as hex:" >&2
+    od -A d -t x1 -N 512 "$f" >&2
+  done
+done
+[ -z "$failed" ] && echo "fuzz: no target found a problem in ${seconds}s each"
 exit $status

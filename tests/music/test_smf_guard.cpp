@@ -146,11 +146,41 @@ TEST_CASE("guard: caps on size, events, tempo changes and ticks") {
   end_of_track(many);
   expect_rejected(cat({header(0, 1, 96), chunk("MTrk", many)}), "more than 50000");
 
-  Bytes far;
-  event(far, 0x0FFFFFFF, {0x90, 60, 100});
-  event(far, 0x0FFFFFFF, {0x80, 60, 0});
+  Bytes far;  // dropped events (aftertouch) only: the tick cap, not the beat cap, stops it
+  event(far, 0x0FFFFFFF, {0xA0, 60, 100});
+  event(far, 0x0FFFFFFF, {0xA0, 60, 0});
   end_of_track(far);
   expect_rejected(cat({header(0, 1, 96), chunk("MTrk", far)}), "ticks");
+
+  // A silence bomb: one 4-byte delta puts a note 1.4 million beats in; the encoders would spell
+  // out every empty bar. The last allowed beat still loads; a dropped event past it is harmless.
+  Bytes silence;
+  event(silence, 0, {0x90, 60, 100});
+  event(silence, 24, {0x80, 60, 0});
+  event(silence, 0x0869B3E6, {0xA0, 60, 90});  // aftertouch: dropped, but the clock moves on
+  event(silence, 0, {0x90, 62, 100});
+  event(silence, 24, {0x80, 62, 0});
+  end_of_track(silence);
+  expect_rejected(cat({header(0, 1, 96), chunk("MTrk", silence)}),
+                  "past the limit of 16384 beats");
+  Bytes late;
+  event(late, 16383 * 96, {0x90, 60, 100});
+  event(late, 96, {0x80, 60, 0});
+  event(late, 5000 * 96, {0xA0, 60, 90});
+  end_of_track(late);
+  const Song s = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", late)}), "late.mid");
+  REQUIRE(s.notes.size() == 1);
+  CHECK(s.notes[0].onset_beats == doctest::Approx(16383.0));
+  // A note that never ends, then a dropped event far away: the note ends at the last allowed
+  // beat, not millions of beats later.
+  Bytes hanging;
+  event(hanging, 0, {0x90, 60, 100});
+  event(hanging, 0x0FFFFFF0, {0xA0, 60, 90});
+  end_of_track(hanging);
+  const Song h = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", hanging)}), "hanging.mid");
+  REQUIRE(h.notes.size() == 1);
+  CHECK(h.notes[0].duration_beats == doctest::Approx(16384.0));
+  CHECK(h.length_beats == doctest::Approx(16384.0));
 }
 
 TEST_CASE("guard: malformed events are rejected") {

@@ -25,12 +25,15 @@
 ///     cut off by the chunk end, a data byte >= 0x80, running status with no channel message
 ///     before it, a status byte F1..FE other than FF, a tempo event whose length is not 3 or
 ///     whose value is 0;
-///   - limits: more than 2^28 ticks in a track, more than 50,000 kept events in one track or
+///   - limits: more than 2^28 ticks in a track, a kept event past beat 16,384 (a few bytes of
+///     delta time must not turn into hours of silence for the encoders to spell out; a later
+///     End-of-Track is moved back to that beat), more than 50,000 kept events in one track or
 ///     100,000 in the file, more than 512 tempo changes, more than 512 time and key signatures,
 ///     more than 4,096 program changes.
 /// Running status survives meta and SysEx events (many real files rely on that).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +56,7 @@ struct GuardLimits {
   std::size_t max_signature_events = 512;    // time + key signatures in the whole file
   std::size_t max_program_changes = 4096;    // program changes in the whole file
   std::int64_t max_ticks = std::int64_t{1} << 28;  // largest absolute tick in a track
+  std::int64_t max_beats = std::int64_t{1} << 14;  // latest kept event, in quarter notes
 };
 
 /// The sanitised file plus what was changed on the way.
@@ -197,7 +201,11 @@ class SmfScanner {
     std::uint8_t running = 0;
     bool eot = false;
     std::size_t p = begin;
+    const std::int64_t last_tick = lim_.max_beats * out.ppqn;
     auto emit = [&](const std::uint8_t* bytes, std::size_t count) {
+      if (tick > last_tick)
+        fail(concat("track ", track, " has an event at beat ", tick / out.ppqn,
+                    ", past the limit of ", lim_.max_beats, " beats"));
       if (++kept > lim_.max_events_per_track)
         fail(concat("track ", track, " has more than ", lim_.max_events_per_track, " note/tempo events"));
       if (++total_kept_ > lim_.max_events_total)
@@ -277,7 +285,9 @@ class SmfScanner {
       }
     }
     if (!eot) ++out.added_end_of_track;
-    put_vlq(o, static_cast<std::uint32_t>(tick - last_written));
+    // An End-of-Track past the last allowed beat comes back to it: notes still sounding there
+    // end at it, and the piece's length stays within the limit.
+    put_vlq(o, static_cast<std::uint32_t>(std::min(tick, last_tick) - last_written));
     o.push_back(0xFF);
     o.push_back(0x2F);
     o.push_back(0x00);

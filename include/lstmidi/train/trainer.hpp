@@ -11,11 +11,7 @@
 ///             <out>/model.lstmidi (the last model when there is no validation set); the resume
 ///             checkpoint <out>/last.lstmidi, history.csv and loss.svg are rewritten.
 ///
-/// Source supplies batches; music::WindowSampler (TokenBatch) and music::FrameSampler
-/// (FrameBatch, pianoroll models) are two. It must offer next_batch(Batch&), position() ->
-/// {epoch, batch}, seek(position), batches_per_epoch(), valid_batches() and valid_batch(i,
-/// Batch&), and its batch order must depend only on (seed, epoch, batch). The batch type is the
-/// return type of the source's next_batch() when it has one, TokenBatch otherwise.
+/// Source supplies the batches (train/batch_source.hpp says what it must offer).
 ///
 /// Exact resume: last.lstmidi holds the weights, Adam's moments and step count, the weight
 /// average when there is one, the Rng state (dropout masks), the sampler position and the epoch's
@@ -26,11 +22,8 @@
 /// Checkpoints are written mid-epoch every `checkpoint_seconds` and at every epoch end, always
 /// atomically.
 ///
-/// Data-parallel (set_process_group, train/process_group.hpp): each of N processes trains its
-/// share of every global batch, one sum per step gives all of them the global batch's gradient,
-/// and each takes the same clipped Adam step; validation batches are dealt out and their totals
-/// summed. Process 0 alone writes files. Dropout masks come from a per-step generator drawn from
-/// the shared Rng and the process's rank, so the Rng (and a checkpoint) is the same everywhere.
+/// Data-parallel (set_process_group; train/group_training.hpp): each of N processes trains its
+/// share of every global batch and takes the same clipped Adam step from the group's sum.
 #pragma once
 
 #include <atomic>
@@ -44,37 +37,25 @@
 #include <type_traits>
 #include <utility>
 
-#include "lstmidi/data/batch.hpp"
-#include "lstmidi/data/batch_share.hpp"
-#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/model/model.hpp"
 #include "lstmidi/optim/adam.hpp"
 #include "lstmidi/optim/clip.hpp"
 #include "lstmidi/optim/weight_average.hpp"
+#include "lstmidi/train/batch_source.hpp"
 #include "lstmidi/train/batch_states.hpp"
+#include "lstmidi/train/group_training.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/train/process_group.hpp"
-#include "lstmidi/train/run_checkpoints.hpp"
 #include "lstmidi/train/resume_state.hpp"
+#include "lstmidi/train/run_checkpoints.hpp"
 #include "lstmidi/train/train_options.hpp"
 
 namespace lstmidi {
-
-namespace detail {
-/// The batch type a Source hands out: decltype(source.next_batch()), or TokenBatch when the
-/// source only has next_batch(TokenBatch&).
-template <typename Source, typename = void>
-struct SourceBatch {
-  using type = TokenBatch;
-};
-template <typename Source>
-struct SourceBatch<Source, std::void_t<decltype(std::declval<Source&>().next_batch())>> {
-  using type = std::decay_t<decltype(std::declval<Source&>().next_batch())>;
-};
-}  // namespace detail
 
 template <typename T, typename Source>
 class Trainer {
@@ -99,9 +80,8 @@ class Trainer {
   /// the same Trainer on the same data; the global batch is the source's batch size, which must
   /// be at least the number of processes.
   void set_process_group(ProcessGroup* group, std::size_t check_every = 100) {
-    group_ = group;
-    files_.set_writer(!group_ || group_->rank() == 0);
-    check_every_ = std::max<std::size_t>(1, check_every);
+    group_.join(group, check_every);
+    files_.set_writer(group_.writer());
   }
 
   /// Whether the weights validated and saved are a moving average of the trained ones.
@@ -172,7 +152,8 @@ class Trainer {
       positions_this_session += static_cast<std::size_t>(train_batch(batch, epoch).count);
       const double epoch_elapsed = seconds_since(epoch_start);
       st_.run_seconds = seconds_before + epoch_elapsed;
-      st_.elapsed = group_ ? agreed_.elapsed : elapsed_at_start_ + seconds_since(session_start_);
+      st_.elapsed = group_.active() ? group_.agreed().elapsed
+                                    : elapsed_at_start_ + seconds_since(session_start_);
       obs.on_batch(progress(epoch, positions_this_session, epoch_elapsed));
       if (data_.position().batch == 0) return std::nullopt;  // the epoch's end comes first
       if (stop_requested()) {
@@ -200,12 +181,13 @@ class Trainer {
   // finite.
   LossTotals train_batch(Batch& batch, int epoch) {
     model_.params().zero_grad();
-    LossTotals tot;
-    if (group_) {
-      tot = train_share(batch);
-    } else {
-      tot = model_.forward_backward(batch, start_state(batch), rng_, true);
-    }
+    const LossTotals tot =
+        group_.active()
+            ? group_
+                  .train_share(model_, batch, states_, rng_, opt_.stop,
+                               [&] { return elapsed_at_start_ + seconds_since(session_start_); })
+                  .totals
+            : model_.forward_backward(batch, start_state(batch), rng_, true);
     const double norm = clip_global_norm(model_.params().grads, opt_.clip);
     if (!std::isfinite(tot.mean()) || !std::isfinite(norm))
       throw TrainingDiverged(detail::concat(
@@ -218,32 +200,13 @@ class Trainer {
     st_.run += tot;
     st_.run_norm += norm;
     ++st_.run_batches;
-    if (group_ && ++group_steps_ % check_every_ == 0)
-      check_same_weights(*group_, model_.params().values, group_steps_);
+    group_.after_step(model_.params().values);
     return tot;
-  }
-
-  // This process's share of the global batch, forward and backward, then the group's sum:
-  // the gradients become the global batch's, and the totals and decisions are the group's.
-  LossTotals train_share(const Batch& batch) {
-    if constexpr (std::is_same_v<Batch, TokenBatch>)
-      require(batch.carry.empty(),
-              "data-parallel training cannot carry the state between windows; train in one "
-              "process");
-    require(batch.B >= group_->size(), "data-parallel training needs at least one window per ",
-            "process in every batch: ", batch.B, " windows for ", group_->size(), " processes");
-    const auto [b0, b1] = batch_share(group_->rank(), group_->size(), batch.B);
-    take_windows(batch, b0, b1, share_);
-    Rng step_rng(rng_.next_u64(), static_cast<std::uint64_t>(group_->rank()) + 1);
-    const LossTotals local = model_.forward_backward(share_, zero_state(share_.B), step_rng, true);
-    agreed_ = reduce_.reduce(*group_, model_.params().grads, local, opt_.stop && opt_.stop->load(),
-                             elapsed_at_start_ + seconds_since(session_start_));
-    return agreed_.totals;
   }
 
   // A stop request: this process's, or in a group any process's as of the last step's sum.
   bool stop_requested() const {
-    if (group_) return agreed_.stop;
+    if (group_.active()) return group_.agreed().stop;
     return opt_.stop && opt_.stop->load();
   }
 
@@ -268,14 +231,12 @@ class Trainer {
     LossTotals v;
     with_evaluated_weights([&] {
       for (std::size_t i = 0; i < nv; ++i) {
-        if (group_ && static_cast<int>(i % static_cast<std::size_t>(group_->size())) !=
-                          group_->rank())
-          continue;  // another process scores it
+        if (!group_.scores(i)) continue;  // another process scores it
         data_.valid_batch(i, batch);
         v += model_.evaluate(batch, zero_state(batch.B));
       }
     });
-    if (group_) v = sum_totals(*group_, v);
+    v = group_.sum(v);
     es.valid_loss = v.mean();
     // Perplexity is a categorical model's: a piano-roll loss sums 88 keys' log-losses, and
     // its exponential (about 1e25 for an untrained model) tells nothing.
@@ -313,7 +274,8 @@ class Trainer {
   }
 
   std::optional<StopReason> stop_after_epoch(int epoch, TrainObserver& obs) const {
-    if (stop_requested() && epoch < opt_.epochs) return StopReason::interrupted;  // last.lstmidi was just saved
+    if (stop_requested() && epoch < opt_.epochs)
+      return StopReason::interrupted;  // last.lstmidi was just saved
     if (opt_.patience > 0 && st_.bad_epochs >= opt_.patience) {
       obs.on_note(detail::concat("early stopping: no validation improvement for ", st_.bad_epochs,
                                  " epochs; best was epoch ", st_.best_epoch));
@@ -394,16 +356,11 @@ class Trainer {
   WeightAverage<T> average_;
   Vector<T> trained_;       // the trained weights while the average is in the model
   Vector<T> best_weights_;  // the best epoch's weights, without an output folder
-  BatchStates<T> states_;  // blank, and carried from the last training batch (carry)
+  BatchStates<T> states_;   // blank, and carried from the last training batch (carry)
   ResumeState st_;
   Clock::time_point session_start_, last_save_;
   double elapsed_at_start_ = 0;
-  ProcessGroup* group_ = nullptr;  // data-parallel processes; null = alone
-  std::size_t check_every_ = 100;  // steps between weight checks across the group
-  std::size_t group_steps_ = 0;
-  StepReduce<T> reduce_;
-  GroupStep agreed_;
-  Batch share_;  // this process's windows of the global batch
+  GroupTraining<T, Batch> group_;  // data-parallel processes (inactive: training alone)
 };
 
 }  // namespace lstmidi
