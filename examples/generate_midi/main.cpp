@@ -139,6 +139,21 @@ int main(int argc, char** argv) {
   app.add_flag("--stop-at-end", stop_at_end,
                "Token models: let the model end the piece (generation stops when it draws the end "
                "of a piece; --length is then the most events)");
+  bool voices = false;
+  app.add_flag("--voices", voices,
+               "Events models: play every part as one voice, as the voices of a chorale are sung: "
+               "one note at a time, and never silent once it has begun (the words that would "
+               "break this are not drawn)");
+  double length_temperature = 1.0;
+  auto* length_temperature_opt =
+      app.add_option("--length-temperature", length_temperature,
+                     "Events models: the temperature of the note lengths (len words) alone "
+                     "(default: --temperature)")
+          ->check(CLI::Range(0.01, 100.0));
+  bool end_at_bar = false;
+  app.add_flag("--end-at-bar", end_at_bar,
+               "Events models: end the piece at a bar line: after --length events, go on to the "
+               "end of the bar (at most 1000 more events)");
   int min_length = 0;
   app.add_option("--min-length", min_length,
                  "With --stop-at-end: the model may not end the piece before this many events")
@@ -193,6 +208,9 @@ int main(int argc, char** argv) {
     s.reattack = reattack_opt->count() > 0 && reattack;
     s.stop_at_end = stop_at_end;
     s.min_length = min_length;
+    s.voices = voices;
+    s.end_at_bar = end_at_bar;
+    if (length_temperature_opt->count() > 0) s.length_temperature = length_temperature;
     s.weights = weights;
     s.primer.length = primer_len;
     if (!primer_file.empty()) {

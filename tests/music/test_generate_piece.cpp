@@ -226,3 +226,49 @@ TEST_CASE("generate_piece: with stop_at_end the model may end the piece; without
   s.stop_at_end = false;  // nothing to hold back
   CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, s), std::invalid_argument);
 }
+
+TEST_CASE("generate_piece: end_at_bar goes on from the length to the next bar line") {
+  MusicModel<float> mm = events_model();
+  const Encoder enc(mm.encoder);
+  const TokenId bar = *mm.vocab.find(Token::event(Token::Kind::Bar));
+  std::vector<TokenId> primer = {Vocabulary::kBos};
+  for (const Token& t : enc.parse("bar pos:0 prog:0 vel:20 C4 len:4"))
+    primer.push_back(*mm.vocab.find(t));
+  GenerateOptions longer;
+  longer.length = 500;
+  longer.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos, Vocabulary::kEos};
+  GenerateOptions to_bar = longer;
+  to_bar.length = 30;
+  to_bar.finish_at = bar;
+  to_bar.finish_within = 470;
+  int reached = 0;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    Rng r1(seed), r2(seed);
+    const std::vector<TokenId> all = generate(*mm.model, primer, longer, r1);
+    const std::vector<TokenId> cut = generate(*mm.model, primer, to_bar, r2);
+    // The same draws, up to the first bar word from the 31st on (left out).
+    std::size_t k = 30;
+    while (k < all.size() && all[k] != bar) ++k;
+    CHECK(cut == std::vector<TokenId>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k)));
+    reached += k < all.size();
+  }
+  CHECK(reached > 0);
+  PieceSettings s = typed("bar pos:0 prog:0 vel:20 C4 len:4", 30);
+  s.end_at_bar = true;
+  const Piece p = PieceMaker<float>(mm, kNoFolder, s).make(1);
+  CHECK(p.generated >= 30);
+  CHECK(p.generated <= 30 + kEndAtBarWithin);
+}
+
+TEST_CASE("generate_piece: length_temperature draws the len words at their own temperature") {
+  MusicModel<float> mm = events_model();
+  PieceSettings s = typed("bar pos:0 prog:0 vel:20 C4 len:4", 200);
+  const Piece plain = PieceMaker<float>(mm, kNoFolder, s).make(3);
+  s.length_temperature = 1.0;  // the same as --temperature: the same draws
+  CHECK(PieceMaker<float>(mm, kNoFolder, s).make(3).song.notes == plain.song.notes);
+  s.length_temperature = 0.01;  // nearly greedy lengths: other notes
+  CHECK(PieceMaker<float>(mm, kNoFolder, s).make(3).song.notes != plain.song.notes);
+  s.temperature = 0;  // greedy: no temperature to set apart
+  CHECK_THROWS_WITH_AS(PieceMaker<float>(mm, kNoFolder, s), doctest::Contains("--temperature"),
+                       std::invalid_argument);
+}

@@ -936,7 +936,8 @@ def case_generate_output():
     for flags in (["--temperature", "0"], ["--top-k", "1"], ["--top-p", "0.5"],
                   ["--primer-notes", open(os.path.join(model, "primers.txt")).readline().strip()],
                   ["--primer", os.path.join(data, sorted(os.listdir(data))[0])],
-                  ["--length", "1"], ["--tempo", "60", "--instruments", "0,0/1"]):
+                  ["--length", "1"], ["--tempo", "60", "--instruments", "0,0/1"],
+                  ["--voices", "--end-at-bar", "--length-temperature", "1.1"]):
         out = os.path.join(base, "v.mid")
         expect_ok(generate(model, out, flags), f"generate {flags}")
         a = open(out, "rb").read()

@@ -9,25 +9,25 @@
 ///
 /// Layout (BLIS-style): the rows of M are cut into panels of kMr = 16 rows (the last padded
 /// with zeros); panel p holds M[16p .. 16p+15, k] for k = 0..K-1, 16 consecutive values per k.
-/// The product runs, for each block of kKc columns of M (rows of X), over the panels, and for
-/// each panel over blocks of up to kNr = 6 columns of X: a 16 x 6 register tile of C is
-/// accumulated over the block with 12 AVX2 FMA registers, broadcasting X(k, j) from memory.
-/// A panel slice (kKc = 512: 32 KB) is reused by every tile of X's columns while it is in
-/// cache; kKc was chosen by timing 128..1024 (docs/performance.md, "What the implementation
-/// does").
+/// The product runs, for each block of kKc columns of M (rows of X), over groups of panels,
+/// and for each group over blocks of up to kNr = 6 columns of X: a register tile of C (16 or
+/// 32 rows x up to 6 columns) is accumulated over the block, broadcasting X(k, j) from memory.
+/// A block's panel slice is reused by every tile of X's columns while it is in L1.
 ///
-/// The register kernel is used for float when the build targets AVX2 and FMA
-/// (`-mavx2 -mfma`, see LSTMIDI_ARCH); otherwise, and for double, products fall back to
-/// Eigen's GEMM on a plain copy, so results agree with Eigen's to float rounding either way.
-/// Which layout an object holds is recorded in it, so a program whose translation units were
-/// built with different flags still gets correct products (see multiply()).
+/// Two register kernels share these loops (multiply_panels()):
+///   - 256-bit (core/packed_kernel_256.hpp), builds with AVX2 and FMA (`-mavx2 -mfma`, see
+///     LSTMIDI_ARCH): one panel per tile, kKc = 512 (a 32 KB slice); the kernel also reads
+///     16-bit panels for LstmStepper's 16-bit generation weights (nn/lstm_step.hpp);
+///   - 512-bit (core/packed_kernel_512.hpp), AVX-512 builds: two panels per tile, kKc = 256
+///     (again a 32 KB slice). Each element is the same FMAs in the same order within a depth
+///     block; for K > 256 the blocks are summed in other groups than the 256-bit kernel's, so
+///     the two agree to float rounding (bit for bit when K <= 256).
+/// Both depths were chosen by timing (docs/performance.md, "What the implementation does").
 ///
-/// AVX-512 builds (`-mavx512f`) multiply with a 512-bit version of the same kernel instead
-/// (core/packed_kernel_512.hpp): the same panels, two at a time, and bit-identical products.
-///
-/// The same kernel also reads panels of 16-bit floats (Half), widening each 16 values to
-/// float with F16C (`-mf16c`) as it loads them: LstmStepper's 16-bit generation weights
-/// (nn/lstm_step.hpp).
+/// Without AVX2 and FMA, and for double, products fall back to Eigen's GEMM on a plain copy,
+/// so results agree with Eigen's to float rounding either way. Which layout an object holds
+/// is recorded in it, so a program whose translation units were built with different flags
+/// still gets correct products (see multiply()).
 #pragma once
 
 #include <algorithm>
@@ -38,15 +38,8 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/half.hpp"
+#include "lstmidi/core/packed_kernel_256.hpp"
 #include "lstmidi/core/packed_kernel_512.hpp"
-
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define LSTMIDI_PACKED_AVX2 1
-#if defined(__F16C__)
-#define LSTMIDI_PACKED_F16 1  // panels may also hold 16-bit floats (see Half)
-#endif
-#endif
 
 namespace lstmidi {
 
@@ -54,107 +47,17 @@ namespace detail {
 
 inline constexpr Index kPackMr = 16;   // rows per panel: two 8-float AVX registers
 inline constexpr Index kPackNr = 6;    // columns of X per register tile
-inline constexpr Index kPackKc = 512;  // depth of one pass over the panels
-static_assert(kPackMr == 16, "the register kernels hold a panel's 16 rows per depth");
+inline constexpr Index kPackKc = 512;  // depth of one pass over the panels (256-bit kernel)
+// The 512-bit kernel reads two panels per tile: a depth block of 256 keeps their slice (32 KB)
+// in L1 as kPackKc does for the 256-bit kernel's one panel.
+inline constexpr Index kPackKc512 = 256;
 
-#ifdef LSTMIDI_PACKED_AVX2
-// The 16 panel values at one depth as two registers of 8 floats.
-inline void load_panel_column(const float* a, __m256& lo, __m256& hi) {
-  lo = _mm256_loadu_ps(a);
-  hi = _mm256_loadu_ps(a + 8);
-}
-#ifdef LSTMIDI_PACKED_F16
-inline void load_panel_column(const Half* a, __m256& lo, __m256& hi) {
-  lo = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)));
-  hi = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 8)));
-}
-#endif
-
-// C[0:rows, 0:NR] (+)= A_panel[:, k0:k0+kc] X[k0:k0+kc, 0:NR]. `a` points at the panel's
-// values for k0 (16 per k, float or Half), `x` at X(k0, 0) with column stride ldx, `c` at
-// C(0, 0) with column stride ldc; rows <= 16 are written (the rest of the panel is padding).
-// Half values are widened to float exactly, so the sums are the float kernel's sums of the
-// rounded weights.
-template <int NR, typename E>
-inline void packed_tile_f32(Index kc, const E* a, const float* x, Index ldx, float* c, Index ldc,
-                            Index rows, bool assign) {
-  // An FMA takes 4 cycles and two issue each cycle: 8 independent accumulators keep both units
-  // busy. Narrow tiles therefore split k into S interleaved parts (NR = 1: 4, NR = 2: 2), summed
-  // in order of s at the end.
-  constexpr int S = NR == 1 ? 4 : NR == 2 ? 2 : 1;
-  __m256 lo[S * NR], hi[S * NR];
-#pragma GCC unroll 12
-  for (int j = 0; j < S * NR; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
-  auto depth = [&](Index kk, int s) {
-    __m256 a0, a1;
-    load_panel_column(a + 16 * kk, a0, a1);
-#pragma GCC unroll 6
-    for (int j = 0; j < NR; ++j) {
-      const __m256 xb = _mm256_broadcast_ss(x + j * ldx + kk);
-      lo[s * NR + j] = _mm256_fmadd_ps(a0, xb, lo[s * NR + j]);
-      hi[s * NR + j] = _mm256_fmadd_ps(a1, xb, hi[s * NR + j]);
-    }
-  };
-  Index k = 0;
-  for (; k + S <= kc; k += S) {
-#pragma GCC unroll 4
-    for (int s = 0; s < S; ++s) depth(k + s, s);
-  }
-  if constexpr (S > 1) {
-    for (; k < kc; ++k) depth(k, 0);  // the last kc % S depths
-#pragma GCC unroll 6
-    for (int j = 0; j < NR; ++j)
-#pragma GCC unroll 4
-      for (int s = 1; s < S; ++s) {
-        lo[j] = _mm256_add_ps(lo[j], lo[s * NR + j]);
-        hi[j] = _mm256_add_ps(hi[j], hi[s * NR + j]);
-      }
-  }
-  if (rows == 16) {
-#pragma GCC unroll 6
-    for (int j = 0; j < NR; ++j) {
-      float* cj = c + j * ldc;
-      if (!assign) {
-        lo[j] = _mm256_add_ps(lo[j], _mm256_loadu_ps(cj));
-        hi[j] = _mm256_add_ps(hi[j], _mm256_loadu_ps(cj + 8));
-      }
-      _mm256_storeu_ps(cj, lo[j]);
-      _mm256_storeu_ps(cj + 8, hi[j]);
-    }
-    return;
-  }
-  // A partial panel (the last one, when the row count is not a multiple of 16).
-  alignas(32) float tile[16 * NR];
-#pragma GCC unroll 6
-  for (int j = 0; j < NR; ++j) {
-    _mm256_store_ps(tile + 16 * j, lo[j]);
-    _mm256_store_ps(tile + 16 * j + 8, hi[j]);
-  }
-  for (int j = 0; j < NR; ++j) {
-    float* cj = c + j * ldc;
-    for (Index r = 0; r < rows; ++r) cj[r] = assign ? tile[16 * j + r] : cj[r] + tile[16 * j + r];
-  }
-}
-
+// Panel storage aligned as Eigen aligns its matrices (64 bytes in AVX-512 builds, 32 in AVX
+// builds), so that the kernels' panel loads never straddle two cache lines (malloc alone
+// gives 16).
 template <typename E>
-inline void packed_tile_f32(Index nr, Index kc, const E* a, const float* x, Index ldx, float* c,
-                            Index ldc, Index rows, bool assign) {
-  switch (nr) {
-    case 6:
-      return packed_tile_f32<6, E>(kc, a, x, ldx, c, ldc, rows, assign);
-    case 5:
-      return packed_tile_f32<5, E>(kc, a, x, ldx, c, ldc, rows, assign);
-    case 4:
-      return packed_tile_f32<4, E>(kc, a, x, ldx, c, ldc, rows, assign);
-    case 3:
-      return packed_tile_f32<3, E>(kc, a, x, ldx, c, ldc, rows, assign);
-    case 2:
-      return packed_tile_f32<2, E>(kc, a, x, ldx, c, ldc, rows, assign);
-    default:
-      return packed_tile_f32<1, E>(kc, a, x, ldx, c, ldc, rows, assign);
-  }
-}
-#endif
+using PanelVector = std::vector<E, Eigen::aligned_allocator<E>>;
+static_assert(kPackMr == 16, "the register kernels hold a panel's 16 rows per depth");
 
 // The panel product without the register kernel: C[0:rows, 0:n] (+)= panels X, K deep. Only
 // reached when panels packed by a translation unit built with AVX2 + FMA are multiplied in
@@ -215,7 +118,7 @@ class PackedMatrix {
     return cols_;
   }
   /// The 16-row panels (empty when the matrix is held as a plain copy).
-  const std::vector<T>& panels() const {
+  const detail::PanelVector<T>& panels() const {
     return packed_;
   }
 
@@ -244,13 +147,27 @@ class PackedMatrix {
     }
 #ifdef LSTMIDI_PACKED_AVX2
     if constexpr (std::is_same_v<T, float>) {
+      const Index ldx = X.outerStride(), ldc = C.outerStride();
 #ifdef LSTMIDI_PACKED_512
       if (max_bits >= 512) {
-        multiply_panels_512(X, C, accumulate);
+        // Tiles of two panels (32 rows), the last one alone when the panel count is odd.
+        const Index stride = detail::kPackMr * cols_;  // from one panel to the next
+        multiply_panels(
+            X, C, accumulate, 2, detail::kPackKc512,
+            [&](Index nr, Index kc, const float* a, Index panels, const float* x, float* c,
+                Index rows, bool assign) {
+              if (panels == 2)
+                detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc, rows, assign);
+              else
+                detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc, rows, assign);
+            });
         return;
       }
 #endif
-      multiply_panels(X, C, accumulate);
+      multiply_panels(
+          X, C, accumulate, 1, detail::kPackKc,
+          [&](Index nr, Index kc, const float* a, Index, const float* x, float* c, Index rows,
+              bool assign) { detail::packed_tile_f32(nr, kc, a, x, ldx, c, ldc, rows, assign); });
       return;
     }
 #endif
@@ -296,55 +213,32 @@ class PackedMatrix {
   }
 
 #ifdef LSTMIDI_PACKED_AVX2
-  void multiply_panels(const ConstStridedRef& X, StridedRef C, bool accumulate) const {
-    using detail::kPackKc;
+  // C (+)= P X with a register kernel. Both kernels walk the same loops: blocks of `depth`
+  // columns of P (rows of X); in each, groups of `group` neighbouring panels (the last group
+  // smaller when the panel count is not a multiple); for each group, tiles of X's columns of
+  // nearly equal width (32 columns: 6 6 5 5 5 5, not 6 6 6 6 6 2). A block's panel slice is
+  // reused by every tile while it is in cache. tile(nr, kc, a, panels, x, c, rows, assign)
+  // multiplies one register tile: `panels` panels from `a` (their values at the block's first
+  // depth), nr columns of X from `x`, into rows <= 16 panels of C at `c`; assign only in the
+  // first block when not accumulating.
+  template <typename Tile>
+  void multiply_panels(const ConstStridedRef& X, StridedRef C, bool accumulate, Index group,
+                       Index depth, Tile&& tile) const {
     using detail::kPackMr;
     using detail::kPackNr;
     const Index n = X.cols(), K = cols_, ldx = X.outerStride(), ldc = C.outerStride();
     const Index panels = (rows_ + kPackMr - 1) / kPackMr;
     const Index tiles = (n + kPackNr - 1) / kPackNr;
-    for (Index k0 = 0; k0 < K; k0 += kPackKc) {
-      const Index kc = std::min(kPackKc, K - k0);
+    for (Index k0 = 0; k0 < K; k0 += depth) {
+      const Index kc = std::min(depth, K - k0);
       const bool assign = !accumulate && k0 == 0;
-      for (Index p = 0; p < panels; ++p) {
+      for (Index p = 0; p < panels; p += group) {
         const float* a = packed_.data() + p * kPackMr * K + k0 * kPackMr;
-        const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);
-        // Tiles of nearly equal width (32 columns: 6 6 5 5 5 5, not 6 6 6 6 6 2).
+        const Index count = std::min(group, panels - p);
+        const Index r0 = p * kPackMr, nrows = std::min(count * kPackMr, rows_ - r0);
         for (Index t = 0, j0 = 0; t < tiles; ++t) {
           const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
-          detail::packed_tile_f32(nr, kc, a, X.data() + j0 * ldx + k0, ldx,
-                                  C.data() + j0 * ldc + r0, ldc, nrows, assign);
-          j0 += nr;
-        }
-      }
-    }
-  }
-#endif
-
-#ifdef LSTMIDI_PACKED_512
-  // multiply_panels() with the 512-bit kernel: the same loops over the same tiles, over pairs
-  // of panels (the last one alone when their count is odd).
-  void multiply_panels_512(const ConstStridedRef& X, StridedRef C, bool accumulate) const {
-    using detail::kPackKc;
-    using detail::kPackMr;
-    using detail::kPackNr;
-    const Index n = X.cols(), K = cols_, ldx = X.outerStride(), ldc = C.outerStride();
-    const Index panels = (rows_ + kPackMr - 1) / kPackMr;
-    const Index tiles = (n + kPackNr - 1) / kPackNr;
-    for (Index k0 = 0; k0 < K; k0 += kPackKc) {
-      const Index kc = std::min(kPackKc, K - k0);
-      const bool assign = !accumulate && k0 == 0;
-      for (Index p = 0; p < panels; p += 2) {
-        const float* a = packed_.data() + p * kPackMr * K + k0 * kPackMr;
-        const Index r0 = p * kPackMr, nrows = std::min(2 * kPackMr, rows_ - r0);
-        for (Index t = 0, j0 = 0; t < tiles; ++t) {
-          const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
-          const float* x = X.data() + j0 * ldx + k0;
-          float* c = C.data() + j0 * ldc + r0;
-          if (p + 1 < panels)
-            detail::packed_tile_512<2>(nr, kc, a, kPackMr * K, x, ldx, c, ldc, nrows, assign);
-          else
-            detail::packed_tile_512<1>(nr, kc, a, kPackMr * K, x, ldx, c, ldc, nrows, assign);
+          tile(nr, kc, a, count, X.data() + j0 * ldx + k0, C.data() + j0 * ldc + r0, nrows, assign);
           j0 += nr;
         }
       }
@@ -353,9 +247,9 @@ class PackedMatrix {
 #endif
 
   Index rows_ = 0, cols_ = 0;
-  bool panels_ = false;    // which of the two layouts below holds the matrix
-  std::vector<T> packed_;  // panels, when packed where the register kernel is active
-  Matrix<T> plain_;        // a copy for Eigen's GEMM otherwise
+  bool panels_ = false;            // which of the two layouts below holds the matrix
+  detail::PanelVector<T> packed_;  // panels, when packed where the register kernel is active
+  Matrix<T> plain_;                // a copy for Eigen's GEMM otherwise
 };
 
 }  // namespace lstmidi

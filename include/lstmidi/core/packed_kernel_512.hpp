@@ -7,11 +7,12 @@
 /// the 256-bit kernel, each depth costs 2 panel loads and NR broadcasts for 2 NR FMAs, now of
 /// 16 floats each. A tile of NR <= 6 columns keeps 2 NR accumulators (12 registers of 32).
 ///
-/// Invariant: every element of C is computed by the same operations, in the same order, as
-/// the 256-bit kernel computes it (the same FMA per depth, the same split of k into S
-/// interleaved parts for narrow tiles and the same order of adding them, the same blocking
-/// of k by kKc in the caller), so the two kernels give bit-identical products
-/// (tests/core/test_packed_gemm.cpp); only the width of the registers differs.
+/// Invariant: within one depth block every element of C is computed by the same operations,
+/// in the same order, as the 256-bit kernel computes it (the same FMA per depth, the same split
+/// of k into S interleaved parts for narrow tiles and the same order of adding them). The
+/// caller blocks k by 256 instead of the 256-bit kernel's 512, so that a tile's two panel
+/// slices (2 x 16 KB) stay in L1: the two kernels' products are bit-identical for K <= 256 and
+/// agree to float rounding beyond (tests/core/test_packed_gemm.cpp).
 #pragma once
 
 #if defined(__AVX512F__)

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,11 +48,12 @@
 #include "lstmidi/music/midi_writer.hpp"
 #include "lstmidi/music/model_dir.hpp"
 #include "lstmidi/music/note.hpp"
-#include "lstmidi/music/piece.hpp"
 #include "lstmidi/music/pianoroll.hpp"
+#include "lstmidi/music/piece.hpp"
 #include "lstmidi/music/saved_primers.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
+#include "lstmidi/music/voice_rule.hpp"
 #include "lstmidi/sample/generator.hpp"
 
 namespace lstmidi::music {
@@ -140,8 +142,8 @@ class PieceMaker {
     if (s_.stop_at_end)
       throw std::invalid_argument(
           "--stop-at-end is for token models (a piano-roll model has no end of a piece)");
-    if (s_.instruments)
-      throw std::invalid_argument("--instruments is for token models of the events encoding");
+    if (s_.instruments || s_.voices || s_.end_at_bar || s_.length_temperature)
+      check_token_settings(s_, false);  // names the flag: it is for events models
     if (s_.time_signature)
       throw std::invalid_argument("--time-signature is for token models of the events encoding");
     // A piano-roll model draws each key as a coin: there is no ranking of events to cut
@@ -198,15 +200,7 @@ class PieceMaker {
 
   void prepare_tokens() {
     events_ = mm_.encoder.encoding == Encoding::Events;
-    if (events_ && s_.program)
-      throw std::invalid_argument(
-          "--program: this model writes the instruments it learned; choose among them with "
-          "--instruments");
-    if (s_.reattack)
-      throw std::invalid_argument(
-          "--reattack is for piano-roll models (a token model writes each note's own length)");
-    if (!events_ && s_.instruments)
-      throw std::invalid_argument("--instruments is for models trained with --encoding events");
+    check_token_settings(s_, events_);
     const bool same_key = mm_.meta.count("same_key") && mm_.meta.at("same_key") == "1";
 
     // The primer, as tokens; from a file also its tempo, metre and key.
@@ -240,17 +234,30 @@ class PieceMaker {
     go_.length = s_.length;
     go_.sampling = SamplingConfig{s_.temperature, s_.top_k.value_or(0), s_.top_p.value_or(1.0)};
     go_.forbidden = {Vocabulary::kPad, Vocabulary::kUnk, Vocabulary::kBos};
-    if (s_.min_length > 0 && !s_.stop_at_end)
-      throw std::invalid_argument("--min-length is for --stop-at-end (without it every piece has "
-                                  "--length events)");
-    if (s_.min_length > s_.length)
-      throw std::invalid_argument("--min-length " + std::to_string(s_.min_length) +
-                                  " is above --length " + std::to_string(s_.length));
     if (s_.stop_at_end) {
       go_.stop_token = Vocabulary::kEos;
       go_.min_length = s_.min_length;
     } else {
       go_.forbidden.push_back(Vocabulary::kEos);
+    }
+    if (s_.end_at_bar) {
+      const auto bar = mm_.vocab.find(Token::event(Token::Kind::Bar));
+      if (!bar) throw std::invalid_argument("--end-at-bar: the model knows no bar word");
+      go_.finish_at = *bar;
+      go_.finish_within = kEndAtBarWithin;
+    }
+    if (s_.length_temperature) {  // len words drawn at their own temperature
+      go_.logit_scale.assign(static_cast<std::size_t>(mm_.vocab.size()), 1.0);
+      for (TokenId id = Vocabulary::kReserved; id < static_cast<TokenId>(mm_.vocab.size()); ++id)
+        if (mm_.vocab.token(id).kind == Token::Kind::Length)
+          go_.logit_scale[static_cast<std::size_t>(id)] = s_.temperature / *s_.length_temperature;
+    }
+    if (s_.voices) {
+      const EncoderOptions& eo = mm_.encoder;
+      auto rule =
+          std::make_shared<VoiceRule>(mm_.vocab, eo.steps_per_beat, eo.events.max_bar_beats);
+      go_.rule = {[rule] { rule->restart(); }, [rule](TokenId id) { rule->accept(id); },
+                  [rule](std::vector<TokenId>& out) { rule->ban(out); }};
     }
     go_.weights = s_.weights;
     go_.progress = s_.progress;
@@ -264,8 +271,8 @@ class PieceMaker {
             ": the model knows none of these (it knows: " + known_instruments(mm_.vocab) + ")");
     }
 
-    frame_ = song_frame(s_, have_primer_song_ ? &primer_song_ : nullptr, primer_end(primer_),
-                        mm_.meta);
+    frame_ =
+        song_frame(s_, have_primer_song_ ? &primer_song_ : nullptr, primer_end(primer_), mm_.meta);
   }
 
   // <bos> and the primer's ids. Real music may hold events the vocabulary lacks: they become
@@ -316,15 +323,7 @@ class PieceMaker {
     std::vector<Token> all(primer);
     for (TokenId id : gen) all.push_back(mm_.vocab.token(id));
     Song song = encoder_.decode_song(all);
-    if (s_.instruments) {  // notes the primer's instrument left sounding
-      std::vector<Note> kept;
-      for (const Note& n : song.notes)
-        if (n.onset_beats < split || allowed_.allows(n.drum, n.program, n.part))
-          kept.push_back(n);
-        else
-          ++p.dropped;
-      song.notes = std::move(kept);
-    }
+    if (s_.instruments) p.dropped = allowed_.drop_from(song.notes, split);
     transpose_pitches(song.notes, -key_shift_);
     if (!(events_ && !song.time_signatures.empty() && !s_.time_signature))
       song.time_signatures = frame_.time_signatures;
@@ -332,15 +331,9 @@ class PieceMaker {
     song.key_signatures = frame_.key_signatures;
     if (!events_)
       for (Note& n : song.notes) n.program = s_.program.value_or(0);
-    if (mm_.pitch_classes) {
-      std::vector<Note> generated_only;
-      for (const auto& n : song.notes)
-        if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);
-      if (key_shift_ != 0)
-        for (auto& n : generated_only) n.pitch += key_shift_;  // compare in the model's key
+    if (mm_.pitch_classes)  // compared in the model's key
       p.pitch_class_distance =
-          total_variation(pitch_class_histogram(generated_only), *mm_.pitch_classes);
-    }
+          generated_pitch_class_distance(song.notes, split, key_shift_, *mm_.pitch_classes);
     p.song = std::move(song);
     p.primer_beats = split;
     p.primer_size = primer.size();

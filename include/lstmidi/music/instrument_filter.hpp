@@ -9,9 +9,11 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/music/note.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
 
@@ -35,6 +37,16 @@ struct InstrumentFilter {
     for (const Item& i : items)
       if (i.drum) return true;
     return false;
+  }
+  /// Removes the notes from `from_beat` on whose instrument is not allowed (those a primer's
+  /// instrument left sounding); returns how many.
+  std::size_t drop_from(std::vector<Note>& notes, double from_beat) const {
+    std::vector<Note> kept;
+    for (const Note& n : notes)
+      if (n.onset_beats < from_beat || allows(n.drum, n.program, n.part)) kept.push_back(n);
+    const std::size_t dropped = notes.size() - kept.size();
+    notes = std::move(kept);
+    return dropped;
   }
 };
 

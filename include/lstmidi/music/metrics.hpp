@@ -118,8 +118,10 @@ inline NgramBaselines score_ngrams(const NgramCounts& counts,
   }
   const double Vd = static_cast<double>(V), k = 0.1;
   std::vector<double> p_uni(static_cast<size_t>(V));
-  for (Index y = 0; y < V; ++y) p_uni[static_cast<size_t>(y)] = (uni[static_cast<size_t>(y)] + 1) / (n + Vd);
-  const TokenId uni_best = static_cast<TokenId>(std::max_element(p_uni.begin(), p_uni.end()) - p_uni.begin());
+  for (Index y = 0; y < V; ++y)
+    p_uni[static_cast<size_t>(y)] = (uni[static_cast<size_t>(y)] + 1) / (n + Vd);
+  const TokenId uni_best =
+      static_cast<TokenId>(std::max_element(p_uni.begin(), p_uni.end()) - p_uni.begin());
   // Most frequent successor of each context, for bigram accuracy.
   std::map<TokenId, std::pair<double, TokenId>> best_next;
   for (const auto& [xy, c] : bi) {
@@ -135,7 +137,8 @@ inline NgramBaselines score_ngrams(const NgramCounts& counts,
       nll_u -= std::log(p_uni[static_cast<size_t>(y)]);
       auto it = bi.find({x, y});
       const double cxy = it == bi.end() ? 0.0 : it->second;
-      const double p = (cxy + k * p_uni[static_cast<size_t>(y)] * Vd) / (ctx[static_cast<size_t>(x)] + k * Vd);
+      const double p =
+          (cxy + k * p_uni[static_cast<size_t>(y)] * Vd) / (ctx[static_cast<size_t>(x)] + k * Vd);
       nll_b -= std::log(p);
       acc_u += y == uni_best;
       auto bn = best_next.find(x);
@@ -187,6 +190,18 @@ inline double total_variation(const PitchClassHistogram& p, const PitchClassHist
   double d = 0;
   for (size_t k = 0; k < 12; ++k) d += std::abs(p[k] - q[k]);
   return 0.5 * d;
+}
+
+/// The total variation between the pitch classes of a generated piece's own notes (pitched notes
+/// from `split` beats on, moved up by `key_shift` semitones into the model's key) and
+/// `reference` (the training corpus's).
+inline double generated_pitch_class_distance(const std::vector<Note>& notes, double split,
+                                             int key_shift, const PitchClassHistogram& reference) {
+  std::vector<Note> generated_only;
+  for (const auto& n : notes)
+    if (!n.drum && n.onset_beats >= split) generated_only.push_back(n);
+  for (auto& n : generated_only) n.pitch += key_shift;
+  return total_variation(pitch_class_histogram(generated_only), reference);
 }
 
 }  // namespace lstmidi::music

@@ -11,7 +11,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
@@ -44,6 +46,7 @@ struct PieceSettings {
   double temperature = 1.0;                   // 0..100
   std::optional<int> top_k;                   // token models; 0 = all
   std::optional<double> top_p;                // 0.001..1; piano-roll models: per key
+  std::optional<double> length_temperature;   // events models: the len words', 0.01..100
   std::optional<double> tempo;                // quarter notes per minute, 10..400
   std::optional<std::string> time_signature;  // "N/D"
   std::optional<int> program;                 // chord, pitch-only and piano-roll models: 0..127
@@ -54,11 +57,48 @@ struct PieceSettings {
   bool stop_at_end = false;
   /// With stop_at_end: the end is not drawn before this many events.
   int min_length = 0;
+  /// Events models: every pitched part is a voice: one note at a time, never silent once it has
+  /// begun (music::VoiceRule).
+  bool voices = false;
+  /// Events models: the piece ends at a bar line: after `length` events generation goes on to
+  /// the next bar word (left out), at most kEndAtBarWithin more events.
+  bool end_at_bar = false;
   PrimerSource primer;
   GenerationWeights weights = GenerationWeights::float32;
   /// Called after every generated event with (events so far, length); throw from it to stop.
   std::function<void(Index, Index)> progress;
 };
+
+/// The most events --end-at-bar adds after --length to reach a bar line (a bar of the chorales
+/// takes 30-60).
+inline constexpr int kEndAtBarWithin = 1000;
+
+/// Refuses the settings a token model cannot use (std::invalid_argument naming the flag);
+/// `events`: the model is of the events encoding.
+inline void check_token_settings(const PieceSettings& s, bool events) {
+  if (events && s.program)
+    throw std::invalid_argument(
+        "--program: this model writes the instruments it learned; choose among them with "
+        "--instruments");
+  if (s.reattack)
+    throw std::invalid_argument(
+        "--reattack is for piano-roll models (a token model writes each note's own length)");
+  for (const auto& [set, flag] :
+       {std::pair{bool(s.instruments), "--instruments"}, std::pair{s.voices, "--voices"},
+        std::pair{s.end_at_bar, "--end-at-bar"},
+        std::pair{bool(s.length_temperature), "--length-temperature"}})
+    if (set && !events)
+      throw std::invalid_argument(std::string(flag) +
+                                  " is for models trained with --encoding events");
+  if (s.length_temperature && s.temperature == 0)
+    throw std::invalid_argument("--length-temperature needs a --temperature above 0");
+  if (s.min_length > 0 && !s.stop_at_end)
+    throw std::invalid_argument(
+        "--min-length is for --stop-at-end (without it every piece has --length events)");
+  if (s.min_length > s.length)
+    throw std::invalid_argument("--min-length " + std::to_string(s.min_length) +
+                                " is above --length " + std::to_string(s.length));
+}
 
 /// A generated piece and what a program reports about it.
 struct Piece {

@@ -205,27 +205,48 @@ class LstmStepper {
   }
 
   // a[g*Hp + u] = the packed [W U] rows of units [k0, k1) of every gate, depths [k, k+kc),
-  // times X (kc, B). Rows are whole panels: k0 and k1 are multiples of 16.
+  // times X (kc, B). Rows are whole panels: k0 and k1 are multiples of 16. AVX-512 builds
+  // multiply two neighbouring panels per tile: at batch 1 the step is bound by reading the
+  // weights, and two streams of panels at once read faster than one. Each element's sum is the
+  // same FMAs in the same order with either kernel (no depth blocking here), so steps are
+  // bit-identical between the builds.
   void packed_step_gates(Index k0, Index k1, Index k, Index kc, const Matrix<T>& X) {
-    const Index Hp = padded_units(), K = D_ + H_, B = X.cols();
+    const Index Hp = padded_units(), K = D_ + H_, B = X.cols(), lda = a_.rows();
     with_step_panels([&](const auto* panels) {
       for (Index g = 0; g < 4; ++g)
-        for (Index r0 = g * Hp + k0; r0 < g * Hp + k1; r0 += detail::kPackMr) {
+        for (Index r0 = g * Hp + k0, end = g * Hp + k1; r0 < end;) {
           const auto* w = panels + r0 * K + k * detail::kPackMr;
           T* a = a_.data() + r0;
 #ifdef LSTMIDI_PACKED_AVX2
           if constexpr (std::is_same_v<T, float> &&
                         (std::is_same_v<std::decay_t<decltype(*w)>, float> || half_supported())) {
+#ifdef LSTMIDI_PACKED_512
+            const Index count = std::min<Index>(2, (end - r0) / detail::kPackMr);
+            for (Index j0 = 0; j0 < B; j0 += detail::kPackNr) {
+              const Index nr = std::min(detail::kPackNr, B - j0);
+              const T* x = X.data() + j0 * X.rows();
+              if (count == 2)
+                detail::packed_tile_512<2>(nr, kc, w, K * detail::kPackMr, x, X.rows(),
+                                           a + j0 * lda, lda, 2 * detail::kPackMr, true);
+              else
+                detail::packed_tile_512<1>(nr, kc, w, K * detail::kPackMr, x, X.rows(),
+                                           a + j0 * lda, lda, detail::kPackMr, true);
+            }
+            r0 += count * detail::kPackMr;
+#else
             for (Index j0 = 0; j0 < B; j0 += detail::kPackNr)
               detail::packed_tile_f32(std::min(detail::kPackNr, B - j0), kc, w,
-                                      X.data() + j0 * X.rows(), X.rows(), a + j0 * a_.rows(),
-                                      a_.rows(), detail::kPackMr, /*assign=*/true);
+                                      X.data() + j0 * X.rows(), X.rows(), a + j0 * lda, lda,
+                                      detail::kPackMr, /*assign=*/true);
+            r0 += detail::kPackMr;
+#endif
             continue;
           }
 #endif
           // Snapshot packed by a translation unit built with other flags: same sums, slowly.
-          detail::packed_panels_portable(w, detail::kPackMr, kc, X.data(), X.rows(), B, a,
-                                         a_.rows(), /*accumulate=*/false);
+          detail::packed_panels_portable(w, detail::kPackMr, kc, X.data(), X.rows(), B, a, lda,
+                                         /*accumulate=*/false);
+          r0 += detail::kPackMr;
         }
     });
   }
@@ -279,9 +300,9 @@ class LstmStepper {
 
   Index D_, H_;
   ParamSlot W_, U_, b_;
-  Matrix<T> a_, h_next_, xh_;       // (4H or 4Hp, B), (H, B), (D+H, B) step work
-  PackedMatrix<T> weights_;         // [W U] snapshot, when packed
-  std::vector<detail::Half> half_;  // the same panels as 16-bit floats (float16)
+  Matrix<T> a_, h_next_, xh_;               // (4H or 4Hp, B), (H, B), (D+H, B) step work
+  PackedMatrix<T> weights_;                 // [W U] snapshot, when packed
+  detail::PanelVector<detail::Half> half_;  // the same panels as 16-bit floats (float16)
   GenerationWeights format_ = GenerationWeights::float32;
   Vector<T> bias_;  // b in the same padded row layout
   bool packed_ = false;
