@@ -42,6 +42,28 @@ struct ResumeState {
     run_seconds = 0;
   }
 
+  /// The epoch's training statistics from its running totals (validation not filled in).
+  EpochStats training_stats(int epoch) const {
+    EpochStats es;
+    es.epoch = epoch;
+    es.train_loss = run.mean();
+    es.train_accuracy = run.accuracy();
+    es.seconds = run_seconds;
+    es.tokens_per_second = run_seconds > 0 ? static_cast<double>(run.count) / run_seconds : 0;
+    es.grad_norm = run_norm / static_cast<double>(std::max<std::size_t>(1, run_batches));
+    return es;
+  }
+
+  /// What a run that ends here for `why` reports.
+  TrainResult result(StopReason why) const {
+    TrainResult r;
+    r.history = history;
+    r.best_valid_loss = best_valid;
+    r.best_epoch = best_epoch;
+    r.reason = why;
+    return r;
+  }
+
   /// Adds the state's keys to checkpoint metadata.
   void write(std::map<std::string, std::string>& m) const {
     m["epoch"] = std::to_string(position.epoch);

@@ -115,15 +115,15 @@ class Trainer {
     Batch batch;
     while (static_cast<int>(data_.position().epoch) < opt_.epochs) {
       const int epoch = static_cast<int>(data_.position().epoch) + 1;
-      if (const auto stop = train_epoch(epoch, batch, obs)) return finish(*stop);
+      if (const auto stop = train_epoch(epoch, batch, obs)) return st_.result(*stop);
       EpochStats es = validate(epoch, batch);
       const bool improved = end_epoch(es);
       obs.on_epoch(es, improved);
       if (!improved && opt_.lr_decay < 1.0)
         obs.on_note(detail::concat("learning rate lowered to ", adam_.config().lr));
-      if (const auto stop = stop_after_epoch(epoch, obs)) return finish(*stop);
+      if (const auto stop = stop_after_epoch(epoch, obs)) return st_.result(*stop);
     }
-    return finish(StopReason::finished);
+    return st_.result(StopReason::finished);
   }
 
   const Adam<T>& optimizer() const { return adam_; }
@@ -218,14 +218,7 @@ class Trainer {
   // The epoch's statistics: its training totals and the validation loss of the weights that
   // are saved (the average when averaging). Throws TrainingDiverged on a non-finite loss.
   EpochStats validate(int epoch, Batch& batch) {
-    EpochStats es;
-    es.epoch = epoch;
-    es.train_loss = st_.run.mean();
-    es.train_accuracy = st_.run.accuracy();
-    es.seconds = st_.run_seconds;
-    es.tokens_per_second =
-        st_.run_seconds > 0 ? static_cast<double>(st_.run.count) / st_.run_seconds : 0;
-    es.grad_norm = st_.run_norm / static_cast<double>(std::max<std::size_t>(1, st_.run_batches));
+    EpochStats es = st_.training_stats(epoch);
     const std::size_t nv = data_.valid_batches();
     if (nv == 0) return es;
     LossTotals v;
@@ -336,15 +329,6 @@ class Trainer {
   void with_evaluated_weights(F&& f) {
     with_average_weights(model_.params().values, averaging() ? &average_ : nullptr, trained_,
                          std::forward<F>(f));
-  }
-
-  TrainResult finish(StopReason why) const {
-    TrainResult r;
-    r.history = st_.history;
-    r.best_valid_loss = st_.best_valid;
-    r.best_epoch = st_.best_epoch;
-    r.reason = why;
-    return r;
   }
 
   Model<T>& model_;
