@@ -9,10 +9,11 @@
 /// continued by passing the previous value as `crc`.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+#include "lstmidi/io/binary.hpp"
 
 #if defined(__SSE4_2__) && (defined(__x86_64__) || defined(_M_X64))
 #include <nmmintrin.h>
@@ -24,30 +25,7 @@ namespace lstmidi {
 /// Slicing-by-8 over the reflected polynomial 0x82F63B78: any CPU.
 inline std::uint32_t crc32c_portable(const std::uint8_t* data, std::size_t n,
                                      std::uint32_t crc = 0) {
-  static const auto t = [] {
-    std::array<std::uint32_t, 8 * 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    for (std::uint32_t i = 0; i < 256; ++i)
-      for (int k = 1; k < 8; ++k)
-        t[k * 256 + i] = (t[(k - 1) * 256 + i] >> 8) ^ t[t[(k - 1) * 256 + i] & 0xFFu];
-    return t;
-  }();
-  crc = ~crc;
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const std::uint32_t lo =
-        crc ^ (std::uint32_t{data[i]} | std::uint32_t{data[i + 1]} << 8 |
-               std::uint32_t{data[i + 2]} << 16 | std::uint32_t{data[i + 3]} << 24);
-    crc = t[7 * 256 + (lo & 0xFFu)] ^ t[6 * 256 + ((lo >> 8) & 0xFFu)] ^
-          t[5 * 256 + ((lo >> 16) & 0xFFu)] ^ t[4 * 256 + (lo >> 24)] ^ t[3 * 256 + data[i + 4]] ^
-          t[2 * 256 + data[i + 5]] ^ t[1 * 256 + data[i + 6]] ^ t[data[i + 7]];
-  }
-  for (; i < n; ++i) crc = t[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
-  return ~crc;
+  return detail::crc_slice8<0x82F63B78u>(data, n, crc);
 }
 
 inline std::uint32_t crc32c(const std::uint8_t* data, std::size_t n, std::uint32_t crc = 0) {
