@@ -16,11 +16,20 @@
 //               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
 //               (AVX-512 builds only).
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
+//   WeightRead  the floor under generating one event: one pass reading as many bytes as a
+//               generation step of the classic model reads in weights (U of the three layers,
+//               W of layers 2 and 3, the output layer: 5,426,176 numbers; float 21.7 MB, 16-bit
+//               10.9 MB), summed on 1 and 2 OpenMP threads, each its half. Reports GB/s; the
+//               time per pass is the least a step with those weights can take on this machine.
 #include "bench_common.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <thread>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 using namespace lstmidi;
 
@@ -142,5 +151,49 @@ BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->U
 BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
 #endif
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
+
+// Sums `n` floats from `p` with 64 independent partial sums (vectorised by the compiler), so
+// that the loop waits on memory, not on the latency of one accumulator.
+static float sum_floats(const float* p, std::size_t n) {
+  float acc[64] = {};
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 64; ++j) acc[j] += p[i + static_cast<std::size_t>(j)];
+  for (; i < n; ++i) acc[0] += p[i];
+  float s = 0;
+  for (float a : acc) s += a;
+  return s;
+}
+
+static void weight_read(benchmark::State& st, int threads, std::size_t bytes) {
+  const std::size_t n = bytes / sizeof(float);
+  std::vector<float> w(n, 1.0f);
+  std::vector<float> sink(static_cast<std::size_t>(threads));
+  for (auto _ : st) {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+      const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
+#else
+      const std::size_t t = 0, nt = 1;
+#endif
+      const std::size_t chunk = (n / nt + 15) / 16 * 16;  // whole 64-byte lines per thread
+      const std::size_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+      sink[t] = sum_floats(w.data() + begin, end - begin);
+    }
+    benchmark::DoNotOptimize(sink.data());
+  }
+  st.counters["GB/s"] =
+      benchmark::Counter(double(bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["MB"] = double(bytes) * 1e-6;
+  st.counters["threads"] = threads;
+}
+// Classic model: 5 matrices of 4H x H (H = 512) and V x H (V = 358).
+constexpr std::size_t kStepWeights = 5ull * 2048 * 512 + 358ull * 512;
+BENCHMARK_CAPTURE(weight_read, WeightRead / float / 1 thread, 1, 4 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / float / 2 threads, 2, 4 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / f16 / 1 thread, 1, 2 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / f16 / 2 threads, 2, 2 * kStepWeights)->UseRealTime();
 
 BENCHMARK_MAIN();
