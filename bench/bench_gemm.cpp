@@ -6,6 +6,9 @@
 //   InputProj   (4H x H)   * (H x T*B)     all steps of a layer at once
 //   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
 //   Output      (V x H)    * (H x T*B)     the dense layer
+//   OutputGrad  (V x T*B)  * (T*B x H)     its weight gradient
+//   ...Split    the large products with C's columns dealt out, one block per thread, each a
+//               one-thread product: Eigen's own two-thread split against a static one.
 //   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
 //               U h, W x and their transposes in the time loops; run with LSTMIDI_THREADS=1
 //               for the one-core rate each of the two threads gets.
@@ -33,20 +36,39 @@
 
 using namespace lstmidi;
 
+// split: instead of Eigen's own threading, each OpenMP thread computes a contiguous block of
+// C's columns with a one-thread product (Eigen runs single-threaded inside a parallel region).
 static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a,
-                 bool transpose_b) {
+                 bool transpose_b, bool split = false) {
   bench::set_threads(bench::threads_from_env());
   Rng rng(1);
   Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
   Matrix<float> Bm = Matrix<float>::Random(transpose_b ? n : k, transpose_b ? k : n);
   Matrix<float> C(m, n);
-  for (auto _ : st) {
+  auto product = [&](Index c0, Index nc) {
     if (transpose_a)
-      C.noalias() = A.transpose() * Bm;
+      C.middleCols(c0, nc).noalias() = A.transpose() * Bm.middleCols(c0, nc);
     else if (transpose_b)
-      C.noalias() = A * Bm.transpose();
+      C.middleCols(c0, nc).noalias() = A * Bm.middleRows(c0, nc).transpose();
     else
-      C.noalias() = A * Bm;
+      C.middleCols(c0, nc).noalias() = A * Bm.middleCols(c0, nc);
+  };
+  const int threads = split ? Eigen::nbThreads() : 1;
+  for (auto _ : st) {
+    if (threads <= 1) {
+      product(0, n);
+    } else {
+#pragma omp parallel num_threads(threads)
+      {
+#ifdef _OPENMP
+        const Index t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const Index t = 0, nt = 1;
+#endif
+        const Index c0 = n * t / nt, c1 = n * (t + 1) / nt;
+        product(c0, c1 - c0);
+      }
+    }
     benchmark::DoNotOptimize(C.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
@@ -142,6 +164,16 @@ BENCHMARK_CAPTURE(gemm, RecurrentT / 512x2048x64, 512, 2048, 64, true, false)->U
 BENCHMARK_CAPTURE(gemm, InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+// The same large products with the columns of C split between the threads.
+BENCHMARK_CAPTURE(gemm, InputProjSplit / 2048x512x6400, 2048, 512, 6400, false, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, WeightGradSplit / 2048x6400x512, 2048, 6400, 512, false, true, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputSplit / 358x512x6400, 358, 512, 6400, false, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputGradSplit / 358x6400x512, 358, 6400, 512, false, true, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
