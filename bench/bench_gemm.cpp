@@ -6,6 +6,9 @@
 //   InputProj   (4H x H)   * (H x T*B)     all steps of a layer at once
 //   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
 //   Output      (V x H)    * (H x T*B)     the dense layer
+//   InputGrad   (4H x H)^T * (4H x T*B)    dX = W^T dA after the sweep
+//   OutputWGrad (V x T*B)  * (T*B x H)     the dense layer's dW = dZ X^T
+//   OutputGrad  (V x H)^T  * (V x T*B)     the dense layer's dX = W^T dZ
 //   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
 //               U h, W x and their transposes in the time loops; run with LSTMIDI_THREADS=1
 //               for the one-core rate each of the two threads gets.
@@ -16,6 +19,8 @@
 //               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
 //               (AVX-512 builds only).
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
+//   Dnnl/...    the large shapes above through core/gemm.hpp on oneDNN's dnnl_sgemm, in a
+//               -DLSTMIDI_DNNL=ON build only (the Eigen ones then run in the same process).
 #include "bench_common.hpp"
 
 #include <algorithm>
@@ -44,6 +49,29 @@ static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose
                                               benchmark::Counter::kIsIterationInvariantRate);
   st.counters["threads"] = Eigen::nbThreads();
 }
+
+#ifdef LSTMIDI_DNNL_BACKEND
+// The same products through lstmidi::gemm, on dnnl_sgemm.
+static void backend_gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a,
+                         bool transpose_b) {
+  bench::set_threads(bench::threads_from_env());
+  Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
+  Matrix<float> Bm = Matrix<float>::Random(transpose_b ? n : k, transpose_b ? k : n);
+  Matrix<float> C(m, n);
+  for (auto _ : st) {
+    if (transpose_a)
+      gemm(C, A.transpose(), Bm);
+    else if (transpose_b)
+      gemm(C, A, Bm.transpose());
+    else
+      gemm(C, A, Bm);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+}
+#endif
 
 // One thread's per-step product with the packed recurrent weights: C = U X or U^T X.
 static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpose,
@@ -133,6 +161,9 @@ BENCHMARK_CAPTURE(gemm, RecurrentT / 512x2048x64, 512, 2048, 64, true, false)->U
 BENCHMARK_CAPTURE(gemm, InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputWGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
@@ -142,5 +173,13 @@ BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->U
 BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
 #endif
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
+#ifdef LSTMIDI_DNNL_BACKEND
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputWGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
+#endif
 
 BENCHMARK_MAIN();
