@@ -6,9 +6,11 @@
 //   InputProj   (4H x H)   * (H x T*B)     all steps of a layer at once
 //   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
 //   Output      (V x H)    * (H x T*B)     the dense layer
+//   OutputGrad  (V x T*B)  * (T*B x H)     its weight gradient
 //   InputGrad   (4H x H)^T * (4H x T*B)    dX = W^T dA after the sweep
-//   OutputWGrad (V x T*B)  * (T*B x H)     the dense layer's dW = dZ X^T
-//   OutputGrad  (V x H)^T  * (V x T*B)     the dense layer's dX = W^T dZ
+//   OutputInGrad (V x H)^T * (V x T*B)     the dense layer's dX = W^T dZ
+//   ...Split    the large products with C's columns dealt out, one block per thread, each a
+//               one-thread product: Eigen's own two-thread split against a static one.
 //   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
 //               U h, W x and their transposes in the time loops; run with LSTMIDI_THREADS=1
 //               for the one-core rate each of the two threads gets.
@@ -19,30 +21,58 @@
 //               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
 //               (AVX-512 builds only).
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
-//   Dnnl/...    the large shapes above through core/gemm.hpp on oneDNN's dnnl_sgemm, in a
+//   WeightRead  the floor under generating one event: one pass reading as many bytes as a
+//               generation step of the classic model reads in weights (U of the three layers,
+//               W of layers 2 and 3, the output layer: 5,426,176 numbers; float 21.7 MB, 16-bit
+//               10.9 MB), summed on 1 and 2 OpenMP threads, each its half. Reports GB/s; the
+//               time per pass is the least a step with those weights can take on this machine.
+//   Dnnl/...    the unsplit large shapes through core/gemm.hpp on oneDNN's dnnl_sgemm, in a
 //               -DLSTMIDI_DNNL=ON build only (the Eigen ones then run in the same process).
 #include "bench_common.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <thread>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 using namespace lstmidi;
 
+// split: instead of Eigen's own threading, each OpenMP thread computes a contiguous block of
+// C's columns with a one-thread product (Eigen runs single-threaded inside a parallel region).
 static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a,
-                 bool transpose_b) {
+                 bool transpose_b, bool split = false) {
   bench::set_threads(bench::threads_from_env());
   Rng rng(1);
   Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
   Matrix<float> Bm = Matrix<float>::Random(transpose_b ? n : k, transpose_b ? k : n);
   Matrix<float> C(m, n);
-  for (auto _ : st) {
+  auto product = [&](Index c0, Index nc) {
     if (transpose_a)
-      C.noalias() = A.transpose() * Bm;
+      C.middleCols(c0, nc).noalias() = A.transpose() * Bm.middleCols(c0, nc);
     else if (transpose_b)
-      C.noalias() = A * Bm.transpose();
+      C.middleCols(c0, nc).noalias() = A * Bm.middleRows(c0, nc).transpose();
     else
-      C.noalias() = A * Bm;
+      C.middleCols(c0, nc).noalias() = A * Bm.middleCols(c0, nc);
+  };
+  const int threads = split ? Eigen::nbThreads() : 1;
+  for (auto _ : st) {
+    if (threads <= 1) {
+      product(0, n);
+    } else {
+#pragma omp parallel num_threads(threads)
+      {
+#ifdef _OPENMP
+        const Index t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const Index t = 0, nt = 1;
+#endif
+        const Index c0 = n * t / nt, c1 = n * (t + 1) / nt;
+        product(c0, c1 - c0);
+      }
+    }
     benchmark::DoNotOptimize(C.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
@@ -161,9 +191,18 @@ BENCHMARK_CAPTURE(gemm, RecurrentT / 512x2048x64, 512, 2048, 64, true, false)->U
 BENCHMARK_CAPTURE(gemm, InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+// The same large products with the columns of C split between the threads.
+BENCHMARK_CAPTURE(gemm, InputProjSplit / 2048x512x6400, 2048, 512, 6400, false, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, WeightGradSplit / 2048x6400x512, 2048, 6400, 512, false, true, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputSplit / 358x512x6400, 358, 512, 6400, false, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputGradSplit / 358x6400x512, 358, 6400, 512, false, true, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, OutputWGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
-BENCHMARK_CAPTURE(gemm, OutputGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
@@ -178,8 +217,52 @@ BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 640
 BENCHMARK_CAPTURE(backend_gemm, Dnnl / WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
 BENCHMARK_CAPTURE(backend_gemm, Dnnl / Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputWGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
 #endif
+
+// Sums `n` floats from `p` with 64 independent partial sums (vectorised by the compiler), so
+// that the loop waits on memory, not on the latency of one accumulator.
+static float sum_floats(const float* p, std::size_t n) {
+  float acc[64] = {};
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 64; ++j) acc[j] += p[i + static_cast<std::size_t>(j)];
+  for (; i < n; ++i) acc[0] += p[i];
+  float s = 0;
+  for (float a : acc) s += a;
+  return s;
+}
+
+static void weight_read(benchmark::State& st, int threads, std::size_t bytes) {
+  const std::size_t n = bytes / sizeof(float);
+  std::vector<float> w(n, 1.0f);
+  std::vector<float> sink(static_cast<std::size_t>(threads));
+  for (auto _ : st) {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const std::size_t t = static_cast<std::size_t>(omp_get_thread_num());
+      const std::size_t nt = static_cast<std::size_t>(omp_get_num_threads());
+#else
+      const std::size_t t = 0, nt = 1;
+#endif
+      const std::size_t chunk = (n / nt + 15) / 16 * 16;  // whole 64-byte lines per thread
+      const std::size_t begin = std::min(n, t * chunk), end = std::min(n, begin + chunk);
+      sink[t] = sum_floats(w.data() + begin, end - begin);
+    }
+    benchmark::DoNotOptimize(sink.data());
+  }
+  st.counters["GB/s"] =
+      benchmark::Counter(double(bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["MB"] = double(bytes) * 1e-6;
+  st.counters["threads"] = threads;
+}
+// Classic model: 5 matrices of 4H x H (H = 512) and V x H (V = 358).
+constexpr std::size_t kStepWeights = 5ull * 2048 * 512 + 358ull * 512;
+BENCHMARK_CAPTURE(weight_read, WeightRead / float / 1 thread, 1, 4 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / float / 2 threads, 2, 4 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / f16 / 1 thread, 1, 2 * kStepWeights)->UseRealTime();
+BENCHMARK_CAPTURE(weight_read, WeightRead / f16 / 2 threads, 2, 2 * kStepWeights)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -73,6 +73,12 @@ inline std::uint64_t parse_whole(const std::string& name, const std::string& tex
   return v;
 }
 
+/// A yes/no field: "0" or "1".
+inline bool parse_switch(const std::string& name, const std::string& text) {
+  if (text != "0" && text != "1") throw std::invalid_argument(name + ": expected 0 or 1");
+  return text == "1";
+}
+
 /// One generation request: the settings, the first seed and the number of variations.
 struct GenerateRequest {
   music::PieceSettings settings;
@@ -81,7 +87,8 @@ struct GenerateRequest {
 };
 
 /// Reads a generate form. Fields (all optional): length, temperature, top_k, top_p, seed,
-/// tempo, time_signature, program, instruments, reattack, stop_at_end, variations, weights, primer
+/// tempo, time_signature, program, instruments, reattack, stop_at_end, voices, end_at_bar,
+/// length_temperature, variations, weights, primer
 /// ("saved", "saved:<index>", "notes", "midi"), primer_notes, primer_length, and the file part
 /// primer_midi. Throws std::invalid_argument with a message for the page; never names a file
 /// on disk (an uploaded primer is read from memory through the guarded reader).
@@ -109,14 +116,12 @@ inline GenerateRequest parse_generate_form(const httplib::Request& req, bool hal
     if (v->size() > 1000) throw std::invalid_argument("instruments: the list is too long");
     s.instruments = *v;
   }
-  if (auto v = field("reattack")) {
-    if (*v != "0" && *v != "1") throw std::invalid_argument("reattack: expected 0 or 1");
-    s.reattack = *v == "1";
-  }
-  if (auto v = field("stop_at_end")) {
-    if (*v != "0" && *v != "1") throw std::invalid_argument("stop_at_end: expected 0 or 1");
-    s.stop_at_end = *v == "1";
-  }
+  if (auto v = field("reattack")) s.reattack = parse_switch("reattack", *v);
+  if (auto v = field("stop_at_end")) s.stop_at_end = parse_switch("stop_at_end", *v);
+  if (auto v = field("voices")) s.voices = parse_switch("voices", *v);
+  if (auto v = field("end_at_bar")) s.end_at_bar = parse_switch("end_at_bar", *v);
+  if (auto v = field("length_temperature"))
+    s.length_temperature = parse_real("length_temperature", *v, 0.01, 100);
   if (auto v = field("variations"))
     r.variations = static_cast<int>(parse_whole("variations", *v, 1, kMaxVariations));
   const std::string weights = field("weights").value_or("auto");

@@ -285,6 +285,7 @@ async function loadModel() {
   add('notes', 'notes typed below');
   add('midi', 'a MIDI file');
   $('instruments-row').hidden = !m.instruments;
+  $('events-rows').hidden = m.encoding !== 'events';  // voices, bar ends, length temperature
   $('instruments-hint').textContent = m.instruments ? `known: ${m.instruments}` : '';
   if (m.mode === 'pianoroll') {
     $('top-k').closest('label').hidden = true;  // every key is its own draw: top-p applies per key

@@ -303,6 +303,9 @@ def case_safety():
                              ({"primer": "notes", "primer_notes": "xyzzy"}, "primer-notes"),
                              ({"instruments": "99"}, "instruments"), ({"weights": "bogus"}, "weights"),
                              ({"reattack": "1"}, "reattack"), ({"program": "3"}, "program"),
+                             ({"voices": "yes"}, "voices"), ({"end_at_bar": "2"}, "end_at_bar"),
+                             ({"length_temperature": "0"}, "length_temperature"),
+                             ({"length_temperature": "warm"}, "length_temperature"),
                              ({"time_signature": "5/3"}, "time_signature"), ({"primer": "midi"}, "primer_midi"),
                              ({"seed": "18446744073709551615", "variations": "2"}, "seed")]:
             status, answer = post_generate(st, fields)
@@ -368,6 +371,10 @@ def case_parity():
           "--primer-length", "20", "--time-signature", "3/4"], primer_bytes),
         (roll, {"length": "30", "seed": "4", "reattack": "1", "program": "19"},
          ["--length", "30", "--seed", "4", "--reattack", "--program", "19"], None),
+        (model, {"length": "80", "seed": "6", "temperature": "0.7", "voices": "1", "end_at_bar": "1",
+                 "length_temperature": "1.2"},
+         ["--length", "80", "--seed", "6", "--temperature", "0.7", "--voices", "--end-at-bar",
+          "--length-temperature", "1.2"], None),
     ]
     for i, (m, fields, flags, upload) in enumerate(cases):
         with Studio(m) as st:

@@ -25,7 +25,8 @@
 /// velocity bin; time signatures at bar lines; tempo changes (with tempo words) rounded to the
 /// tempo ladder, a twelfth of an octave apart (about 6%).
 ///
-/// The grid, instruments, velocity bins and length words are in music/event_grid.hpp.
+/// The grid, instruments, velocity bins and length words are in music/event_grid.hpp; the
+/// reading of bar, ts, pos and instrument words in music/event_cursor.hpp.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/music/event_cursor.hpp"
 #include "lstmidi/music/event_grid.hpp"
 #include "lstmidi/music/note.hpp"
 #include "lstmidi/music/token.hpp"
@@ -134,43 +136,30 @@ class EventEncoder {
     using K = Token::Kind;
     Song song;
     song.source = "decoded events";
-    std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
-    Instrument inst;
+    EventCursor cursor(s_, opt_.max_bar_beats);
     int vel = velocity_bin(80);
     std::vector<EventNote> notes;  // length 0 = no len word yet
-    bool have_last = false;
+    bool have_last = false;        // a len word lengthens notes.back()
     const double s = s_;
-    auto now = [&] { return std::max<std::int64_t>(bar, 0) + pos; };
     for (const Token& t : tokens) {
+      cursor.read(t);
       switch (t.kind) {
         case K::Bar:
-          bar = bar < 0 ? 0 : bar + len;
-          pos = 0;
+        case K::Position:
           have_last = false;
           break;
         case K::TimeSig: {
-          if (bar < 0) bar = 0;
           auto& sigs = song.time_signatures;
-          const double beat = static_cast<double>(bar) / s;
+          const double beat = static_cast<double>(cursor.bar_start()) / s;
           if (!sigs.empty() && sigs.back().beat == beat) sigs.pop_back();
           if (sigs.empty() || sigs.back().numerator != t.value ||
               sigs.back().denominator != t.value2)
             sigs.push_back({beat, t.value, t.value2});
-          len = bar_steps(t.value, t.value2, s_, opt_.max_bar_beats);
           break;
         }
-        case K::Position:
-          pos = t.value;
-          have_last = false;
-          break;
         case K::Tempo:
-          song.tempos.push_back({static_cast<double>(now()) / s, static_cast<double>(t.value)});
-          break;
-        case K::Program:
-          inst = Instrument{false, t.value, t.value2};
-          break;
-        case K::Drums:
-          inst = Instrument{true, 0, t.value2};
+          song.tempos.push_back(
+              {static_cast<double>(cursor.now()) / s, static_cast<double>(t.value)});
           break;
         case K::Velocity:
           vel = t.value;
@@ -178,8 +167,9 @@ class EventEncoder {
         case K::DrumHit:
         case K::Notes: {
           if (t.kind == K::Notes && (t.pitches.size() != 1 || t.duration != 0)) break;
+          const Instrument& inst = cursor.instrument();
           EventNote n;
-          n.onset = now();
+          n.onset = cursor.now();
           n.instrument = inst;
           if (t.kind == K::DrumHit) {
             n.instrument.drum = true;
@@ -226,19 +216,9 @@ class EventEncoder {
   /// The time, in beats, where a word after `tokens` would fall (the last bar's start plus the
   /// last position): where a continuation of the piece begins.
   double position_after(const std::vector<Token>& tokens) const {
-    std::int64_t bar = -1, pos = 0, len = bar_steps(4, 4, s_, opt_.max_bar_beats);
-    for (const Token& t : tokens) {
-      if (t.kind == Token::Kind::Bar) {
-        bar = bar < 0 ? 0 : bar + len;
-        pos = 0;
-      } else if (t.kind == Token::Kind::TimeSig) {
-        if (bar < 0) bar = 0;
-        len = bar_steps(t.value, t.value2, s_, opt_.max_bar_beats);
-      } else if (t.kind == Token::Kind::Position) {
-        pos = t.value;
-      }
-    }
-    return static_cast<double>(std::max<std::int64_t>(bar, 0) + pos) / s_;
+    EventCursor cursor(s_, opt_.max_bar_beats);
+    for (const Token& t : tokens) cursor.read(t);
+    return static_cast<double>(cursor.now()) / s_;
   }
 
   int steps_per_beat() const { return s_; }

@@ -3,10 +3,10 @@
 /// voice, as the voices of a chorale are sung: one note at a time, and no silence once the part
 /// has begun. lstmidi-generate --voices.
 ///
-/// It follows the words as EventEncoder::decode reads them (bar, ts, pos, instrument, note, len)
-/// and knows, for every pitched part that has played, where its last note ends
-/// (end = onset + the sum of its len words, or one beat while it has none). Before each draw it
-/// names the words that may not come next, at the current time `now`:
+/// It follows the words as EventEncoder::decode reads them (bar, ts, pos and instrument through
+/// music/event_cursor.hpp, then note and len) and knows, for every pitched part that has played,
+/// where its last note ends (end = onset + the sum of its len words, or one beat while it has
+/// none). Before each draw it names the words that may not come next, at the current time `now`:
 ///
 ///   a note of the current instrument, or a word naming a pitched part (prog:P/k), while that
 ///     part's last note still sounds at now (end > now): a part sounds one note at a time;
@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/music/event_cursor.hpp"
 #include "lstmidi/music/event_grid.hpp"
 #include "lstmidi/music/token.hpp"
 #include "lstmidi/music/vocabulary.hpp"
@@ -37,8 +38,7 @@ namespace lstmidi::music {
 class VoiceRule {
  public:
   VoiceRule(const Vocabulary& vocab, int steps_per_beat, int max_bar_beats)
-      : s_(steps_per_beat), max_bar_beats_(max_bar_beats) {
-    require(s_ >= 1 && max_bar_beats_ >= 1, "VoiceRule: steps_per_beat and max_bar_beats >= 1");
+      : s_(steps_per_beat), cursor_(steps_per_beat, max_bar_beats) {
     words_.reserve(static_cast<std::size_t>(vocab.size()));
     for (TokenId id = 0; id < static_cast<TokenId>(vocab.size()); ++id)
       words_.push_back(vocab.is_reserved(id) ? Token{} : vocab.token(id));
@@ -47,10 +47,7 @@ class VoiceRule {
 
   /// Forgets the piece: the next word is the first of a new one.
   void restart() {
-    bar_ = -1;
-    pos_ = 0;
-    bar_len_ = bar_steps(4, 4, s_, max_bar_beats_);
-    inst_ = Instrument{};
+    cursor_.restart();
     have_last_ = false;
     ends_.clear();
   }
@@ -60,33 +57,20 @@ class VoiceRule {
     if (id < 0 || static_cast<std::size_t>(id) >= words_.size()) return;
     using K = Token::Kind;
     const Token& t = words_[static_cast<std::size_t>(id)];
+    cursor_.read(t);
     switch (t.kind) {
       case K::Bar:
-        bar_ = bar_ < 0 ? 0 : bar_ + bar_len_;
-        pos_ = 0;
-        have_last_ = false;
-        break;
-      case K::TimeSig:
-        if (bar_ < 0) bar_ = 0;
-        bar_len_ = bar_steps(t.value, t.value2, s_, max_bar_beats_);
-        break;
       case K::Position:
-        pos_ = t.value;
         have_last_ = false;
-        break;
-      case K::Program:
-        inst_ = Instrument{false, t.value, t.value2};
-        break;
-      case K::Drums:
-        inst_ = Instrument{true, 0, t.value2};
         break;
       case K::DrumHit:
         have_last_ = false;  // its len words are a drum hit's
         break;
       case K::Notes:
         if (t.pitches.size() != 1 || t.duration != 0) break;
-        last_ = inst_.drum ? Instrument{false, 0, 0} : inst_;  // as decode() places it
-        ends_[last_] = {now(), now() + s_, false};
+        last_ = cursor_.instrument().drum ? Instrument{false, 0, 0}
+                                          : cursor_.instrument();  // as decode() places it
+        ends_[last_] = {cursor_.now(), cursor_.now() + s_, false};
         have_last_ = true;
         break;
       case K::Length:
@@ -104,10 +88,11 @@ class VoiceRule {
   /// Appends the words that may not come next (see the top of this file).
   void ban(std::vector<TokenId>& out) const {
     using K = Token::Kind;
-    const std::int64_t t0 = now();
+    const std::int64_t t0 = cursor_.now();
     std::int64_t earliest_end = INT64_MAX;
     for (const auto& [inst, v] : ends_) earliest_end = std::min(earliest_end, v.end);
-    const Instrument current = inst_.drum ? Instrument{false, 0, 0} : inst_;
+    const Instrument current =
+        cursor_.instrument().drum ? Instrument{false, 0, 0} : cursor_.instrument();
     for (std::size_t i = 0; i < words_.size(); ++i) {
       const Token& t = words_[i];
       bool banned = false;
@@ -119,10 +104,10 @@ class VoiceRule {
           banned = sounding(Instrument{false, t.value, t.value2}, t0);
           break;
         case K::Bar:
-          banned = earliest_end < std::max<std::int64_t>(bar_, 0) + (bar_ < 0 ? 0 : bar_len_);
+          banned = earliest_end < cursor_.next_bar();
           break;
         case K::Position: {
-          const std::int64_t to = std::max<std::int64_t>(bar_, 0) + t.value;
+          const std::int64_t to = cursor_.bar_start() + t.value;
           banned = to < t0 || earliest_end < to;
           break;
         }
@@ -138,15 +123,12 @@ class VoiceRule {
     std::int64_t onset = 0, end = 0;  // grid steps; end > onset
     bool has_len = false;             // false: the note lasts one beat until a len word comes
   };
-  int s_, max_bar_beats_;
+  int s_;
+  EventCursor cursor_;
   std::vector<Token> words_;  // by id; reserved ids hold a default token
-  std::int64_t bar_ = -1, pos_ = 0, bar_len_ = 0;
-  Instrument inst_;
-  Instrument last_;  // the part of the last note, while have_last_
+  Instrument last_;           // the part of the last note, while have_last_
   bool have_last_ = false;
   std::map<Instrument, Voice> ends_;  // pitched parts that have played -> their last note
-
-  std::int64_t now() const { return std::max<std::int64_t>(bar_, 0) + pos_; }
 
   bool sounding(const Instrument& part, std::int64_t at) const {
     const auto it = ends_.find(part);
