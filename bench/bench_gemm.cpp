@@ -7,6 +7,8 @@
 //   WeightGrad  (4H x T*B) * (T*B x H)     dW = dA X^T after the sweep
 //   Output      (V x H)    * (H x T*B)     the dense layer
 //   OutputGrad  (V x T*B)  * (T*B x H)     its weight gradient
+//   InputGrad   (4H x H)^T * (4H x T*B)    dX = W^T dA after the sweep
+//   OutputInGrad (V x H)^T * (V x T*B)     the dense layer's dX = W^T dZ
 //   ...Split    the large products with C's columns dealt out, one block per thread, each a
 //               one-thread product: Eigen's own two-thread split against a static one.
 //   Slice       the per-step products on one thread's half of the batch (B/2 = 32 columns):
@@ -24,6 +26,8 @@
 //               W of layers 2 and 3, the output layer: 5,426,176 numbers; float 21.7 MB, 16-bit
 //               10.9 MB), summed on 1 and 2 OpenMP threads, each its half. Reports GB/s; the
 //               time per pass is the least a step with those weights can take on this machine.
+//   Dnnl/...    the unsplit large shapes through core/gemm.hpp on oneDNN's dnnl_sgemm, in a
+//               -DLSTMIDI_DNNL=ON build only (the Eigen ones then run in the same process).
 #include "bench_common.hpp"
 
 #include <algorithm>
@@ -75,6 +79,29 @@ static void gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose
                                               benchmark::Counter::kIsIterationInvariantRate);
   st.counters["threads"] = Eigen::nbThreads();
 }
+
+#ifdef LSTMIDI_DNNL_BACKEND
+// The same products through lstmidi::gemm, on dnnl_sgemm.
+static void backend_gemm(benchmark::State& st, Index m, Index k, Index n, bool transpose_a,
+                         bool transpose_b) {
+  bench::set_threads(bench::threads_from_env());
+  Matrix<float> A = Matrix<float>::Random(transpose_a ? k : m, transpose_a ? m : k);
+  Matrix<float> Bm = Matrix<float>::Random(transpose_b ? n : k, transpose_b ? k : n);
+  Matrix<float> C(m, n);
+  for (auto _ : st) {
+    if (transpose_a)
+      gemm(C, A.transpose(), Bm);
+    else if (transpose_b)
+      gemm(C, A, Bm.transpose());
+    else
+      gemm(C, A, Bm);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+}
+#endif
 
 // One thread's per-step product with the packed recurrent weights: C = U X or U^T X.
 static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpose,
@@ -174,6 +201,8 @@ BENCHMARK_CAPTURE(gemm, OutputSplit / 358x512x6400, 358, 512, 6400, false, false
 BENCHMARK_CAPTURE(gemm, OutputGradSplit / 358x6400x512, 358, 6400, 512, false, true, true)
     ->UseRealTime();
 BENCHMARK_CAPTURE(gemm, OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(gemm, OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, Slice / 2048x512x32, 2048, 512, 32, false, false)->UseRealTime();
 BENCHMARK_CAPTURE(gemm, SliceT / 512x2048x32, 512, 2048, 32, true, false)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed / 2048x512x32, 2048, 512, 32, false)->UseRealTime();
@@ -183,6 +212,14 @@ BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->U
 BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
 #endif
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
+#ifdef LSTMIDI_DNNL_BACKEND
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
+#endif
 
 // Sums `n` floats from `p` with 64 independent partial sums (vectorised by the compiler), so
 // that the loop waits on memory, not on the latency of one accumulator.

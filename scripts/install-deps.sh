@@ -6,9 +6,9 @@ set -euo pipefail
 
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
       python3-mido midicsv python3-numpy libcpp-httplib-dev libopenmpi-dev openmpi-bin
-      libopenblas-dev)
+      libopenblas-dev libdnnl-dev)
 case "${1:-}" in
-  --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread libdnnl-dev) ;;
+  --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
   --with-browser) pkgs+=(chromium chromium-driver python3-selenium) ;;
   "") ;;

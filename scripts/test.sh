@@ -19,3 +19,13 @@ if cmake -S . -B build-blas -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON 
 else
   echo "SKIPPED: the BLAS backend's tests (OpenBLAS not found: apt-get install libopenblas-dev)"
 fi
+# The optional oneDNN backend (-DLSTMIDI_DNNL=ON): its own small suite in its own build folder.
+# Without oneDNN's development files it is reported as skipped.
+if cmake -S . -B build-dnnl -DCMAKE_BUILD_TYPE=Release -DLSTMIDI_BUILD_TESTS=ON \
+  -DLSTMIDI_BUILD_EXAMPLES=OFF -DLSTMIDI_BUILD_STUDIO=OFF -DLSTMIDI_MUSIC=OFF -DLSTMIDI_MPI=OFF \
+  -DLSTMIDI_DNNL=ON "-DLSTMIDI_ARCH=$(scripts/arch-flags.sh 2>/dev/null)" >/dev/null 2>&1; then
+  cmake --build build-dnnl --target lstmidi_dnnl_tests -j"$jobs"
+  ctest --test-dir build-dnnl -R '^dnnl/' --output-on-failure
+else
+  echo "SKIPPED: the oneDNN backend's tests (oneDNN not found: apt-get install libdnnl-dev)"
+fi

@@ -8,6 +8,7 @@
 #include "lstmidi/data/batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/data/epoch_order.hpp"
+#include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"

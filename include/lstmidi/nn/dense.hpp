@@ -7,6 +7,7 @@
 #pragma once
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/params.hpp"
 
@@ -36,7 +37,7 @@ class Dense {
   void forward(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X, Matrix<T>& Z) const {
     require(X.rows() == H_, "Dense::forward: input has ", X.rows(), " rows, expected ", H_);
     Z.resize(V_, X.cols());
-    Z.noalias() = W_.in(p.values) * X;
+    gemm(Z, W_.in(p.values), X);
     Z.colwise() += b_.in(p.values).col(0);
   }
 
@@ -44,11 +45,11 @@ class Dense {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X,
                 const Eigen::Ref<const Matrix<T>>& dZ, Matrix<T>* dX) const {
     require_shape(dZ, V_, X.cols(), "Dense::backward dZ");
-    W_.in(p.grads).noalias() += dZ * X.transpose();
+    gemm_add(W_.in(p.grads), dZ, X.transpose());
     b_.in(p.grads).col(0) += dZ.rowwise().sum();
     if (dX) {
       dX->resize(H_, X.cols());
-      dX->noalias() = W_.in(p.values).transpose() * dZ;
+      gemm(*dX, W_.in(p.values).transpose(), dZ);
     }
   }
 

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
@@ -127,7 +128,7 @@ class Lstm {
     require_shape(X, D_, X.cols(), "Lstm::forward X");
     prepare(X.cols() / B, B, h0, c0);
     // All input projections in one GEMM: A = W X + b.
-    A_.noalias() = W_.in(p.values) * X;
+    gemm(A_, W_.in(p.values), X);
     A_.colwise() += b_.in(p.values).col(0);
     recurrence(p);
   }
@@ -175,8 +176,8 @@ class Lstm {
                 const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>* dX) {
     require_shape(X, D_, T_ * B_, "Lstm::backward X");
     sweep(p, dY);
-    W_.in(p.grads).noalias() += A_ * X.transpose();
-    if (dX) dX->noalias() = W_.in(p.values).transpose() * A_;
+    gemm_add(W_.in(p.grads), A_, X.transpose());
+    if (dX) gemm(*dX, W_.in(p.values).transpose(), A_);
   }
 
   /// Backward for forward_tokens: dW[:, id] += da for each position (scatter-add).
@@ -295,10 +296,10 @@ class Lstm {
       }
     });
     if (dropped_) {
-      dU_.noalias() = A_ * Hs_.leftCols(T_ * B).transpose();
+      gemm(dU_, A_, Hs_.leftCols(T_ * B).transpose());
       U_.in(p.grads).array() += dU_.array() * weight_drop_.mask().array();
     } else {
-      U_.in(p.grads).noalias() += A_ * Hs_.leftCols(T_ * B).transpose();
+      gemm_add(U_.in(p.grads), A_, Hs_.leftCols(T_ * B).transpose());
     }
     b_.in(p.grads).col(0) += A_.rowwise().sum();
   }

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
@@ -101,7 +102,7 @@ class Nade {
       const Index m = std::min(kChunk, N - c0);
       x_ = X.middleCols(c0, m).template cast<T>();
       // Forward along the keys: a_0 = W_c y + b_c, then h_k, z_k and a_{k+1} = a_k + W[:, k] x_k.
-      a_.noalias() = Wc_.in(p.values) * Y.middleCols(c0, m);
+      gemm(a_, Wc_.in(p.values), Y.middleCols(c0, m));
       a_.colwise() += bc_.in(p.values).col(0);
       z_ = Bv.middleCols(c0, m);
       h_.resize(Nh_, K_ * m);
@@ -139,11 +140,11 @@ class Nade {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& Y, Matrix<T>& dY) const {
     require_shape(S_, Nh_, Y.cols(), "Nade::backward (forward with gradients first)");
     require_shape(dY, H_, Y.cols(), "Nade::backward dY");
-    Wc_.in(p.grads).noalias() += S_ * Y.transpose();
+    gemm_add(Wc_.in(p.grads), S_, Y.transpose());
     bc_.in(p.grads).col(0) += S_.rowwise().sum();
     W_.in(p.grads) += dW_;
     V_.in(p.grads) += dV_;
-    dY.noalias() += Wc_.in(p.values).transpose() * S_;
+    gemm_add(dY, Wc_.in(p.values).transpose(), S_);
   }
 
   /// Draws one frame key by key, low to high, given the time model's output y (H, 1) and the

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/// gemm(C, A, B): C = A B, and gemm_add(C, A, B): C += A B, the large matrix products of a
+/// training step (the input projections and the weight gradients of the LSTM layers, the output
+/// layer forward and backward). A and B are dense column-major matrices, maps or column blocks,
+/// or .transpose() of one; C does not alias A or B (the products are Eigen's noalias() ones).
+///
+/// By default both are exactly C.noalias() = A * B and C.noalias() += A * B: the same Eigen
+/// expressions, so the same code and the same bits as writing the product out.
+///
+/// With LSTMIDI_DNNL_BACKEND (CMake: -DLSTMIDI_DNNL=ON, which links oneDNN) float products of
+/// at least 2^20 multiply-adds on directly addressed operands run on oneDNN's dnnl_sgemm
+/// instead, on as many OpenMP threads as Eigen::nbThreads() (one inside a parallel region).
+/// dnnl_sgemm is row-major: a column-major (m, n) matrix is the row-major (n, m) matrix at the
+/// same address and stride, so
+///   C = op(A) op(B)   is computed as   C^T = op(B)^T op(A)^T   with the operands swapped.
+/// Double products, smaller and empty ones and operands without direct access stay on Eigen.
+#pragma once
+
+#include <algorithm>
+#include <type_traits>
+
+#include "lstmidi/core/config.hpp"
+
+#ifdef LSTMIDI_DNNL_BACKEND
+#include <oneapi/dnnl/dnnl.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#endif
+
+namespace lstmidi {
+
+namespace detail {
+
+#ifdef LSTMIDI_DNNL_BACKEND
+// An operand as dnnl_sgemm sees it: the stored column-major matrix and whether the product
+// uses its transpose.
+template <typename E>
+struct GemmOperand {
+  using Stored = E;
+  static constexpr bool transposed = false;
+  static const E& stored(const E& e) { return e; }
+};
+template <typename E>
+struct GemmOperand<Eigen::Transpose<E>> {
+  using Stored = std::remove_const_t<E>;
+  static constexpr bool transposed = true;
+  static const auto& stored(const Eigen::Transpose<E>& e) { return e.nestedExpression(); }
+};
+
+// Float, directly addressed and column-major: what dnnl_sgemm can read (or write) in place.
+template <typename E>
+constexpr bool dnnl_addressable = std::is_same_v<typename E::Scalar, float> &&
+                                  (E::Flags & Eigen::DirectAccessBit) != 0 &&
+                                  (E::Flags & Eigen::RowMajorBit) == 0;
+
+// Products below this many multiply-adds stay on Eigen: generation's one-column logits
+// (V x H times H x 1) cost less than starting oneDNN's threads for them.
+inline constexpr double kDnnlMinProduct = 1 << 20;
+
+template <typename Lhs, typename Rhs>
+bool dnnl_worth(const Lhs& A, const Rhs& B) {
+  return double(A.rows()) * double(A.cols()) * double(B.cols()) >= kDnnlMinProduct;
+}
+
+// C = A B (accumulate false) or C += A B on dnnl_sgemm, whatever the size; false (nothing done)
+// when the shapes or strides are not ones it takes, and the caller then runs Eigen's product.
+template <typename Dst, typename Lhs, typename Rhs>
+bool dnnl_gemm(Dst& C, const Lhs& A, const Rhs& B, bool accumulate) {
+  using LA = GemmOperand<Lhs>;
+  using LB = GemmOperand<Rhs>;
+  if constexpr (dnnl_addressable<Dst> && dnnl_addressable<typename LA::Stored> &&
+                dnnl_addressable<typename LB::Stored>) {
+    const auto& a = LA::stored(A);
+    const auto& b = LB::stored(B);
+    const Index m = A.rows(), k = A.cols(), n = B.cols();
+    require(B.rows() == k, "gemm: inner sizes differ, ", k, " and ", B.rows());
+    if (accumulate)
+      require(C.rows() == m && C.cols() == n, "gemm_add: C is ", C.rows(), "x", C.cols(),
+              ", the product ", m, "x", n);
+    else
+      C.resize(m, n);
+    if (m == 0 || n == 0 || k == 0 || a.innerStride() != 1 || b.innerStride() != 1 ||
+        C.innerStride() != 1)
+      return false;
+    // Row-major leading dimensions: a column-major matrix's outer stride, at least 1 column.
+    const auto ld = [](Index outer, Index rows) {
+      return static_cast<dnnl_dim_t>(std::max(outer, std::max<Index>(rows, 1)));
+    };
+    const dnnl_dim_t lda = ld(a.outerStride(), a.rows()), ldb = ld(b.outerStride(), b.rows()),
+                     ldc = ld(C.outerStride(), C.rows());
+#ifdef _OPENMP
+    const int threads = omp_in_parallel() ? 1 : Eigen::nbThreads();
+    const int before = omp_get_max_threads();
+    if (threads != before) omp_set_num_threads(threads);
+#endif
+    const dnnl_status_t status =
+        dnnl_sgemm(LB::transposed ? 'T' : 'N', LA::transposed ? 'T' : 'N', n, m, k, 1.0f, b.data(),
+                   ldb, a.data(), lda, accumulate ? 1.0f : 0.0f, C.data(), ldc);
+#ifdef _OPENMP
+    if (threads != before) omp_set_num_threads(before);
+#endif
+    require(status == dnnl_success, "gemm: dnnl_sgemm failed with status ", int(status), " on ", m,
+            "x", k, " times ", k, "x", n);
+    return true;
+  } else {
+    (void)C, (void)A, (void)B, (void)accumulate;
+    return false;
+  }
+}
+#endif
+
+}  // namespace detail
+
+/// C = A B (C resized where it is a Matrix). A, B: matrices, maps, column blocks or their
+/// .transpose(); C must not alias A or B.
+template <typename Dst, typename Lhs, typename Rhs>
+void gemm(Dst&& C, const Lhs& A, const Rhs& B) {
+#ifdef LSTMIDI_DNNL_BACKEND
+  if (detail::dnnl_worth(A, B) && detail::dnnl_gemm(C, A, B, /*accumulate=*/false)) return;
+#endif
+  C.noalias() = A * B;
+}
+
+/// C += A B, as gemm(); C has the product's shape.
+template <typename Dst, typename Lhs, typename Rhs>
+void gemm_add(Dst&& C, const Lhs& A, const Rhs& B) {
+#ifdef LSTMIDI_DNNL_BACKEND
+  if (detail::dnnl_worth(A, B) && detail::dnnl_gemm(C, A, B, /*accumulate=*/true)) return;
+#endif
+  C.noalias() += A * B;
+}
+
+}  // namespace lstmidi

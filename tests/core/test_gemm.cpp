@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// gemm / gemm_add: in the default build exactly Eigen's noalias() products, bit for bit, in
+// float and double, for all four transpose combinations and on maps and blocks (the training
+// step routes its large products through them and must train bit for bit as written out).
+// With -DLSTMIDI_DNNL=ON float products run on oneDNN and agree to float rounding
+// (tests/dnnl/ checks that build).
+#include <doctest/doctest.h>
+
+#include <limits>
+#include <type_traits>
+#include <lstmidi/core/gemm.hpp>
+
+#include "test_helpers.hpp"
+
+using namespace lstmidi;
+using lstmidi::test::random_matrix;
+
+namespace {
+
+template <typename T>
+void check_same(const Matrix<T>& got, const Matrix<T>& expect, Index k) {
+  REQUIRE(got.rows() == expect.rows());
+  REQUIRE(got.cols() == expect.cols());
+#ifdef LSTMIDI_DNNL_BACKEND
+  if constexpr (std::is_same_v<T, float>) {
+    const double eps = std::numeric_limits<float>::epsilon();
+    CHECK((got - expect).cwiseAbs().maxCoeff() < double(k + 1) * double(k + 1) * eps);
+    return;
+  }
+#endif
+  (void)k;
+  CHECK(got == expect);
+}
+
+template <typename T>
+void check_all(Index m, Index k, Index n, Rng& rng) {
+  INFO("m " << m << " k " << k << " n " << n);
+  const Matrix<T> A = random_matrix<T>(m, k, rng), At = A.transpose();
+  const Matrix<T> B = random_matrix<T>(k, n, rng), Bt = B.transpose();
+  Matrix<T> expect, C;
+
+  expect.noalias() = A * B;
+  gemm(C, A, B);
+  check_same<T>(C, expect, k);
+  expect.noalias() = At.transpose() * B;
+  gemm(C, At.transpose(), B);
+  check_same<T>(C, expect, k);
+  expect.noalias() = A * Bt.transpose();
+  gemm(C, A, Bt.transpose());
+  check_same<T>(C, expect, k);
+  expect.noalias() = At.transpose() * Bt.transpose();
+  gemm(C, At.transpose(), Bt.transpose());
+  check_same<T>(C, expect, k);
+
+  // gemm_add on a map over a block's storage and on a block of a larger matrix.
+  Matrix<T> start = random_matrix<T>(m, n, rng);
+  expect = start;
+  expect.noalias() += A * Bt.transpose();
+  C = start;
+  gemm_add(MatrixMap<T>(C.data(), m, n), A, Bt.transpose());
+  check_same<T>(C, expect, k);
+  Matrix<T> big = random_matrix<T>(m + 2, n + 1, rng);
+  expect = big.block(1, 0, m, n);
+  expect.noalias() += ConstMatrixMap<T>(At.data(), k, m).transpose() * B;
+  gemm_add(big.block(1, 0, m, n), ConstMatrixMap<T>(At.data(), k, m).transpose(), B);
+  check_same<T>(Matrix<T>(big.block(1, 0, m, n)), expect, k);
+}
+
+}  // namespace
+
+TEST_CASE("gemm and gemm_add are Eigen's products, bit for bit, in the default build") {
+  Rng rng(11);
+  for (const Index s : {1, 3, 17, 64, 129}) {
+    check_all<float>(s, s + 5, 2 * s + 1, rng);
+    check_all<double>(2 * s + 1, s, s + 7, rng);
+  }
+  check_all<float>(300, 700, 40, rng);  // Eigen's blocked GEMM, several depth blocks
+}
