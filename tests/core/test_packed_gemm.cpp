@@ -61,8 +61,8 @@ void check_product(const Matrix<T>& M, bool transpose, Index n, bool accumulate,
 template <typename T>
 void check_shapes() {
   Rng rng(7);
-  const Index row_counts[] = {1, 4, 15, 16, 17, 36, 100};
-  const Index depths[] = {1, 5, 255, 256, 257, 600};
+  const Index row_counts[] = {1, 4, 15, 16, 17, 36, 64, 100};
+  const Index depths[] = {1, 5, 127, 128, 129, 255, 256, 257, 600};
   const Index widths[] = {1, 5, 6, 7, 13};
   for (Index m : row_counts)
     for (Index k : depths)
@@ -140,15 +140,17 @@ TEST_CASE("PackedMatrix: panels multiplied where the kernel is not built give th
 
 TEST_CASE("PackedMatrix: the 512-bit kernel agrees with the 256-bit one") {
   // Within a depth block both kernels sum each element in the same order
-  // (core/packed_kernel_512.hpp); the 512-bit one blocks the depth by kPackKc512 = 256 instead
-  // of 512. So for K <= 256 the products are bit-identical, and beyond they agree to float
+  // (core/packed_kernel_512.hpp); the 512-bit one blocks the depth by kPackKc512 = 128 instead
+  // of 512. So for K <= 128 the products are bit-identical, and beyond they agree to float
   // rounding. In a build without AVX-512 both calls run the 256-bit kernel.
   MESSAGE("register kernel: " << PackedMatrix<float>::kernel_bits() << " bits");
   Rng rng(5);
-  // Odd and even panel counts, partial last panels, every tile width, depths across both kKc.
-  for (Index m : {Index{1}, Index{16}, Index{17}, Index{32}, Index{40}, Index{2048}})
-    for (Index k : {Index{1}, Index{7}, Index{255}, Index{256}, Index{257}, Index{512}, Index{513},
-                    Index{1100}})
+  // Panel counts 1 to 7 and 128 (every size of the last 512-bit group of four), partial last
+  // panels, every tile width, depths across both kKc.
+  for (Index m : {Index{1}, Index{16}, Index{17}, Index{32}, Index{40}, Index{64}, Index{80},
+                  Index{100}, Index{2048}})
+    for (Index k : {Index{1}, Index{7}, Index{127}, Index{128}, Index{129}, Index{255}, Index{256},
+                    Index{257}, Index{512}, Index{513}, Index{1100}})
       for (Index n : {Index{1}, Index{2}, Index{3}, Index{6}, Index{13}, Index{32}})
         for (bool accumulate : {false, true}) {
           if (m * k * n > 2048 * 512 * 32 / 4) continue;  // keeps the test short

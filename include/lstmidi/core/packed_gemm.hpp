@@ -18,10 +18,10 @@
 ///   - 256-bit (core/packed_kernel_256.hpp), builds with AVX2 and FMA (`-mavx2 -mfma`, see
 ///     LSTMIDI_ARCH): one panel per tile, kKc = 512 (a 32 KB slice); the kernel also reads
 ///     16-bit panels for LstmStepper's 16-bit generation weights (nn/lstm_step.hpp);
-///   - 512-bit (core/packed_kernel_512.hpp), AVX-512 builds: two panels per tile, kKc = 256
+///   - 512-bit (core/packed_kernel_512.hpp), AVX-512 builds: four panels per tile, kKc = 128
 ///     (again a 32 KB slice). Each element is the same FMAs in the same order within a depth
-///     block; for K > 256 the blocks are summed in other groups than the 256-bit kernel's, so
-///     the two agree to float rounding (bit for bit when K <= 256).
+///     block; for K > 128 the blocks are summed in other groups than the 256-bit kernel's, so
+///     the two agree to float rounding (bit for bit when K <= 128).
 /// Both depths were chosen by timing (docs/performance.md, "What the implementation does").
 ///
 /// Without AVX2 and FMA, and for double, products fall back to Eigen's GEMM on a plain copy,
@@ -48,9 +48,10 @@ namespace detail {
 inline constexpr Index kPackMr = 16;   // rows per panel: two 8-float AVX registers
 inline constexpr Index kPackNr = 6;    // columns of X per register tile
 inline constexpr Index kPackKc = 512;  // depth of one pass over the panels (256-bit kernel)
-// The 512-bit kernel reads two panels per tile: a depth block of 256 keeps their slice (32 KB)
-// in L1 as kPackKc does for the 256-bit kernel's one panel.
-inline constexpr Index kPackKc512 = 256;
+// The 512-bit kernel reads four panels per tile (kPackGroup512): a depth block of 128 keeps
+// their slice (32 KB) in L1 as kPackKc does for the 256-bit kernel's one panel.
+inline constexpr Index kPackGroup512 = 4;
+inline constexpr Index kPackKc512 = 128;
 
 // Panel storage aligned as Eigen aligns its matrices (64 bytes in AVX-512 builds, 32 in AVX
 // builds), so that the kernels' panel loads never straddle two cache lines (malloc alone
@@ -150,16 +151,26 @@ class PackedMatrix {
       const Index ldx = X.outerStride(), ldc = C.outerStride();
 #ifdef LSTMIDI_PACKED_512
       if (max_bits >= 512) {
-        // Tiles of two panels (32 rows), the last one alone when the panel count is odd.
+        // Tiles of four panels (64 rows), the last one with the 1-3 panels left over.
         const Index stride = detail::kPackMr * cols_;  // from one panel to the next
         multiply_panels(
-            X, C, accumulate, 2, detail::kPackKc512,
+            X, C, accumulate, detail::kPackGroup512, detail::kPackKc512,
             [&](Index nr, Index kc, const float* a, Index panels, const float* x, float* c,
                 Index rows, bool assign) {
-              if (panels == 2)
-                detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc, rows, assign);
-              else
-                detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc, rows, assign);
+              switch (panels) {
+                case 4:
+                  return detail::packed_tile_512<4>(nr, kc, a, stride, x, ldx, c, ldc, rows,
+                                                    assign);
+                case 3:
+                  return detail::packed_tile_512<3>(nr, kc, a, stride, x, ldx, c, ldc, rows,
+                                                    assign);
+                case 2:
+                  return detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc, rows,
+                                                    assign);
+                default:
+                  return detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc, rows,
+                                                    assign);
+              }
             });
         return;
       }

@@ -3,16 +3,18 @@
 /// (`-mavx512f`, chosen by scripts/arch-flags.sh where timing shows 512-bit vectors pay).
 ///
 /// It reads the same 16-row panels as the 256-bit kernel: one panel's 16 values at a depth are
-/// one 512-bit register, and a tile covers two neighbouring panels (32 rows) so that, as in
-/// the 256-bit kernel, each depth costs 2 panel loads and NR broadcasts for 2 NR FMAs, now of
-/// 16 floats each. A tile of NR <= 6 columns keeps 2 NR accumulators (12 registers of 32).
+/// one 512-bit register, and a tile covers up to four neighbouring panels (64 rows): each depth
+/// costs P panel loads and NR broadcasts for P NR FMAs of 16 floats each. A tile of P = 4 panels
+/// and NR <= 6 columns keeps 24 accumulators (of 32 registers); wider tiles in rows mean fewer
+/// broadcasts per FMA and, with the caller's depth block of 128, a 32 KB panel slice that stays
+/// in L1 while every column tile of X reuses it.
 ///
 /// Invariant: within one depth block every element of C is computed by the same operations,
 /// in the same order, as the 256-bit kernel computes it (the same FMA per depth, the same split
-/// of k into S interleaved parts for narrow tiles and the same order of adding them). The
-/// caller blocks k by 256 instead of the 256-bit kernel's 512, so that a tile's two panel
-/// slices (2 x 16 KB) stay in L1: the two kernels' products are bit-identical for K <= 256 and
-/// agree to float rounding beyond (tests/core/test_packed_gemm.cpp).
+/// of k into S interleaved parts for narrow tiles and the same order of adding them); the
+/// number of panels per tile only decides which rows share the broadcasts. The caller blocks k
+/// by 128 instead of the 256-bit kernel's 512, so the two kernels' products are bit-identical
+/// for K <= 128 and agree to float rounding beyond (tests/core/test_packed_gemm.cpp).
 #pragma once
 
 #if defined(__AVX512F__)
@@ -33,9 +35,9 @@ inline __m512 load_panel_column_512(const Half* a) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)));
 }
 
-// C[0:rows, 0:NR] (+)= A[:, k0:k0+kc] X[k0:k0+kc, 0:NR] for the P = 1 or 2 panels of A that
-// start at `a` (their values at depth k0, 16 per k) and `a + panel_stride` (the next panel at
-// the same depth): rows <= 16 P. `x` points at X(k0, 0) with column stride ldx, `c` at C(0, 0)
+// C[0:rows, 0:NR] (+)= A[:, k0:k0+kc] X[k0:k0+kc, 0:NR] for the P = 1..4 panels of A that
+// start at `a` (their values at depth k0, 16 per k), `a + panel_stride` (the next panel at the
+// same depth), and so on: rows <= 16 P. `x` points at X(k0, 0) with column stride ldx, `c` at C(0, 0)
 // with column stride ldc. assign: C = product; otherwise C += product.
 template <int NR, int P, typename E>
 inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const float* x, Index ldx,
@@ -43,19 +45,20 @@ inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const floa
   // As in the 256-bit kernel: narrow tiles split k into S interleaved parts (NR = 1: 4,
   // NR = 2: 2) to keep enough independent FMAs in flight, added in order of s at the end.
   constexpr int S = NR == 1 ? 4 : NR == 2 ? 2 : 1;
+  static_assert(P >= 1 && P <= 4 && P * S * NR <= 24, "accumulators must leave room for panels");
   __m512 acc[P][S * NR];
 #pragma GCC unroll 12
   for (int j = 0; j < S * NR; ++j)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int q = 0; q < P; ++q) acc[q][j] = _mm512_setzero_ps();
   auto depth = [&](Index kk, int s) {
     __m512 panel[P];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int q = 0; q < P; ++q) panel[q] = load_panel_column_512(a + q * panel_stride + 16 * kk);
 #pragma GCC unroll 6
     for (int j = 0; j < NR; ++j) {
       const __m512 xb = _mm512_set1_ps(x[j * ldx + kk]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < P; ++q)
         acc[q][s * NR + j] = _mm512_fmadd_ps(panel[q], xb, acc[q][s * NR + j]);
     }
@@ -71,11 +74,11 @@ inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const floa
     for (int j = 0; j < NR; ++j)
 #pragma GCC unroll 4
       for (int s = 1; s < S; ++s)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int q = 0; q < P; ++q) acc[q][j] = _mm512_add_ps(acc[q][j], acc[q][s * NR + j]);
   }
   // Rows past `rows` (the padding of a partial last panel) are masked off, never written.
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < P; ++q) {
     const Index n = rows - 16 * q;
     const __mmask16 mask = n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1);
