@@ -153,25 +153,24 @@ class PackedMatrix {
       if (max_bits >= 512) {
         // Tiles of four panels (64 rows), the last one with the 1-3 panels left over.
         const Index stride = detail::kPackMr * cols_;  // from one panel to the next
-        multiply_panels(
-            X, C, accumulate, detail::kPackGroup512, detail::kPackKc512,
-            [&](Index nr, Index kc, const float* a, Index panels, const float* x, float* c,
-                Index rows, bool assign) {
-              switch (panels) {
-                case 4:
-                  return detail::packed_tile_512<4>(nr, kc, a, stride, x, ldx, c, ldc, rows,
-                                                    assign);
-                case 3:
-                  return detail::packed_tile_512<3>(nr, kc, a, stride, x, ldx, c, ldc, rows,
-                                                    assign);
-                case 2:
-                  return detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc, rows,
-                                                    assign);
-                default:
-                  return detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc, rows,
-                                                    assign);
-              }
-            });
+        multiply_panels(X, C, accumulate, detail::kPackGroup512, detail::kPackKc512,
+                        [&](Index nr, Index kc, const float* a, Index panels, const float* x,
+                            float* c, Index rows, bool assign) {
+                          switch (panels) {
+                            case 4:
+                              return detail::packed_tile_512<4>(nr, kc, a, stride, x, ldx, c, ldc,
+                                                                rows, assign);
+                            case 3:
+                              return detail::packed_tile_512<3>(nr, kc, a, stride, x, ldx, c, ldc,
+                                                                rows, assign);
+                            case 2:
+                              return detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc,
+                                                                rows, assign);
+                            default:
+                              return detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc,
+                                                                rows, assign);
+                          }
+                        });
         return;
       }
 #endif
