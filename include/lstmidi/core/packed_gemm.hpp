@@ -156,20 +156,8 @@ class PackedMatrix {
         multiply_panels(X, C, accumulate, detail::kPackGroup512, detail::kPackKc512,
                         [&](Index nr, Index kc, const float* a, Index panels, const float* x,
                             float* c, Index rows, bool assign) {
-                          switch (panels) {
-                            case 4:
-                              return detail::packed_tile_512<4>(nr, kc, a, stride, x, ldx, c, ldc,
-                                                                rows, assign);
-                            case 3:
-                              return detail::packed_tile_512<3>(nr, kc, a, stride, x, ldx, c, ldc,
-                                                                rows, assign);
-                            case 2:
-                              return detail::packed_tile_512<2>(nr, kc, a, stride, x, ldx, c, ldc,
-                                                                rows, assign);
-                            default:
-                              return detail::packed_tile_512<1>(nr, kc, a, stride, x, ldx, c, ldc,
-                                                                rows, assign);
-                          }
+                          detail::packed_tile_512(panels, nr, kc, a, stride, x, ldx, c, ldc, rows,
+                                                  assign);
                         });
         return;
       }

@@ -37,8 +37,8 @@ inline __m512 load_panel_column_512(const Half* a) {
 
 // C[0:rows, 0:NR] (+)= A[:, k0:k0+kc] X[k0:k0+kc, 0:NR] for the P = 1..4 panels of A that
 // start at `a` (their values at depth k0, 16 per k), `a + panel_stride` (the next panel at the
-// same depth), and so on: rows <= 16 P. `x` points at X(k0, 0) with column stride ldx, `c` at C(0, 0)
-// with column stride ldc. assign: C = product; otherwise C += product.
+// same depth), and so on: rows <= 16 P. `x` points at X(k0, 0) with column stride ldx, `c` at
+// C(0, 0) with column stride ldc. assign: C = product; otherwise C += product.
 template <int NR, int P, typename E>
 inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const float* x, Index ldx,
                             float* c, Index ldc, Index rows, bool assign) {
@@ -109,6 +109,23 @@ inline void packed_tile_512(Index nr, Index kc, const E* a, Index panel_stride, 
       return packed_tile_512<2, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     default:
       return packed_tile_512<1, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+  }
+}
+
+// The same with the number of panels (1..4) also chosen at run time.
+template <typename E>
+inline void packed_tile_512(Index panels, Index nr, Index kc, const E* a, Index panel_stride,
+                            const float* x, Index ldx, float* c, Index ldc, Index rows,
+                            bool assign) {
+  switch (panels) {
+    case 4:
+      return packed_tile_512<4, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+    case 3:
+      return packed_tile_512<3, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+    case 2:
+      return packed_tile_512<2, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+    default:
+      return packed_tile_512<1, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
   }
 }
 
