@@ -213,12 +213,18 @@ BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->U
 #endif
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
 #ifdef LSTMIDI_DNNL_BACKEND
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 6400, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / Output / 358x512x6400, 358, 512, 6400, false, false)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 358x6400x512, 358, 6400, 512, false, true)->UseRealTime();
-BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 6400, false, false)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / WeightGrad / 2048x6400x512, 2048, 6400, 512, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / Output / 358x512x6400, 358, 512, 6400, false, false)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputGrad / 512x2048x6400, 512, 2048, 6400, true, false)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputGrad / 358x6400x512, 358, 6400, 512, false, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(backend_gemm, Dnnl / OutputInGrad / 512x358x6400, 512, 358, 6400, true, false)
+    ->UseRealTime();
 #endif
 
 // Sums `n` floats from `p` with 64 independent partial sums (vectorised by the compiler), so

@@ -118,7 +118,8 @@ void generate_window(benchmark::State& st, Shape s, bool as_forward) {
   Rng rng(1);
   model.init(rng);
   TokenBatch window(s.T, 1);
-  for (auto& x : window.inputs) x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+  for (auto& x : window.inputs)
+    x = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
   window.targets = window.inputs;
   if (!as_forward) model.pack_for_generation();
   for (auto _ : st) {
@@ -199,18 +200,58 @@ const Shape kSmall{2, 256, 64, 32, 128, 0};
 
 }  // namespace
 
-BENCHMARK_CAPTURE(train_step, 3x512/T100/B64/V358, kClassic)->Name("BM_TrainStep/3x512/T100/B64/V358")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5);
-BENCHMARK_CAPTURE(train_step, 2x256/T64/B32/V128, kSmall)->Name("BM_TrainStep/2x256/T64/B32/V128")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, StepWeights::packed)->Name("BM_GenerateStep/3x512")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 3x512/unpacked, kClassic, StepWeights::unpacked)->Name("BM_GenerateStep/3x512/unpacked")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 3x512/float16, kClassic, StepWeights::packed16)->Name("BM_GenerateStep/3x512/float16")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, StepWeights::packed)->Name("BM_GenerateStep/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_window, 3x512/T100/steps, kClassic, false)->Name("BM_GenerateWindow/3x512/T100/steps")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(generate_window, 3x512/T100/forward, kClassic, true)->Name("BM_GenerateWindow/3x512/T100/forward")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(train_step, 3x512 / T100 / B64 / V358, kClassic)
+    ->Name("BM_TrainStep/3x512/T100/B64/V358")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(5);
+BENCHMARK_CAPTURE(train_step, 2x256 / T64 / B32 / V128, kSmall)
+    ->Name("BM_TrainStep/2x256/T64/B32/V128")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2);
+BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, StepWeights::packed)
+    ->Name("BM_GenerateStep/3x512")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512 / unpacked, kClassic, StepWeights::unpacked)
+    ->Name("BM_GenerateStep/3x512/unpacked")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 3x512 / float16, kClassic, StepWeights::packed16)
+    ->Name("BM_GenerateStep/3x512/float16")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(generate_step, 2x256, kSmall, StepWeights::packed)
+    ->Name("BM_GenerateStep/2x256")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(generate_window, 3x512 / T100 / steps, kClassic, false)
+    ->Name("BM_GenerateWindow/3x512/T100/steps")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(generate_window, 3x512 / T100 / forward, kClassic, true)
+    ->Name("BM_GenerateWindow/3x512/T100/forward")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
-BENCHMARK_CAPTURE(roll_train_step, independent, kRoll, FrameOutput::independent)->Name("BM_RollTrainStep/independent/2x256/T64/B4")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(roll_train_step, nade, kRoll, FrameOutput::nade)->Name("BM_RollTrainStep/nade/2x256/T64/B4")->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(roll_generate_frame, independent, kRoll, FrameOutput::independent)->Name("BM_RollGenerateFrame/independent/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_CAPTURE(roll_generate_frame, nade, kRoll, FrameOutput::nade)->Name("BM_RollGenerateFrame/nade/2x256")->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(roll_train_step, independent, kRoll, FrameOutput::independent)
+    ->Name("BM_RollTrainStep/independent/2x256/T64/B4")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2);
+BENCHMARK_CAPTURE(roll_train_step, nade, kRoll, FrameOutput::nade)
+    ->Name("BM_RollTrainStep/nade/2x256/T64/B4")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2);
+BENCHMARK_CAPTURE(roll_generate_frame, independent, kRoll, FrameOutput::independent)
+    ->Name("BM_RollGenerateFrame/independent/2x256")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(roll_generate_frame, nade, kRoll, FrameOutput::nade)
+    ->Name("BM_RollGenerateFrame/nade/2x256")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

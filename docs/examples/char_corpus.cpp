@@ -6,7 +6,8 @@ int main() {
   using namespace lstmidi;
   const std::string text = "To be, or not to be, that is the question.\n";
   const text::CharVocabulary vocab = text::CharVocabulary::build(text);
-  std::printf("%ld distinct characters; 'b' has id %d\n", static_cast<long>(vocab.size()), vocab.id('b'));
+  std::printf("%ld distinct characters; 'b' has id %d\n", static_cast<long>(vocab.size()),
+              vocab.id('b'));
   std::printf("decode(encode(\"not\")) = %s\n", vocab.decode(vocab.encode("not")).c_str());
   text::CharWindowOptions wo;
   wo.steps = 8;
@@ -24,5 +25,7 @@ int main() {
     out += vocab.byte(batch.target(t, 0));
   }
   std::printf("a window: \"%s\" -> \"%s\"\n", in.c_str(), out.c_str());
-  std::printf("%s", text::CharVocabulary::from_text(vocab.to_text()) == vocab ? "vocabulary text round trip ok\n" : "mismatch\n");
+  std::printf("%s", text::CharVocabulary::from_text(vocab.to_text()) == vocab
+                        ? "vocabulary text round trip ok\n"
+                        : "mismatch\n");
 }

@@ -22,7 +22,8 @@ int main() {
   save_model("weights.lstmidi", model);
   std::unique_ptr<Model<float>> copy = load_model<float>("weights.lstmidi");
   std::printf("weights equal: %d (%ld parameters)\n",
-              copy->params().values == model.params().values, static_cast<long>(copy->num_params()));
+              copy->params().values == model.params().values,
+              static_cast<long>(copy->num_params()));
 
   try {
     load_checkpoint<float>("missing.lstmidi");

@@ -5,9 +5,9 @@
 int main() {
   using namespace lstmidi;
   ModelConfig cfg;
-  cfg.vocab_size = 5;        // V
-  cfg.embedding_size = 8;    // E
-  cfg.hidden_sizes = {32};   // one LSTM layer, H = 32
+  cfg.vocab_size = 5;       // V
+  cfg.embedding_size = 8;   // E
+  cfg.hidden_sizes = {32};  // one LSTM layer, H = 32
   cfg.dropout = 0.0;
   Model<float> model(cfg);
   Rng rng(42);
@@ -28,7 +28,8 @@ int main() {
     const LossTotals loss = model.forward_backward(batch, state, rng);
     adam.step(model.params().values, model.params().grads);
     if (step % 20 == 0)
-      std::printf("step %2d  loss %.3f  accuracy %3.0f%%\n", step, loss.mean(), 100 * loss.accuracy());
+      std::printf("step %2d  loss %.3f  accuracy %3.0f%%\n", step, loss.mean(),
+                  100 * loss.accuracy());
   }
   std::printf("%ld parameters\n", static_cast<long>(model.num_params()));
 }

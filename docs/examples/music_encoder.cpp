@@ -17,6 +17,7 @@ int main() {
   std::printf("decoded %zu notes; round trip exact: %d\n", back.size(),
               round_trip_stats(notes, encoder).share() == 1.0);
   // Text in, tokens out: what --primer-notes uses.
-  for (const Token& t : encoder.parse("C4 E4 G4 C4.E4.G4:8 rest:4")) std::printf("%s ", to_string(t).c_str());
+  for (const Token& t : encoder.parse("C4 E4 G4 C4.E4.G4:8 rest:4"))
+    std::printf("%s ", to_string(t).c_str());
   std::printf("\n");
 }

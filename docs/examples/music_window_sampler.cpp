@@ -10,9 +10,9 @@ int main() {
     pieces.push_back(parse_tokens("C4:4 D4:4 E4:4 F4:4 G4:4 A4:4 B4:4 C5:8"));
   const Vocabulary vocab = Vocabulary::build(pieces);
   WindowOptions wo;
-  wo.steps = 4;           // T
-  wo.stride = 2;          // S
-  wo.batch_size = 3;      // B
+  wo.steps = 4;       // T
+  wo.stride = 2;      // S
+  wo.batch_size = 3;  // B
   wo.valid_fraction = 0.2;
   wo.seed = 5;
   WindowSampler sampler(pieces, vocab, wo);
@@ -32,6 +32,7 @@ int main() {
   sampler.seek(pos);
   sampler.next_batch(b);
   std::printf("position {epoch %llu, batch %llu}; same batch after seek: %d\n",
-              static_cast<unsigned long long>(pos.epoch), static_cast<unsigned long long>(pos.batch),
+              static_cast<unsigned long long>(pos.epoch),
+              static_cast<unsigned long long>(pos.batch),
               a.inputs == b.inputs && a.targets == b.targets);
 }

@@ -5,15 +5,15 @@
 /// program that wants it includes it and calls keep_freed_memory() itself.
 #pragma once
 
-#include "lstmidi/data/batch.hpp"
 #include "lstmidi/core/config.hpp"
-#include "lstmidi/data/epoch_order.hpp"
 #include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/params.hpp"
-#include "lstmidi/data/piece_split.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/epoch_order.hpp"
+#include "lstmidi/data/piece_split.hpp"
 #include "lstmidi/debug/grad_check.hpp"
 #include "lstmidi/io/binary.hpp"
 #include "lstmidi/model/checkpoint.hpp"

@@ -5,11 +5,11 @@
 // exercise 4 (examples/planted_bug/planted_bug.hpp).
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -288,7 +288,8 @@ TEST_CASE("exercise 4: the planted bugs fail exactly the blocks the answers name
   std::map<int, std::string> named;
   const std::string& text = answers();
   const std::string mid = ", one step, wrong blocks: `";
-  for (std::size_t at = text.find("bug "); at != std::string::npos; at = text.find("bug ", at + 1)) {
+  for (std::size_t at = text.find("bug "); at != std::string::npos;
+       at = text.find("bug ", at + 1)) {
     std::size_t digits = at + 4, end = digits;
     while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
     if (end == digits || text.compare(end, mid.size(), mid) != 0) continue;

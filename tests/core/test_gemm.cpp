@@ -7,8 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <limits>
-#include <type_traits>
 #include <lstmidi/core/gemm.hpp>
+#include <type_traits>
 
 #include "test_helpers.hpp"
 

@@ -123,7 +123,8 @@ TEST_CASE("softmax cross-entropy: value, gradient, ignored targets") {
         }).max_rel_error < 1e-7);
 }
 
-TEST_CASE_TEMPLATE("softmax cross-entropy stays finite for logits of magnitude 1e4", T, float, double) {
+TEST_CASE_TEMPLATE("softmax cross-entropy stays finite for logits of magnitude 1e4", T, float,
+                   double) {
   Matrix<T> Z(3, 2);
   Z << T(1e4), T(-1e4), T(-1e4), T(1e4), T(5e3), T(1e4);
   Matrix<T> dZ;

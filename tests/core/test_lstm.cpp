@@ -32,8 +32,8 @@ struct LstmFixture {
   double loss() {
     if (weight_drop) lstm.drop_recurrent_weights(p, rng, true);
     lstm.forward(p, X, B, h0, c0);
-    return (R.array() * lstm.output().array()).sum() +
-           (Rh.array() * lstm.final_h().array()).sum() + (Rc.array() * lstm.final_c().array()).sum();
+    return (R.array() * lstm.output().array()).sum() + (Rh.array() * lstm.final_h().array()).sum() +
+           (Rc.array() * lstm.final_c().array()).sum();
   }
 };
 }  // namespace
@@ -70,17 +70,19 @@ TEST_CASE("lstm: weight gradients match finite differences (carried state, final
   f.lstm.backward(f.p, f.X, dY, nullptr);
   const Matrix<double> dh0 = f.lstm.dh0(), dc0 = f.lstm.dc0();
   Vector<double> h = Eigen::Map<Vector<double>>(f.h0.data(), f.h0.size());
-  const GradCheckResult rh = gradient_check(h, Eigen::Map<const Vector<double>>(dh0.data(), dh0.size()), [&] {
-    f.h0 = Eigen::Map<Matrix<double>>(h.data(), f.H, f.B);
-    return f.loss();
-  });
+  const GradCheckResult rh =
+      gradient_check(h, Eigen::Map<const Vector<double>>(dh0.data(), dh0.size()), [&] {
+        f.h0 = Eigen::Map<Matrix<double>>(h.data(), f.H, f.B);
+        return f.loss();
+      });
   CHECK(rh.max_rel_error < 1e-6);
   f.h0 = Eigen::Map<Matrix<double>>(h.data(), f.H, f.B);
   Vector<double> c = Eigen::Map<Vector<double>>(f.c0.data(), f.c0.size());
-  const GradCheckResult rc = gradient_check(c, Eigen::Map<const Vector<double>>(dc0.data(), dc0.size()), [&] {
-    f.c0 = Eigen::Map<Matrix<double>>(c.data(), f.H, f.B);
-    return f.loss();
-  });
+  const GradCheckResult rc =
+      gradient_check(c, Eigen::Map<const Vector<double>>(dc0.data(), dc0.size()), [&] {
+        f.c0 = Eigen::Map<Matrix<double>>(c.data(), f.H, f.B);
+        return f.loss();
+      });
   CHECK(rc.max_rel_error < 1e-6);
 }
 
@@ -244,7 +246,8 @@ TEST_CASE("lstm: float gradients (the register-kernel path) agree with the doubl
   pf.values = pd.values.cast<float>();
   pd.values = pf.values.cast<double>();  // both hold exactly the same (float) numbers
   const Matrix<float> Xf = random_matrix<float>(D, Tn * B, rng);
-  const Matrix<float> h0f = random_matrix<float>(H, B, rng, 0.5f), c0f = random_matrix<float>(H, B, rng, 0.5f);
+  const Matrix<float> h0f = random_matrix<float>(H, B, rng, 0.5f),
+                      c0f = random_matrix<float>(H, B, rng, 0.5f);
   const Matrix<float> dYf = random_matrix<float>(H, Tn * B, rng);
   ld.forward(pd, Xf.cast<double>(), B, h0f.cast<double>(), c0f.cast<double>());
   lf.forward(pf, Xf, B, h0f, c0f);

@@ -26,8 +26,8 @@ TEST_CASE("keep_freed_memory: a 40 MB block comes from the heap and is kept afte
   CHECK(during.hblkhd == before.hblkhd);  // glibc's default would mmap a block this large
   std::free(const_cast<char*>(p));
   const struct mallinfo2 after = mallinfo2();
-  CHECK(after.fordblks >= kBytes);         // the freed block stays in the process...
-  CHECK(after.arena == during.arena);      // ...and the heap was not trimmed
+  CHECK(after.fordblks >= kBytes);     // the freed block stays in the process...
+  CHECK(after.arena == during.arena);  // ...and the heap was not trimmed
 }
 #else
 TEST_CASE("keep_freed_memory: does nothing without glibc's allocator") {

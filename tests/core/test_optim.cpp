@@ -28,7 +28,8 @@ TEST_CASE("adam: three steps against values worked out by hand") {
   g << 2.0;
   adam.step(theta, g);
   const double m3 = 0.9 * m2 + 0.2, v3 = 0.999 * v2 + 0.004;
-  const double t3 = t2 - 0.1 * (m3 / (1 - 0.729)) / (std::sqrt(v3 / (1 - std::pow(0.999, 3))) + 1e-8);
+  const double t3 =
+      t2 - 0.1 * (m3 / (1 - 0.729)) / (std::sqrt(v3 / (1 - std::pow(0.999, 3))) + 1e-8);
   CHECK(theta[0] == doctest::Approx(t3).epsilon(1e-12));
   CHECK(adam.steps() == 3);
   CHECK(adam.m()[0] == doctest::Approx(m3));

@@ -47,7 +47,8 @@ TEST_CASE("parity: loss, final state and every gradient match PyTorch nn.LSTM") 
   CHECK(tot.mean() == doctest::Approx(f.at("loss")(0, 0)).epsilon(1e-12));
 
   auto close = [](const auto& a, const Matrix<double>& b) {
-    return (Matrix<double>(a) - b).cwiseAbs().maxCoeff() <= 1e-12 * std::max(1.0, b.cwiseAbs().maxCoeff());
+    return (Matrix<double>(a) - b).cwiseAbs().maxCoeff() <=
+           1e-12 * std::max(1.0, b.cwiseAbs().maxCoeff());
   };
   CHECK(close(model.embedding()->table().in(p.grads), f.at("embedding.grad").transpose()));
   for (Index l = 0; l < L; ++l) {

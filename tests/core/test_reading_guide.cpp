@@ -5,8 +5,8 @@
 // header that moves or rewrites those lines fails here until the guide is updated.
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <cctype>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,7 +39,7 @@ TEST_CASE("reading guide: every linked line of lstm.hpp holds the code the guide
   // (Parsed by hand: std::regex draws a false -Wmaybe-uninitialized from GCC 12's libstdc++
   // in the sanitizer build.)
   const std::string target = "](../include/lstmidi/nn/lstm.hpp#L";
-  const std::string dash = "\xE2\x80\x93";  // the en dash of "a–b"
+  const std::string dash = "\xE2\x80\x93";              // the en dash of "a–b"
   auto number = [](const std::string& s, size_t& at) {  // digits at `at`; -1 when none
     const size_t from = at;
     while (at < s.size() && std::isdigit(static_cast<unsigned char>(s[at]))) ++at;

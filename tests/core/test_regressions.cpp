@@ -38,7 +38,8 @@ std::vector<std::uint8_t> tiny_checkpoint(std::map<std::string, std::string> met
 // Re-seals a payload edit: fixes the CRC so that only the field checks can reject the file.
 void reseal(std::vector<std::uint8_t>& b) {
   const std::uint32_t crc = crc32(b.data(), b.size() - 4);
-  for (int i = 0; i < 4; ++i) b[b.size() - 4 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    b[b.size() - 4 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
 }
 
 template <typename V>
@@ -51,12 +52,10 @@ void poke(std::vector<std::uint8_t>& b, size_t offset, V v) {
 TEST_CASE("limits: a model file above kMaxCheckpointBytes is refused before it is read") {
   const fs::path d = scratch("huge_model");
   const fs::path p = d / "huge.lstmidi";
-  {
-    std::ofstream(p, std::ios::binary) << "LSTMIDI";
-  }
+  { std::ofstream(p, std::ios::binary) << "LSTMIDI"; }
   fs::resize_file(p, kMaxCheckpointBytes + 1);  // sparse: costs no disk space
-  CHECK_THROWS_WITH_AS((void)load_checkpoint<float>(p.string()), doctest::Contains("above the limit"),
-                       FormatError);
+  CHECK_THROWS_WITH_AS((void)load_checkpoint<float>(p.string()),
+                       doctest::Contains("above the limit"), FormatError);
   fs::remove_all(d);
 }
 
@@ -136,7 +135,8 @@ TEST_CASE("limits: GenerateOptions::kMaxLength") {
 }
 
 TEST_CASE("regressions: checkpoint inputs found by fuzzing are rejected cleanly") {
-  const fs::path dir = fs::path(LSTMIDI_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "regressions" / "checkpoint";
+  const fs::path dir =
+      fs::path(LSTMIDI_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "regressions" / "checkpoint";
   if (!fs::exists(dir)) return;
   for (const auto& e : fs::directory_iterator(dir)) {
     CAPTURE(e.path().string());

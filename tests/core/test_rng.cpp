@@ -22,8 +22,8 @@ TEST_CASE("rng: same seed gives the same stream, different seeds differ") {
 TEST_CASE("rng: PCG32 reference output for the default seed") {
   // Known first outputs of pcg32 seeded with (42, 54), from the PCG paper's demo program.
   Rng r(42, 54);
-  const std::uint32_t expected[] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293,
-                                    0xbfa4784b, 0xcbed606e};
+  const std::uint32_t expected[] = {0xa15c02b7, 0x7b47f409, 0xba1d3330,
+                                    0x83d2f293, 0xbfa4784b, 0xcbed606e};
   for (std::uint32_t e : expected) CHECK(r.next_u32() == e);
 }
 

@@ -149,7 +149,8 @@ TEST_CASE("run checkpoints: only the writing process writes; an empty folder nam
   fs::remove_all(dir);
 }
 
-TEST_CASE("with_average_weights: the average inside, the trained weights back after, even on a throw") {
+TEST_CASE(
+    "with_average_weights: the average inside, the trained weights back after, even on a throw") {
   Vector<float> w = Vector<float>::Constant(4, 1.0f), scratch;
   WeightAverage<float> avg(0.5);
   avg.update(Vector<float>::Constant(4, 3.0f));

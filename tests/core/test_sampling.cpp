@@ -48,5 +48,6 @@ TEST_CASE("sampling: frequencies follow softmax(z / T), and temperature sharpens
 TEST_CASE("sampling: the same seed gives the same draws") {
   Vector<float> z = Vector<float>::LinSpaced(50, -2.0f, 2.0f);
   Rng a(77), b(77);
-  for (int i = 0; i < 100; ++i) CHECK(sample(z, SamplingConfig{0.8, 10, 0.9}, a) == sample(z, SamplingConfig{0.8, 10, 0.9}, b));
+  for (int i = 0; i < 100; ++i)
+    CHECK(sample(z, SamplingConfig{0.8, 10, 0.9}, a) == sample(z, SamplingConfig{0.8, 10, 0.9}, b));
 }

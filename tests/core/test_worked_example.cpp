@@ -67,7 +67,8 @@ TEST_CASE("worked example: one LSTM step matches the numbers in docs/math.md") {
 // df, dg through the equations that connect them to the library's da. A fixture name no check
 // reads fails the test, so the fixture cannot grow unchecked values.
 TEST_CASE("worked example: two LSTM steps, every intermediate value matches the library") {
-  const std::map<std::string, double> v = lstmidi::test::read_scalar_fixture("two_step_example.txt");
+  const std::map<std::string, double> v =
+      lstmidi::test::read_scalar_fixture("two_step_example.txt");
   std::set<std::string> checked;
   auto at = [&](const std::string& name) {
     checked.insert(name);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: arbitrary bytes -> decode_checkpoint<float> (and <double>).
 // Inputs are tried as they are and "resealed" (length and CRC fixed up) so that the fuzzer
-// reaches the field checks behind the checksum. The only acceptable outcomes are a Checkpoint or lstmidi::FormatError. A decoded checkpoint
-// must survive encode -> decode unchanged, and the model it describes must be buildable.
+// reaches the field checks behind the checksum. The only acceptable outcomes are a Checkpoint or
+// lstmidi::FormatError. A decoded checkpoint must survive encode -> decode unchanged, and the model
+// it describes must be buildable.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

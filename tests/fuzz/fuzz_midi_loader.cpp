@@ -41,8 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // (files small enough for the writer's note cap).
       if (e == Encoding::Events && song.notes.size() <= 2000) {
         const Song decoded = enc.decode_song(tokens);
-        static const std::string tmp =
-            (std::filesystem::temp_directory_path() / ("fuzz_events_" + std::to_string(::getpid()) + ".mid")).string();
+        static const std::string tmp = (std::filesystem::temp_directory_path() /
+                                        ("fuzz_events_" + std::to_string(::getpid()) + ".mid"))
+                                           .string();
         try {
           write_song(tmp, decoded);
         } catch (const std::invalid_argument&) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: arbitrary text -> music::parse_tokens and Encoder::parse (the
-// --primer-notes parser, chord, pitch-only and events encodings). The only acceptable outcomes are tokens or lstmidi::FormatError.
-// Every parsed token must print canonically and re-parse to itself, and parsed primers must
-// decode to notes without error.
+// --primer-notes parser, chord, pitch-only and events encodings). The only acceptable outcomes are
+// tokens or lstmidi::FormatError. Every parsed token must print canonically and re-parse to itself,
+// and parsed primers must decode to notes without error.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -27,7 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     EncoderOptions eo;
-    eo.encoding = (knob & 2) ? Encoding::PitchOnly : (knob & 64) ? Encoding::Events : Encoding::Durations;
+    eo.encoding = (knob & 2)    ? Encoding::PitchOnly
+                  : (knob & 64) ? Encoding::Events
+                                : Encoding::Durations;
     eo.max_duration = 1 + (knob >> 2) % 32;
     const Encoder enc(eo);
     const std::vector<Token> tokens = enc.parse(text);

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Vocabulary again = Vocabulary::from_text(v.to_text(), "re-serialised");
   if (!(again == v)) std::abort();
   // Every kept token maps to itself, its text round-trips, and nearest() stays in range.
-  for (lstmidi::TokenId id = Vocabulary::kReserved; id < static_cast<lstmidi::TokenId>(v.size()); ++id) {
+  for (lstmidi::TokenId id = Vocabulary::kReserved; id < static_cast<lstmidi::TokenId>(v.size());
+       ++id) {
     const Token& t = v.token(id);
     if (v.find(t) != id) std::abort();
     if (to_string(t) != v.str(id)) std::abort();

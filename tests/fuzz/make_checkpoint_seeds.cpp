@@ -39,8 +39,11 @@ int main(int argc, char** argv) {
     Rng rng(3, 9);
     save_checkpoint(dir + "/tiny_with_adam.lstmidi",
                     make_checkpoint(m, &adam, &rng,
-                                    {{"epoch", "1"}, {"batch", "0"}, {"encoding", "durations"},
-                                     {"vocab_crc", "12345"}, {"history", "epoch,train_loss\n1,2.5\n"}}));
+                                    {{"epoch", "1"},
+                                     {"batch", "0"},
+                                     {"encoding", "durations"},
+                                     {"vocab_crc", "12345"},
+                                     {"history", "epoch,train_loss\n1,2.5\n"}}));
   }
   // Double precision weights.
   {

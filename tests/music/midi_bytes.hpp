@@ -38,7 +38,8 @@ inline Bytes header(int format, int tracks, int division) {
 /// A chunk; `declared` overrides the length field (to lie about it).
 inline Bytes chunk(const std::string& id, const Bytes& body, long long declared = -1) {
   Bytes o(id.begin(), id.end());
-  be32(o, static_cast<std::uint32_t>(declared >= 0 ? declared : static_cast<long long>(body.size())));
+  be32(o,
+       static_cast<std::uint32_t>(declared >= 0 ? declared : static_cast<long long>(body.size())));
   o.insert(o.end(), body.begin(), body.end());
   return o;
 }
@@ -49,7 +50,9 @@ inline void event(Bytes& track, std::uint32_t delta, std::initializer_list<int> 
   for (int b : bytes) track.push_back(static_cast<std::uint8_t>(b));
 }
 
-inline void end_of_track(Bytes& track, std::uint32_t delta = 0) { event(track, delta, {0xFF, 0x2F, 0x00}); }
+inline void end_of_track(Bytes& track, std::uint32_t delta = 0) {
+  event(track, delta, {0xFF, 0x2F, 0x00});
+}
 
 inline Bytes cat(std::initializer_list<Bytes> parts) {
   Bytes o;
@@ -75,7 +78,9 @@ inline Bytes simple_track(int ppqn = 96, bool eot = true) {
   return t;
 }
 
-inline Bytes simple_file(int ppqn = 96) { return cat({header(0, 1, ppqn), chunk("MTrk", simple_track(ppqn))}); }
+inline Bytes simple_file(int ppqn = 96) {
+  return cat({header(0, 1, ppqn), chunk("MTrk", simple_track(ppqn))});
+}
 
 inline Bytes read_bytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

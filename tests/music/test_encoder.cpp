@@ -28,15 +28,16 @@ const char* kFixtureTokens =
 }  // namespace
 
 TEST_CASE("encoder: the hand-made fixture encodes to the expected tokens") {
-  const Song s = read_midi(std::filesystem::path(LSTMIDI_TEST_DATA_DIR) / "midi" / "block_chords.mid");
+  const Song s =
+      read_midi(std::filesystem::path(LSTMIDI_TEST_DATA_DIR) / "midi" / "block_chords.mid");
   const Encoder enc;
   CHECK(join(enc.encode(s)) == kFixtureTokens);
 }
 
 TEST_CASE("encoder: decode(encode(x)) == x for block chords and melodies on the grid") {
   const Encoder enc;
-  const std::vector<Note> notes = {note(60, 0, 1), note(64, 0, 1), note(67, 0, 1), note(62, 1, 0.25),
-                                   note(72, 3, 5.5), note(48, 10, 0.75)};
+  const std::vector<Note> notes = {note(60, 0, 1),    note(64, 0, 1),   note(67, 0, 1),
+                                   note(62, 1, 0.25), note(72, 3, 5.5), note(48, 10, 0.75)};
   const auto tokens = enc.encode(notes);
   CHECK(join(tokens) == "C4.E4.G4:4 D4:1 rest:7 C5:16 tie:6 rest:6 C3:3");
   const auto back = enc.decode(tokens);
@@ -68,7 +69,8 @@ TEST_CASE("encoder: classic pitch-only encoding") {
   EncoderOptions o;
   o.encoding = Encoding::PitchOnly;
   const Encoder enc(o);
-  const auto tokens = enc.encode({note(60, 0, 1), note(64, 1, 1), note(67, 1, 1), note(71, 1, 1), note(62, 5, 1)});
+  const auto tokens =
+      enc.encode({note(60, 0, 1), note(64, 1, 1), note(67, 1, 1), note(71, 1, 1), note(62, 5, 1)});
   CHECK(join(tokens) == "C4 4.7.11 D4");
   const auto back = enc.decode(tokens);
   REQUIRE(back.size() == 5);
@@ -113,12 +115,13 @@ TEST_CASE("encoder: tokens_to_notes applies velocity and channel") {
 
 TEST_CASE("encoder: the worked examples of docs/encoding.md") {
   const Encoder enc;
-  const std::vector<Note> bar = {note(60, 0, 2), note(64, 0, 2), note(67, 0, 2), note(64, 2, 1),
-                                 note(62, 3, 0.5), note(60, 4, 4)};
+  const std::vector<Note> bar = {note(60, 0, 2), note(64, 0, 2),   note(67, 0, 2),
+                                 note(64, 2, 1), note(62, 3, 0.5), note(60, 4, 4)};
   CHECK(join(enc.encode(bar)) == "C4.E4.G4:8 E4:4 D4:2 rest:2 C4:16");
   CHECK(quantize(enc.decode(enc.encode(bar)), 4) == quantize(bar, 4));
   CHECK(join(enc.encode({note(60, 0, 6)})) == "C4:16 tie:8");
-  const std::vector<Note> held = {note(48, 0, 4), note(64, 0, 1), note(62, 1, 1), note(60, 2, 1), note(62, 3, 1)};
+  const std::vector<Note> held = {note(48, 0, 4), note(64, 0, 1), note(62, 1, 1), note(60, 2, 1),
+                                  note(62, 3, 1)};
   CHECK(join(enc.encode(held)) == "C3.E4:4 D4:4 C4:4 D4:4");
   CHECK(enc.decode(enc.encode(held))[0].duration_beats == 1.0);
 }

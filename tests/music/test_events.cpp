@@ -324,7 +324,8 @@ TEST_CASE("event grid: snapping never makes a part's notes of one pitch overlap"
 }
 
 TEST_CASE("event round trip is exact on every MIDI input fuzzing found that loads") {
-  const fs::path dir = fs::path(LSTMIDI_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "regressions" / "midi";
+  const fs::path dir =
+      fs::path(LSTMIDI_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" / "regressions" / "midi";
   const fs::path tmp = fs::temp_directory_path() / "lstmidi_test_events_regressions.mid";
   ReadOptions ro;
   ro.keep_drums = true;
@@ -337,7 +338,8 @@ TEST_CASE("event round trip is exact on every MIDI input fuzzing found that load
       continue;
     }
     ++loaded;
-    for (InstrumentMode mode : {InstrumentMode::parts, InstrumentMode::programs, InstrumentMode::families}) {
+    for (InstrumentMode mode :
+         {InstrumentMode::parts, InstrumentMode::programs, InstrumentMode::families}) {
       CAPTURE(entry.path().string());
       CAPTURE(to_string(mode));
       const RoundTripStats st = file_round_trip(song, events_options(mode), tmp);

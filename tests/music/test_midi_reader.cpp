@@ -44,12 +44,12 @@ TEST_CASE("reader: hand-made fixture, times in beats whatever the tempo") {
 TEST_CASE("reader: overlapping notes of one pitch, orphan note-offs, zero-length notes") {
   Bytes t;
   event(t, 0, {0x90, 60, 100});
-  event(t, 48, {0x90, 60, 90});   // re-attack while sounding: first note ends at tick 48
-  event(t, 48, {0x80, 60, 0});    // ends the second note
-  event(t, 0, {0x80, 60, 0});     // orphan
+  event(t, 48, {0x90, 60, 90});  // re-attack while sounding: first note ends at tick 48
+  event(t, 48, {0x80, 60, 0});   // ends the second note
+  event(t, 0, {0x80, 60, 0});    // orphan
   event(t, 0, {0x90, 62, 100});
-  event(t, 0, {0x80, 62, 0});     // zero length: dropped
-  event(t, 0, {0x91, 60, 70});    // same pitch on another channel is a separate note
+  event(t, 0, {0x80, 62, 0});   // zero length: dropped
+  event(t, 0, {0x91, 60, 70});  // same pitch on another channel is a separate note
   event(t, 96, {0x81, 60, 0});
   end_of_track(t);
   const Song s = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", t)}), "overlap.mid");
@@ -64,11 +64,12 @@ TEST_CASE("reader: overlapping notes of one pitch, orphan note-offs, zero-length
 }
 
 TEST_CASE("reader: format 1 notes in several tracks are merged in time order") {
-  const Song s = read_midi_bytes(cat({header(1, 2, 480), chunk("MTrk", simple_track(480)),
-                                      chunk("MTrk", simple_track(480))}),
-                                 "two.mid");
+  const Song s = read_midi_bytes(
+      cat({header(1, 2, 480), chunk("MTrk", simple_track(480)), chunk("MTrk", simple_track(480))}),
+      "two.mid");
   REQUIRE(s.notes.size() == 12);
-  for (std::size_t i = 1; i < s.notes.size(); ++i) CHECK(s.notes[i - 1].onset_beats <= s.notes[i].onset_beats);
+  for (std::size_t i = 1; i < s.notes.size(); ++i)
+    CHECK(s.notes[i - 1].onset_beats <= s.notes[i].onset_beats);
 }
 
 TEST_CASE("reader: folder loading is recursive, sorted, and skips bad files with a warning") {

@@ -96,7 +96,8 @@ TEST_CASE("writer: velocity, channel, overlaps and atomic replacement") {
   CHECK(s.notes[1].onset_beats == 1.0);
   CHECK(s.notes[1].duration_beats == 0.5);
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file() ? 1 : 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files += e.is_regular_file() ? 1 : 0;
   CHECK(files == 1);
 
   CHECK_THROWS_AS(write_midi(dir / "x.mid", {a}, 0.0), std::invalid_argument);
@@ -113,14 +114,13 @@ TEST_CASE("writer: velocity, channel, overlaps and atomic replacement") {
 }
 
 TEST_CASE("writer: files check out with an independent reader (mido)") {
-  if (!std::filesystem::exists("/usr/bin/python3") || run("/usr/bin/python3 -c 'import mido' 2>&1").second != 0) {
+  if (!std::filesystem::exists("/usr/bin/python3") ||
+      run("/usr/bin/python3 -c 'import mido' 2>&1").second != 0) {
     MESSAGE("skipped: /usr/bin/python3 with mido is not available");
     return;
   }
   const auto dir = testmidi::temp_dir("writer_mido");
-  {
-    std::ofstream(dir / "check.py") << kMidoCheck;
-  }
+  { std::ofstream(dir / "check.py") << kMidoCheck; }
   const Encoder enc;
   const Dataset ds = load_folder(LSTMIDI_CORPUS_DIR);
   REQUIRE(ds.songs.size() > 3);
@@ -128,7 +128,8 @@ TEST_CASE("writer: files check out with an independent reader (mido)") {
     const auto notes = enc.decode(enc.encode(ds.songs[i]));
     const auto path = dir / ("song" + std::to_string(i) + ".mid");
     write_midi(path, notes);
-    const auto [out, status] = run("/usr/bin/python3 " + (dir / "check.py").string() + " " + path.string() + " 2>&1");
+    const auto [out, status] =
+        run("/usr/bin/python3 " + (dir / "check.py").string() + " " + path.string() + " 2>&1");
     CAPTURE(out);
     CHECK(status == 0);
     CHECK(out == "OK " + std::to_string(notes.size()) + " 480\n");
@@ -142,7 +143,8 @@ TEST_CASE("round trip: share of corpus notes that survive encode -> decode") {
   const Dataset ds = load_folder(LSTMIDI_CORPUS_DIR);
   REQUIRE(ds.songs.size() == 305);
   const RoundTripStats st = round_trip_stats(ds.songs, Encoder());
-  MESSAGE("JSB 16th corpus: " << st.exact << " of " << st.notes << " notes survive (" << st.share() << ")");
+  MESSAGE("JSB 16th corpus: " << st.exact << " of " << st.notes << " notes survive (" << st.share()
+                              << ")");
   CHECK(st.notes == 65197);
   CHECK(st.share() >= 0.61);  // measured 0.617 (40226 / 65197)
   CHECK(st.share() < 1.0);    // voices move independently: held notes under other onsets are cut

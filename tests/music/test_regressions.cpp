@@ -73,11 +73,10 @@ TEST_CASE("limits: at most 100000 note/tempo events in a file, 50000 in a track"
 TEST_CASE("limits: a vocabulary file above 64 MiB is refused before it is read") {
   const fs::path d = temp_dir("vocab_huge");
   const fs::path p = d / "vocab.txt";
-  {
-    std::ofstream(p) << "lstmidi-vocabulary 1\n";
-  }
+  { std::ofstream(p) << "lstmidi-vocabulary 1\n"; }
   fs::resize_file(p, (std::uintmax_t{64} << 20) + 1);
-  CHECK_THROWS_WITH_AS((void)Vocabulary::load(p), doctest::Contains("above the limit"), FormatError);
+  CHECK_THROWS_WITH_AS((void)Vocabulary::load(p), doctest::Contains("above the limit"),
+                       FormatError);
   fs::remove_all(d);
 }
 
@@ -89,8 +88,8 @@ TEST_CASE("limits: token durations 1..1024 and at most 128 pitches per token") {
   std::string chord;
   for (int p = 0; p < 128; ++p) chord += (p ? "." : "") + pitch_name(p);
   CHECK(parse_token(chord + ":4").pitches.size() == 128);
-  CHECK_THROWS_WITH_AS((void)parse_token(chord + ".C4:4"), doctest::Contains("more than 128 pitches"),
-                       FormatError);
+  CHECK_THROWS_WITH_AS((void)parse_token(chord + ".C4:4"),
+                       doctest::Contains("more than 128 pitches"), FormatError);
 }
 
 TEST_CASE("limits: write_midi writes at most WriteOptions::max_notes (20000) notes") {
@@ -100,8 +99,8 @@ TEST_CASE("limits: write_midi writes at most WriteOptions::max_notes (20000) not
     notes[i].onset_beats = static_cast<double>(i) * 0.25;
     notes[i].duration_beats = 0.25;
   }
-  CHECK_THROWS_WITH_AS(write_midi(d / "x.mid", notes, 120.0), doctest::Contains("above the limit of 20000"),
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(write_midi(d / "x.mid", notes, 120.0),
+                       doctest::Contains("above the limit of 20000"), std::invalid_argument);
   CHECK_FALSE(fs::exists(d / "x.mid"));
   std::vector<Note> far(1);
   far[0].onset_beats = 1e9;

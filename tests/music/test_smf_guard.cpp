@@ -44,7 +44,9 @@ void expect_simple_notes(const Song& s) {
 
 }  // namespace
 
-TEST_CASE("guard: a plain file loads") { expect_simple_notes(read_midi_bytes(simple_file(), "ok.mid")); }
+TEST_CASE("guard: a plain file loads") {
+  expect_simple_notes(read_midi_bytes(simple_file(), "ok.mid"));
+}
 
 TEST_CASE("guard: structural garbage is rejected with a reason") {
   expect_rejected({}, "empty file");
@@ -57,9 +59,11 @@ TEST_CASE("guard: structural garbage is rejected with a reason") {
   expect_rejected(cat({header(2, 1, 96), chunk("MTrk", simple_track())}), "format 2");
   expect_rejected(cat({header(1, 1, 0xE728), chunk("MTrk", simple_track())}), "SMPTE");
   expect_rejected(cat({header(1, 1, 0), chunk("MTrk", simple_track())}), "PPQN");
-  expect_rejected(cat({header(0, 2, 96), chunk("MTrk", simple_track()), chunk("MTrk", simple_track())}),
-                  "format 0 file declares 2");
-  expect_rejected(cat({header(1, 65535, 96), chunk("MTrk", simple_track())}), "declares 65535 tracks");
+  expect_rejected(
+      cat({header(0, 2, 96), chunk("MTrk", simple_track()), chunk("MTrk", simple_track())}),
+      "format 0 file declares 2");
+  expect_rejected(cat({header(1, 65535, 96), chunk("MTrk", simple_track())}),
+                  "declares 65535 tracks");
   Bytes long_header = simple_file();
   long_header[7] = 7;
   expect_rejected(long_header, "MThd length is 7");
@@ -74,12 +78,15 @@ TEST_CASE("guard: lying chunk lengths and track counts") {
   expect_rejected(cat({header(1, 3, 96), chunk("MTrk", t), chunk("MTrk", t)}),
                   "declares 3 tracks but the file has 2");
   expect_rejected(cat({header(1, 1, 96), chunk("MTrk", t), chunk("MTrk", t)}), "more MTrk chunks");
-  expect_rejected(cat({header(1, 1, 96), chunk("MTrk", t), Bytes{1, 2, 3}}), "truncated chunk header");
-  expect_rejected(cat({header(1, 1, 96), chunk("\x01\x02\x03\x04", t), chunk("MTrk", t)}), "invalid chunk id");
+  expect_rejected(cat({header(1, 1, 96), chunk("MTrk", t), Bytes{1, 2, 3}}),
+                  "truncated chunk header");
+  expect_rejected(cat({header(1, 1, 96), chunk("\x01\x02\x03\x04", t), chunk("MTrk", t)}),
+                  "invalid chunk id");
 }
 
 TEST_CASE("guard: a file truncated at every offset is rejected") {
-  const Bytes full = cat({header(1, 2, 96), chunk("MTrk", simple_track()), chunk("MTrk", simple_track())});
+  const Bytes full =
+      cat({header(1, 2, 96), chunk("MTrk", simple_track()), chunk("MTrk", simple_track())});
   for (std::size_t n = 0; n < full.size(); ++n) {
     CAPTURE(n);
     const Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
@@ -127,7 +134,8 @@ TEST_CASE("guard: caps on size, events, tempo changes and ticks") {
 
   const auto dir = temp_dir("guard_huge");
   write_bytes(dir / "huge.mid", huge);
-  CHECK_THROWS_WITH_AS((void)read_midi(dir / "huge.mid"), doctest::Contains("above the limit"), FormatError);
+  CHECK_THROWS_WITH_AS((void)read_midi(dir / "huge.mid"), doctest::Contains("above the limit"),
+                       FormatError);
   CHECK_THROWS_AS((void)read_midi(dir / "missing.mid"), IoError);
 
   Bytes tempos;  // tempo bomb: 20k tempo changes in track 2 while track 1 plays
@@ -161,8 +169,7 @@ TEST_CASE("guard: caps on size, events, tempo changes and ticks") {
   event(silence, 0, {0x90, 62, 100});
   event(silence, 24, {0x80, 62, 0});
   end_of_track(silence);
-  expect_rejected(cat({header(0, 1, 96), chunk("MTrk", silence)}),
-                  "past the limit of 16384 beats");
+  expect_rejected(cat({header(0, 1, 96), chunk("MTrk", silence)}), "past the limit of 16384 beats");
   Bytes late;
   event(late, 16383 * 96, {0x90, 60, 100});
   event(late, 96, {0x80, 60, 0});
@@ -216,9 +223,9 @@ TEST_CASE("guard: malformed events are rejected") {
 TEST_CASE("guard: legal but unusual files still load their notes") {
   SUBCASE("SysEx and 0xF7 continuation / escape packets") {
     Bytes t;
-    event(t, 0, {0xF0, 0x03, 0x43, 0x12, 0x00});        // SysEx without F7 (continues)
-    event(t, 0, {0xF7, 0x02, 0x43, 0xF7});              // continuation packet
-    event(t, 0, {0xF7, 0x01, 0xF8});                    // escape: a realtime byte
+    event(t, 0, {0xF0, 0x03, 0x43, 0x12, 0x00});  // SysEx without F7 (continues)
+    event(t, 0, {0xF7, 0x02, 0x43, 0xF7});        // continuation packet
+    event(t, 0, {0xF7, 0x01, 0xF8});              // escape: a realtime byte
     const Bytes notes = simple_track();
     t.insert(t.end(), notes.begin(), notes.end());
     const Song s = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", t)}), "sysex.mid");
@@ -227,11 +234,11 @@ TEST_CASE("guard: legal but unusual files still load their notes") {
   SUBCASE("running status, also after SysEx and meta events, velocity-0 note-offs") {
     Bytes t;
     event(t, 0, {0x90, 60, 100});
-    event(t, 96, {60, 0});                               // running status note-off
+    event(t, 96, {60, 0});  // running status note-off
     event(t, 0, {0xF0, 0x02, 0x01, 0xF7});
-    event(t, 0, {64, 100});                              // running status after SysEx
+    event(t, 0, {64, 100});  // running status after SysEx
     event(t, 0, {0xFF, 0x01, 0x02, 'h', 'i'});
-    event(t, 96, {64, 0});                               // running status after meta
+    event(t, 96, {64, 0});  // running status after meta
     end_of_track(t);
     const Song s = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", t)}), "running.mid");
     REQUIRE(s.notes.size() == 2);
@@ -240,9 +247,9 @@ TEST_CASE("guard: legal but unusual files still load their notes") {
     CHECK(s.notes[1].duration_beats == 1.0);
   }
   SUBCASE("unknown chunk types are skipped") {
-    const Song s = read_midi_bytes(
-        cat({header(1, 1, 96), chunk("XFIH", Bytes(40, 7)), chunk("MTrk", simple_track()), chunk("XFKM", {})}),
-        "chunks.mid");
+    const Song s = read_midi_bytes(cat({header(1, 1, 96), chunk("XFIH", Bytes(40, 7)),
+                                        chunk("MTrk", simple_track()), chunk("XFKM", {})}),
+                                   "chunks.mid");
     expect_simple_notes(s);
     REQUIRE(!s.warnings.empty());
     CHECK(s.warnings[0].find("unknown chunk") != std::string::npos);
@@ -258,8 +265,8 @@ TEST_CASE("guard: legal but unusual files still load their notes") {
     CHECK(s.warnings.size() == 2);
   }
   SUBCASE("zero-length MTrk next to a real one") {
-    const Song s = read_midi_bytes(cat({header(1, 2, 96), chunk("MTrk", {}), chunk("MTrk", simple_track())}),
-                                   "zero.mid");
+    const Song s = read_midi_bytes(
+        cat({header(1, 2, 96), chunk("MTrk", {}), chunk("MTrk", simple_track())}), "zero.mid");
     expect_simple_notes(s);
     const Song empty = read_midi_bytes(cat({header(0, 1, 96), chunk("MTrk", {})}), "zero_only.mid");
     CHECK(empty.notes.empty());
@@ -285,14 +292,14 @@ TEST_CASE("guard: the sanitised file keeps notes, programs, pedal, tempo and sig
   Bytes t;
   event(t, 0, {0xFF, 0x03, 0x04, 'n', 'a', 'm', 'e'});
   event(t, 0, {0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20});
-  event(t, 0, {0xFF, 0x58, 0x04, 3, 2, 24, 8});     // 3/4
-  event(t, 0, {0xFF, 0x59, 0x02, 0xFD, 0});        // E-flat major (3 flats)
-  event(t, 0, {0xFF, 0x58, 0x04, 0, 2, 24, 8});     // numerator 0: dropped
-  event(t, 0, {0xFF, 0x59, 0x02, 9, 0});            // 9 sharps: dropped
+  event(t, 0, {0xFF, 0x58, 0x04, 3, 2, 24, 8});  // 3/4
+  event(t, 0, {0xFF, 0x59, 0x02, 0xFD, 0});      // E-flat major (3 flats)
+  event(t, 0, {0xFF, 0x58, 0x04, 0, 2, 24, 8});  // numerator 0: dropped
+  event(t, 0, {0xFF, 0x59, 0x02, 9, 0});         // 9 sharps: dropped
   event(t, 0, {0xC0, 5});
   event(t, 0, {0x90, 60, 100});
   event(t, 10, {0xB0, 64, 127});
-  event(t, 0, {0xB0, 7, 100});                       // volume: dropped
+  event(t, 0, {0xB0, 7, 100});  // volume: dropped
   event(t, 0, {0x80, 60, 0});
   const SanitizedSmf s = sanitize_smf(cat({header(0, 1, 96), chunk("MTrk", t)}), "s.mid");
   CHECK(s.kept_events == 7);
@@ -300,9 +307,10 @@ TEST_CASE("guard: the sanitised file keeps notes, programs, pedal, tempo and sig
   CHECK(s.added_end_of_track == 1);
   const Bytes expected =
       cat({header(0, 1, 96),
-           chunk("MTrk", {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xFF, 0x58, 0x04, 3, 2, 24, 8,
-                          0x00, 0xFF, 0x59, 0x02, 0xFD, 0,    0x00, 0xC0, 5,  0x00, 0x90, 60,   100,
-                          10,   0xB0, 64,   127,  0x00, 0x80, 60,   0,    0x00, 0xFF, 0x2F, 0x00})});
+           chunk("MTrk",
+                 {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xFF, 0x58, 0x04, 3,    2,  24,
+                  8,    0x00, 0xFF, 0x59, 0x02, 0xFD, 0,    0x00, 0xC0, 5,    0x00, 0x90, 60, 100,
+                  10,   0xB0, 64,   127,  0x00, 0x80, 60,   0,    0x00, 0xFF, 0x2F, 0x00})});
   CHECK(s.bytes == expected);
   // Sanitising is idempotent.
   CHECK(sanitize_smf(s.bytes, "again.mid").bytes == s.bytes);

@@ -40,11 +40,12 @@ TEST_CASE("vocabulary: build keeps frequent tokens in a stable order") {
 TEST_CASE("vocabulary: rare tokens map to the nearest kept token, or <unk>") {
   const Vocabulary v = small();
   CHECK(v.id(Token::notes({60}, 4)) == 4);
-  CHECK(v.id(Token::notes({61}, 4)) == 4);          // C#4 -> C4 (1 semitone), not E4 (3)
-  CHECK(v.id(Token::notes({63}, 4)) == 5);          // D#4 -> E4
-  CHECK(v.id(Token::notes({60, 64, 67}, 4)) == 5);  // pruned chord -> E4 (24+7) rather than C4 (24+11)
+  CHECK(v.id(Token::notes({61}, 4)) == 4);  // C#4 -> C4 (1 semitone), not E4 (3)
+  CHECK(v.id(Token::notes({63}, 4)) == 5);  // D#4 -> E4
+  CHECK(v.id(Token::notes({60, 64, 67}, 4)) ==
+        5);  // pruned chord -> E4 (24+7) rather than C4 (24+11)
   CHECK(v.id(Token::rest(3)) == 6);
-  CHECK(v.id(Token::tie(3)) == Vocabulary::kUnk);   // no tie kept
+  CHECK(v.id(Token::tie(3)) == Vocabulary::kUnk);  // no tie kept
   CHECK(v.id(Token::notes({61}, 4), UnknownPolicy::Unk) == Vocabulary::kUnk);
   const auto ids = v.encode(parse_tokens("C4:4 C#4:4 rest:4"));
   CHECK(ids == std::vector<TokenId>{2, 4, 4, 6, 3});
@@ -58,7 +59,8 @@ TEST_CASE("vocabulary: save and load round trip, atomically") {
   v.save(dir / "vocab.txt");
   CHECK(Vocabulary::load(dir / "vocab.txt") == v);
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file() ? 1 : 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files += e.is_regular_file() ? 1 : 0;
   CHECK(files == 1);  // no temporary file left behind
   CHECK(v.to_text().rfind("lstmidi-vocabulary 1\nsize 7\n0 <pad> 0\n", 0) == 0);
   CHECK_THROWS_AS(Vocabulary::load(dir / "missing.txt"), IoError);
@@ -80,8 +82,8 @@ TEST_CASE("vocabulary: corrupted files are rejected with FormatError") {
       replace("size 7", "size 8"),
       replace("size 7", "size x"),
       replace("size 7", "size 2"),
-      replace("4 C4:4 3", "4 E4:4 3"),   // duplicate
-      replace("4 C4:4 3", "4 C4:4"),     // missing count
+      replace("4 C4:4 3", "4 E4:4 3"),  // duplicate
+      replace("4 C4:4 3", "4 C4:4"),    // missing count
       replace("4 C4:4 3", "4 C4:4 -3"),
       replace("4 C4:4 3", "4 Q4:4 3"),   // not a token
       replace("4 C4:4 3", "4 Db4:4 3"),  // not canonical

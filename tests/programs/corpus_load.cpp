@@ -40,8 +40,7 @@ int main(int argc, char** argv) {
     music::CacheReport rep;
     const auto t0 = std::chrono::steady_clock::now();
     const music::Corpus c = music::load_corpus(argv[1], encoder, ro, false, co, &rep);
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::size_t tokens = 0;
     std::uint32_t h = 0;
     for (const auto& p : c.pieces) {

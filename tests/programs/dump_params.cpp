@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
         std::printf("%.9g\n", static_cast<double>(ck.params[i]));
       return 0;
     }
-    std::printf("params %lld crc %08x\n", static_cast<long long>(ck.params.size()), hash(ck.params));
+    std::printf("params %lld crc %08x\n", static_cast<long long>(ck.params.size()),
+                hash(ck.params));
     if (ck.has_optimizer) {
       std::printf("adam steps %lld m %08x v %08x\n", static_cast<long long>(ck.adam_steps),
                   hash(ck.adam_m), hash(ck.adam_v));

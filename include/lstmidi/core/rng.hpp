@@ -25,7 +25,8 @@ class Rng {
     std::uint64_t inc = 1;
   };
 
-  explicit Rng(std::uint64_t seed = 0x853c49e6748fea9bULL, std::uint64_t stream = 0xda3e39cb94b95bdbULL) {
+  explicit Rng(std::uint64_t seed = 0x853c49e6748fea9bULL,
+               std::uint64_t stream = 0xda3e39cb94b95bdbULL) {
     seed_with(seed, stream);
   }
 

@@ -13,8 +13,8 @@
 namespace lstmidi {
 
 struct TokenBatch {
-  Index T = 0;  // steps per window
-  Index B = 0;  // windows per batch
+  Index T = 0;                   // steps per window
+  Index B = 0;                   // windows per batch
   std::vector<TokenId> inputs;   // size T*B, time-major
   std::vector<TokenId> targets;  // size T*B, time-major; -1 marks a position without a target
   /// Empty: every window starts from a blank LSTM state. Else size B: carry[b] = 1 when window
@@ -23,7 +23,9 @@ struct TokenBatch {
 
   TokenBatch() = default;
   TokenBatch(Index steps, Index batch)
-      : T(steps), B(batch), inputs(static_cast<size_t>(steps * batch), 0),
+      : T(steps),
+        B(batch),
+        inputs(static_cast<size_t>(steps * batch), 0),
         targets(static_cast<size_t>(steps * batch), -1) {}
 
   TokenId& input(Index t, Index b) { return inputs[static_cast<size_t>(t * B + b)]; }

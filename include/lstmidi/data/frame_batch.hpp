@@ -15,16 +15,18 @@
 namespace lstmidi {
 
 struct FrameBatch {
-  Index T = 0;  // steps per window
-  Index B = 0;  // windows per batch
-  Matrix<float> inputs;               // (K, T*B), time-major
-  Matrix<float> targets;              // (K, T*B), time-major
-  std::vector<std::uint8_t> mask;     // T*B; 0 marks a position without a target
+  Index T = 0;                     // steps per window
+  Index B = 0;                     // windows per batch
+  Matrix<float> inputs;            // (K, T*B), time-major
+  Matrix<float> targets;           // (K, T*B), time-major
+  std::vector<std::uint8_t> mask;  // T*B; 0 marks a position without a target
 
   FrameBatch() = default;
   /// All-zero inputs and targets, nothing scored.
   FrameBatch(Index steps, Index batch, Index keys)
-      : T(steps), B(batch), inputs(Matrix<float>::Zero(keys, steps * batch)),
+      : T(steps),
+        B(batch),
+        inputs(Matrix<float>::Zero(keys, steps * batch)),
         targets(Matrix<float>::Zero(keys, steps * batch)),
         mask(static_cast<size_t>(steps * batch), 0) {}
 

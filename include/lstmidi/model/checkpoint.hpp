@@ -62,7 +62,7 @@ struct Checkpoint {
   Vector<T> average;  // (P), when has_average
   Rng::State rng;
   std::map<std::string, std::string> meta;  // free-form: epoch, best loss, vocabulary hash...
-  std::uint32_t written_by_version = 0;    // filled in on load
+  std::uint32_t written_by_version = 0;     // filled in on load
 };
 
 template <typename T>
@@ -114,7 +114,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint<T>& ck) {
   }
   auto& b = w.bytes();
   const std::uint64_t n = b.size() - start;
-  for (int i = 0; i < 8; ++i) b[16 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    b[16 + static_cast<size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
   w.put<std::uint32_t>(crc32(b.data(), b.size()));
   return std::move(w.bytes());
 }
@@ -132,8 +133,9 @@ Checkpoint<T> decode_checkpoint(const std::uint8_t* data, size_t size, const std
   Checkpoint<T> ck;
   ck.written_by_version = r.get<std::uint32_t>("library version");
   const auto n = r.get<std::uint64_t>("payload length");
-  if (n != size - 28) r.fail(detail::concat("payload length says ", n, " bytes but the file holds ",
-                                            size - 28, " (truncated or corrupted)"));
+  if (n != size - 28)
+    r.fail(detail::concat("payload length says ", n, " bytes but the file holds ", size - 28,
+                          " (truncated or corrupted)"));
   std::uint32_t stored_crc;
   std::memcpy(&stored_crc, data + size - 4, 4);
   if (!ByteWriter::little_endian()) stored_crc = __builtin_bswap32(stored_crc);

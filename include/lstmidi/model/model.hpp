@@ -37,18 +37,18 @@
 #include <type_traits>
 #include <vector>
 
-#include "lstmidi/data/batch.hpp"
-#include "lstmidi/data/frame_batch.hpp"
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
+#include "lstmidi/data/batch.hpp"
+#include "lstmidi/data/frame_batch.hpp"
+#include "lstmidi/model/model_config.hpp"
+#include "lstmidi/model/output_head.hpp"
 #include "lstmidi/nn/dense.hpp"
 #include "lstmidi/nn/dropout.hpp"
 #include "lstmidi/nn/embedding.hpp"
 #include "lstmidi/nn/lstm.hpp"
 #include "lstmidi/nn/lstm_step.hpp"
-#include "lstmidi/model/model_config.hpp"
-#include "lstmidi/model/output_head.hpp"
 #include "lstmidi/nn/sigmoid_bce.hpp"
 #include "lstmidi/nn/softmax_cross_entropy.hpp"
 
@@ -127,14 +127,16 @@ class Model {
   /// params().grads (call params().zero_grad() first) and moves `state` to the window's final
   /// state (truncated BPTT: no gradient flows into the carried state). Dropout masks come from
   /// rng when training is true.
-  LossTotals forward_backward(const TokenBatch& batch, State& state, Rng& rng, bool training = true) {
+  LossTotals forward_backward(const TokenBatch& batch, State& state, Rng& rng,
+                              bool training = true) {
     const LossTotals tot = forward(batch, state, rng, training, /*need_grad=*/true);
     backward(batch);
     return tot;
   }
 
   /// The same for a batch of piano-roll frames (pianoroll mode).
-  LossTotals forward_backward(const FrameBatch& batch, State& state, Rng& rng, bool training = true) {
+  LossTotals forward_backward(const FrameBatch& batch, State& state, Rng& rng,
+                              bool training = true) {
     const LossTotals tot = forward(batch, state, rng, training, /*need_grad=*/true);
     backward(batch);
     return tot;
@@ -168,9 +170,7 @@ class Model {
   void unpack_for_generation() {
     for (auto& s : steppers_) s.unpack();
   }
-  bool packed_for_generation() const {
-    return !steppers_.empty() && steppers_.front().packed();
-  }
+  bool packed_for_generation() const { return !steppers_.empty() && steppers_.front().packed(); }
   /// The format of the packed snapshot (float32 when not packed).
   GenerationWeights generation_weights() const {
     return steppers_.empty() ? GenerationWeights::float32 : steppers_.front().format();
@@ -197,8 +197,8 @@ class Model {
   /// the next frame is drawn by head().nade()->sample from them and state.h.back().
   const Matrix<T>& step_frame(const Eigen::Ref<const Matrix<T>>& frames, State& state) {
     require_mode(ModelMode::pianoroll);
-    require(frames.rows() == cfg_.vocab_size, "model: frame has ", frames.rows(), " keys, the model ",
-            cfg_.vocab_size);
+    require(frames.rows() == cfg_.vocab_size, "model: frame has ", frames.rows(),
+            " keys, the model ", cfg_.vocab_size);
     check_state(state, frames.cols());
     const size_t L = layers_.size();
     steppers_[0].step(params_, frames, state.h[0], state.c[0]);
@@ -267,8 +267,8 @@ class Model {
     require(steps > 0 && B > 0 && batch.inputs.rows() == K && batch.inputs.cols() == steps * B &&
                 batch.targets.rows() == K && batch.targets.cols() == steps * B &&
                 static_cast<Index>(batch.mask.size()) == steps * B,
-            "model: frame batch must hold (K, T*B) inputs and targets and T*B mask entries (K=",
-            K, ", T=", steps, ", B=", B, ")");
+            "model: frame batch must hold (K, T*B) inputs and targets and T*B mask entries (K=", K,
+            ", T=", steps, ", B=", B, ")");
     check_state(state, B);
     draw_weight_drop(rng, training);
     // Input dropout draws its mask before the layers' masks, and only when it is on, so runs
@@ -342,15 +342,15 @@ class Model {
   std::vector<Lstm<T>> layers_;
   std::vector<LstmStepper<T>> steppers_;  // generation steps over layers_' parameters
   std::vector<Dropout<T>> dropouts_;
-  Dropout<T> input_dropout_;     // pianoroll mode: on the input frames
-  bool inputs_dropped_ = false;  // the last forward used xin_ (dropped-out inputs)
-  Matrix<T> xin_;                // (K, N) input frames after input dropout
+  Dropout<T> input_dropout_;             // pianoroll mode: on the input frames
+  bool inputs_dropped_ = false;          // the last forward used xin_ (dropped-out inputs)
+  Matrix<T> xin_;                        // (K, N) input frames after input dropout
   std::unique_ptr<OutputHead<T>> head_;  // dense layer and loss of the model's mode
 
-  Matrix<T> x0_;                      // (E, N) embedded inputs
-  std::vector<Matrix<T>> outputs_;    // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
-  Matrix<T> dtop_, dy_, dx_;          // backward buffers
-  Matrix<T> step_x_;                  // generation: embedded ids
+  Matrix<T> x0_;                    // (E, N) embedded inputs
+  std::vector<Matrix<T>> outputs_;  // (H_l, N) dropout(h^(l)): input of layer l+1 / dense
+  Matrix<T> dtop_, dy_, dx_;        // backward buffers
+  Matrix<T> step_x_;                // generation: embedded ids
 };
 
 }  // namespace lstmidi

@@ -27,13 +27,14 @@ inline std::filesystem::path temp_path_beside(const std::filesystem::path& targe
 }
 
 /// Moves `tmp` over `target`; removes `tmp` and throws IoError if that fails.
-inline void commit_temp_file(const std::filesystem::path& tmp, const std::filesystem::path& target) {
+inline void commit_temp_file(const std::filesystem::path& tmp,
+                             const std::filesystem::path& target) {
   std::error_code ec;
   std::filesystem::rename(tmp, target, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
-    throw IoError(detail::concat(target.string(), ": cannot move the temporary file into place: ",
-                                 ec.message()));
+    throw IoError(detail::concat(target.string(),
+                                 ": cannot move the temporary file into place: ", ec.message()));
   }
 }
 

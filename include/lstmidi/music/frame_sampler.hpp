@@ -120,7 +120,6 @@ class FrameSampler : public ScheduledSampler<FrameWindowOptions> {
     return crc32(bytes.data(), bytes.size());
   }
 
-
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(FrameBatch& out) {
     clear(out);

@@ -19,9 +19,9 @@
 namespace lstmidi::music {
 
 struct Key {
-  int tonic = 0;       // pitch class 0..11 (0 = C)
+  int tonic = 0;  // pitch class 0..11 (0 = C)
   bool minor = false;
-  double score = 0;    // correlation of the winning profile
+  double score = 0;  // correlation of the winning profile
 };
 
 /// The key of the notes (drum notes left out).
@@ -32,7 +32,8 @@ inline Key estimate_key(const std::vector<Note>& notes) {
                                                     2.54, 4.75, 3.98, 2.69, 3.34, 3.17};
   std::array<double, 12> h{};
   for (const Note& n : notes)
-    if (!n.drum) h[static_cast<size_t>(((n.pitch % 12) + 12) % 12)] += std::max(n.duration_beats, 1e-3);
+    if (!n.drum)
+      h[static_cast<size_t>(((n.pitch % 12) + 12) % 12)] += std::max(n.duration_beats, 1e-3);
   auto corr = [&](const std::array<double, 12>& prof, int tonic) {
     double mh = 0, mp = 0;
     for (int k = 0; k < 12; ++k) {
@@ -43,7 +44,8 @@ inline Key estimate_key(const std::vector<Note>& notes) {
     mp /= 12;
     double sxy = 0, sxx = 0, syy = 0;
     for (int k = 0; k < 12; ++k) {
-      const double x = h[static_cast<size_t>((k + tonic) % 12)] - mh, y = prof[static_cast<size_t>(k)] - mp;
+      const double x = h[static_cast<size_t>((k + tonic) % 12)] - mh,
+                   y = prof[static_cast<size_t>(k)] - mp;
       sxy += x * y;
       sxx += x * x;
       syy += y * y;

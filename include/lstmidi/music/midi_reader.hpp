@@ -66,10 +66,10 @@ inline void install_smf_log_handler() {
   std::call_once(once, [] {
     g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_FATAL_MASK));
     g_log_set_fatal_mask("libsmf", G_LOG_LEVEL_ERROR);
-    g_log_set_handler("libsmf",
-                      static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL |
-                                                  G_LOG_FLAG_RECURSION),
-                      detail::silent_glib_log, nullptr);
+    g_log_set_handler(
+        "libsmf",
+        static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION),
+        detail::silent_glib_log, nullptr);
   });
 }
 
@@ -78,7 +78,8 @@ namespace detail {
 // that repeat the one already in force.
 template <typename Sig>
 void merge_by_beat(std::vector<Sig>& sigs) {
-  std::stable_sort(sigs.begin(), sigs.end(), [](const Sig& a, const Sig& b) { return a.beat < b.beat; });
+  std::stable_sort(sigs.begin(), sigs.end(),
+                   [](const Sig& a, const Sig& b) { return a.beat < b.beat; });
   std::vector<Sig> out;
   for (const Sig& s : sigs) {
     if (!out.empty() && out.back().beat == s.beat) out.pop_back();
@@ -100,7 +101,8 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
                             const ReadOptions& options = {}) {
   const SanitizedSmf clean = sanitize_smf(data, size, name, options.limits);
   install_smf_log_handler();
-  detail::SmfPtr smf(smf_load_from_memory(clean.bytes.data(), static_cast<int>(clean.bytes.size())));
+  detail::SmfPtr smf(
+      smf_load_from_memory(clean.bytes.data(), static_cast<int>(clean.bytes.size())));
   if (!smf) throw FormatError(name + ": libsmf could not load the sanitised file");
   smf_rewind(smf.get());
 
@@ -182,7 +184,8 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
       } else if (len >= 7 && b[1] == 0x58 && b[2] == 4) {
         song.time_signatures.push_back({beat, b[3], 1 << b[4]});
       } else if (len >= 5 && b[1] == 0x59 && b[2] == 2) {
-        song.key_signatures.push_back({beat, static_cast<int>(static_cast<signed char>(b[3])), b[4] == 1});
+        song.key_signatures.push_back(
+            {beat, static_cast<int>(static_cast<signed char>(b[3])), b[4] == 1});
       }
       continue;
     }
@@ -210,7 +213,8 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
         held.erase(h);
       }
       const int tp = track_program[static_cast<std::size_t>(tc)];
-      const int program = tp >= 0 ? tp : std::max(0, channel_program[static_cast<std::size_t>(channel)]);
+      const int program =
+          tp >= 0 ? tp : std::max(0, channel_program[static_cast<std::size_t>(channel)]);
       if (it != active.end()) {
         ++reattacks;
         close(key, it->second, tick);
@@ -239,7 +243,8 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
   {
     std::map<std::pair<int, std::int64_t>, int> part_of;  // (instrument, track*16+channel)
     for (const Raw& r : raw)
-      part_of.emplace(std::make_pair(r.note.drum ? -1 : r.note.program, r.track * 16 + r.note.channel), 0);
+      part_of.emplace(
+          std::make_pair(r.note.drum ? -1 : r.note.program, r.track * 16 + r.note.channel), 0);
     int prev_instrument = -2, next = 0;
     for (auto& [k, part] : part_of) {
       if (k.first != prev_instrument) next = 0;
@@ -256,8 +261,10 @@ inline Song read_midi_bytes(const std::uint8_t* data, std::size_t size, const st
   detail::merge_by_beat(song.key_signatures);
 
   std::sort(song.notes.begin(), song.notes.end(), [](const Note& x, const Note& y) {
-    return std::make_tuple(x.onset_beats, x.pitch, x.channel, x.drum, x.program, x.part, x.duration_beats) <
-           std::make_tuple(y.onset_beats, y.pitch, y.channel, y.drum, y.program, y.part, y.duration_beats);
+    return std::make_tuple(x.onset_beats, x.pitch, x.channel, x.drum, x.program, x.part,
+                           x.duration_beats) < std::make_tuple(y.onset_beats, y.pitch, y.channel,
+                                                               y.drum, y.program, y.part,
+                                                               y.duration_beats);
   });
   auto warn = [&](std::size_t count, const char* what) {
     if (count > 0) song.warnings.push_back(detail::concat(name, ": ", count, " ", what));

@@ -43,9 +43,9 @@
 namespace lstmidi::music {
 
 struct WriteOptions {
-  double bpm = 120.0;     // quarter notes per minute
-  int program = 0;        // General MIDI program 0..127 (0 = Acoustic Grand Piano)
-  int ppqn = 480;         // ticks per quarter note
+  double bpm = 120.0;             // quarter notes per minute
+  int program = 0;                // General MIDI program 0..127 (0 = Acoustic Grand Piano)
+  int ppqn = 480;                 // ticks per quarter note
   std::size_t max_notes = 20000;  // libsmf's save/reload is quadratic in events per track
 };
 
@@ -78,8 +78,8 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
                        const WriteOptions& options = {}) {
   require(std::isfinite(options.bpm) && options.bpm >= 1.0 && options.bpm <= 1000.0,
           "write_midi: bpm must be in 1..1000, got ", options.bpm);
-  require(options.program >= 0 && options.program <= 127, "write_midi: program must be 0..127, got ",
-          options.program);
+  require(options.program >= 0 && options.program <= 127,
+          "write_midi: program must be 0..127, got ", options.program);
   require(options.ppqn >= 24 && options.ppqn <= 9600, "write_midi: ppqn must be 24..9600, got ",
           options.ppqn);
   require(notes.size() <= options.max_notes, "write_midi: ", notes.size(),
@@ -103,7 +103,8 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
                 n.duration_beats >= 0 && n.onset_beats + n.duration_beats <= max_beats,
             "write_midi: note times must be finite, non-negative and below ", max_beats, " beats");
     const auto on = static_cast<std::int64_t>(std::llround(n.onset_beats * ppqn));
-    const auto off = static_cast<std::int64_t>(std::llround((n.onset_beats + n.duration_beats) * ppqn));
+    const auto off =
+        static_cast<std::int64_t>(std::llround((n.onset_beats + n.duration_beats) * ppqn));
     tn.push_back({n.channel, n.pitch, n.velocity, on, off});
   }
   std::sort(tn.begin(), tn.end(), [](const TickNote& a, const TickNote& b) {
@@ -120,14 +121,17 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
     events.push_back({n.off, 1, n.channel, n.pitch, 0});
     channels.insert(n.channel);
   }
-  std::sort(events.begin(), events.end(), [](const detail::TimedEvent& a, const detail::TimedEvent& b) {
-    return std::tie(a.tick, a.order, a.channel, a.pitch) < std::tie(b.tick, b.order, b.channel, b.pitch);
-  });
+  std::sort(events.begin(), events.end(),
+            [](const detail::TimedEvent& a, const detail::TimedEvent& b) {
+              return std::tie(a.tick, a.order, a.channel, a.pitch) <
+                     std::tie(b.tick, b.order, b.channel, b.pitch);
+            });
 
   install_smf_log_handler();
   detail::SmfPtr smf(smf_new());
   if (!smf) throw IoError(path.string() + ": libsmf could not allocate a file");
-  if (smf_set_ppqn(smf.get(), options.ppqn) != 0) throw IoError(path.string() + ": libsmf rejected the PPQN");
+  if (smf_set_ppqn(smf.get(), options.ppqn) != 0)
+    throw IoError(path.string() + ": libsmf rejected the PPQN");
   smf_track_t* track = smf_track_new();
   if (!track) throw IoError(path.string() + ": libsmf could not allocate a track");
   smf_add_track(smf.get(), track);  // the smf owns the track from here on
@@ -137,7 +141,10 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
     smf_track_add_event_pulses(track, ev, static_cast<int>(tick));
   };
   const auto us = static_cast<std::uint32_t>(std::llround(60e6 / options.bpm));
-  unsigned char tempo[6] = {0xFF, 0x51, 0x03, static_cast<unsigned char>((us >> 16) & 0xFF),
+  unsigned char tempo[6] = {0xFF,
+                            0x51,
+                            0x03,
+                            static_cast<unsigned char>((us >> 16) & 0xFF),
                             static_cast<unsigned char>((us >> 8) & 0xFF),
                             static_cast<unsigned char>(us & 0xFF)};
   add(smf_event_new_from_pointer(tempo, 6), 0);
@@ -152,8 +159,8 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
 }
 
 /// write_midi with just a tempo and a General MIDI program.
-inline void write_midi(const std::filesystem::path& path, const std::vector<Note>& notes, double bpm,
-                       int program = 0) {
+inline void write_midi(const std::filesystem::path& path, const std::vector<Note>& notes,
+                       double bpm, int program = 0) {
   WriteOptions options;
   options.bpm = bpm;
   options.program = program;
@@ -165,7 +172,8 @@ inline void write_midi(const std::filesystem::path& path, const std::vector<Note
 namespace lstmidi::music {
 
 namespace detail {
-inline void add_smf_event(smf_track_t* track, smf_event_t* ev, std::int64_t tick, const std::string& path) {
+inline void add_smf_event(smf_track_t* track, smf_event_t* ev, std::int64_t tick,
+                          const std::string& path) {
   if (!ev) throw IoError(path + ": libsmf rejected an event");
   smf_track_add_event_pulses(track, ev, static_cast<int>(tick));
 }
@@ -174,10 +182,12 @@ inline void add_smf_event(smf_track_t* track, smf_event_t* ev, std::int64_t tick
 /// Writes `song` (notes with their instruments and velocities, tempo map, time and key
 /// signatures) as a type-1 file; see the top of this header. Throws std::invalid_argument for
 /// bad notes or options, IoError when the file cannot be written.
-inline void write_song(const std::filesystem::path& path, const Song& song, const WriteOptions& options = {}) {
+inline void write_song(const std::filesystem::path& path, const Song& song,
+                       const WriteOptions& options = {}) {
   require(std::isfinite(options.bpm) && options.bpm >= 1.0 && options.bpm <= 1000.0,
           "write_song: bpm must be in 1..1000, got ", options.bpm);
-  require(options.ppqn >= 24 && options.ppqn <= 9600, "write_song: ppqn must be 24..9600, got ", options.ppqn);
+  require(options.ppqn >= 24 && options.ppqn <= 9600, "write_song: ppqn must be 24..9600, got ",
+          options.ppqn);
   require(song.notes.size() <= options.max_notes, "write_song: ", song.notes.size(),
           " notes is above the limit of ", options.max_notes, " per file; split the piece");
   const double ppqn = options.ppqn;
@@ -193,7 +203,9 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
   struct Key {
     bool drum;
     int program, part;
-    bool operator<(const Key& o) const { return std::tie(drum, program, part) < std::tie(o.drum, o.program, o.part); }
+    bool operator<(const Key& o) const {
+      return std::tie(drum, program, part) < std::tie(o.drum, o.program, o.part);
+    }
   };
   struct TickNote {
     int pitch, velocity;
@@ -203,8 +215,10 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
   std::vector<const Note*> sorted;
   for (const Note& n : song.notes) {
     require(n.pitch >= 0 && n.pitch <= 127, "write_song: pitch ", n.pitch, " outside 0..127");
-    require(n.velocity >= 1 && n.velocity <= 127, "write_song: velocity ", n.velocity, " outside 1..127");
-    require(n.program >= 0 && n.program <= 127, "write_song: program ", n.program, " outside 0..127");
+    require(n.velocity >= 1 && n.velocity <= 127, "write_song: velocity ", n.velocity,
+            " outside 1..127");
+    require(n.program >= 0 && n.program <= 127, "write_song: program ", n.program,
+            " outside 0..127");
     require(n.part >= 0, "write_song: part ", n.part, " is negative");
     sorted.push_back(&n);
   }
@@ -234,7 +248,8 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
   install_smf_log_handler();
   detail::SmfPtr smf(smf_new());
   if (!smf) throw IoError(path.string() + ": libsmf could not allocate a file");
-  if (smf_set_ppqn(smf.get(), options.ppqn) != 0) throw IoError(path.string() + ": libsmf rejected the PPQN");
+  if (smf_set_ppqn(smf.get(), options.ppqn) != 0)
+    throw IoError(path.string() + ": libsmf rejected the PPQN");
   auto new_track = [&] {
     smf_track_t* t = smf_track_new();
     if (!t) throw IoError(path.string() + ": libsmf could not allocate a track");
@@ -248,14 +263,16 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
   {
     std::vector<std::pair<std::int64_t, std::vector<unsigned char>>> metas;
     std::vector<TempoChange> tempos = song.tempos;
-    if (tempos.empty() || tempos.front().beat > 0) tempos.insert(tempos.begin(), TempoChange{0.0, options.bpm});
+    if (tempos.empty() || tempos.front().beat > 0)
+      tempos.insert(tempos.begin(), TempoChange{0.0, options.bpm});
     for (const TempoChange& t : tempos) {
       require(std::isfinite(t.bpm) && t.bpm >= 1.0 && t.bpm <= 1000.0, "write_song: tempo ", t.bpm,
               " bpm outside 1..1000");
       const auto us = static_cast<std::uint32_t>(std::llround(60e6 / t.bpm));
-      metas.push_back({tick_of(t.beat, "tempo changes"),
-                       {0xFF, 0x51, 0x03, static_cast<unsigned char>((us >> 16) & 0xFF),
-                        static_cast<unsigned char>((us >> 8) & 0xFF), static_cast<unsigned char>(us & 0xFF)}});
+      metas.push_back(
+          {tick_of(t.beat, "tempo changes"),
+           {0xFF, 0x51, 0x03, static_cast<unsigned char>((us >> 16) & 0xFF),
+            static_cast<unsigned char>((us >> 8) & 0xFF), static_cast<unsigned char>(us & 0xFF)}});
     }
     for (const TimeSignature& ts : song.time_signatures) {
       int dd = 0;
@@ -263,20 +280,23 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
       require(ts.numerator >= 1 && ts.numerator <= 64 && (1 << dd) == ts.denominator,
               "write_song: time signature ", ts.numerator, "/", ts.denominator, " is not num/2^k");
       metas.push_back({tick_of(ts.beat, "time signatures"),
-                       {0xFF, 0x58, 0x04, static_cast<unsigned char>(ts.numerator), static_cast<unsigned char>(dd),
-                        24, 8}});
+                       {0xFF, 0x58, 0x04, static_cast<unsigned char>(ts.numerator),
+                        static_cast<unsigned char>(dd), 24, 8}});
     }
     for (const KeySignature& ks : song.key_signatures) {
       require(ks.sharps >= -7 && ks.sharps <= 7, "write_song: key signature of ", ks.sharps,
               " sharps outside -7..7");
-      metas.push_back({tick_of(ks.beat, "key signatures"),
-                       {0xFF, 0x59, 0x02, static_cast<unsigned char>(static_cast<signed char>(ks.sharps)),
-                        static_cast<unsigned char>(ks.minor ? 1 : 0)}});
+      metas.push_back(
+          {tick_of(ks.beat, "key signatures"),
+           {0xFF, 0x59, 0x02, static_cast<unsigned char>(static_cast<signed char>(ks.sharps)),
+            static_cast<unsigned char>(ks.minor ? 1 : 0)}});
     }
-    std::stable_sort(metas.begin(), metas.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(metas.begin(), metas.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [tick, bytes] : metas)
-      detail::add_smf_event(conductor, smf_event_new_from_pointer(bytes.data(), static_cast<int>(bytes.size())),
-                            tick, where);
+      detail::add_smf_event(
+          conductor, smf_event_new_from_pointer(bytes.data(), static_cast<int>(bytes.size())), tick,
+          where);
   }
 
   // One track per instrument lane: lane 0 of every instrument first, then the extra lanes.
@@ -299,19 +319,23 @@ inline void write_song(const std::filesystem::path& path, const Song& song, cons
       if (lane >= ls.size()) continue;
       smf_track_t* track = new_track();
       const int ch = channel_of[key];
-      if (!key.drum) detail::add_smf_event(track, smf_event_new_from_bytes(0xC0 | ch, key.program, -1), 0, where);
+      if (!key.drum)
+        detail::add_smf_event(track, smf_event_new_from_bytes(0xC0 | ch, key.program, -1), 0,
+                              where);
       std::vector<detail::TimedEvent> events;
       for (const TickNote& n : ls[lane]) {
         events.push_back({n.on, 2, ch, n.pitch, n.velocity});
         events.push_back({n.off, 1, ch, n.pitch, 0});
       }
-      std::sort(events.begin(), events.end(), [](const detail::TimedEvent& a, const detail::TimedEvent& b) {
-        return std::tie(a.tick, a.order, a.pitch) < std::tie(b.tick, b.order, b.pitch);
-      });
+      std::sort(events.begin(), events.end(),
+                [](const detail::TimedEvent& a, const detail::TimedEvent& b) {
+                  return std::tie(a.tick, a.order, a.pitch) < std::tie(b.tick, b.order, b.pitch);
+                });
       for (const auto& e : events)
-        detail::add_smf_event(
-            track, smf_event_new_from_bytes((e.order == 2 ? 0x90 : 0x80) | ch, e.pitch, e.order == 2 ? e.velocity : 0),
-            e.tick, where);
+        detail::add_smf_event(track,
+                              smf_event_new_from_bytes((e.order == 2 ? 0x90 : 0x80) | ch, e.pitch,
+                                                       e.order == 2 ? e.velocity : 0),
+                              e.tick, where);
     }
 
   detail::save_smf_atomic(smf.get(), path);

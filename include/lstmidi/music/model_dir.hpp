@@ -39,19 +39,19 @@
 #include <utility>
 #include <vector>
 
-#include "lstmidi/io/binary.hpp"
-#include "lstmidi/core/rng.hpp"
-#include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/core/quote.hpp"
+#include "lstmidi/core/rng.hpp"
+#include "lstmidi/io/binary.hpp"
+#include "lstmidi/model/checkpoint.hpp"
 #include "lstmidi/music/encoder.hpp"
 #include "lstmidi/music/metrics.hpp"
 #include "lstmidi/music/model_metadata.hpp"
 #include "lstmidi/music/note.hpp"
 #include "lstmidi/music/pianoroll.hpp"
 #include "lstmidi/music/saved_primers.hpp"
+#include "lstmidi/music/vocabulary.hpp"
 #include "lstmidi/train/history.hpp"
 #include "lstmidi/train/trainer.hpp"
-#include "lstmidi/music/vocabulary.hpp"
 
 namespace lstmidi::music {
 
@@ -59,9 +59,9 @@ template <typename T>
 struct MusicModel {
   std::unique_ptr<Model<T>> model;
   ModelMode mode = ModelMode::tokens;
-  Vocabulary vocab;         // tokens mode
-  EncoderOptions encoder;   // tokens mode
-  RollOptions roll;         // pianoroll mode
+  Vocabulary vocab;               // tokens mode
+  EncoderOptions encoder;         // tokens mode
+  RollOptions roll;               // pianoroll mode
   std::vector<double> key_probs;  // pianoroll mode: unigram baseline (empty if not saved)
   /// Tokens mode: the training data's pitch-class histogram ('pc_hist'), when saved.
   std::optional<PitchClassHistogram> pitch_classes;
@@ -141,7 +141,8 @@ MusicModel<T> load_pianoroll_model(Checkpoint<T> ck, const std::string& file) {
   MusicModel<T> mm;
   mm.mode = ModelMode::pianoroll;
   auto it = ck.meta.find("frame_beats");
-  if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no 'frame_beats' setting)");
+  if (it == ck.meta.end())
+    throw FormatError(file + ": not a music model (no 'frame_beats' setting)");
   try {
     mm.roll.frame_beats = std::stod(it->second);
   } catch (const std::exception&) {
@@ -188,28 +189,34 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   std::error_code ec;
   const bool one_file = fs::is_regular_file(dir, ec);
   if (!one_file && !fs::is_directory(dir, ec))
-    throw IoError(dir.string() + (fs::exists(dir, ec) ? ": not a model" : ": no such file or folder") +
+    throw IoError(dir.string() +
+                  (fs::exists(dir, ec) ? ": not a model" : ": no such file or folder") +
                   " (give a model folder written by lstmidi-train, or its model.lstmidi)");
   const fs::path mfile = one_file ? dir : dir / kModelFile, vfile = dir / kVocabFile;
-  if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
+  if (!fs::exists(mfile, ec))
+    throw IoError(mfile.string() + ": missing (has training finished an epoch?)");
   const std::string file = mfile.string();
   Checkpoint<T> ck = load_checkpoint<T>(file);
-  if (ck.config.mode == ModelMode::pianoroll) return detail::load_pianoroll_model<T>(std::move(ck), file);
+  if (ck.config.mode == ModelMode::pianoroll)
+    return detail::load_pianoroll_model<T>(std::move(ck), file);
   MusicModel<T> mm;
   if (one_file) {
     const std::optional<std::string> text = embedded_file(ck.meta, kVocabFile);
     if (!text)
-      throw FormatError(file + ": carries no vocabulary (a model written before one-file models): "
-                               "give its model folder instead");
+      throw FormatError(file +
+                        ": carries no vocabulary (a model written before one-file models): "
+                        "give its model folder instead");
     mm.vocab = Vocabulary::from_text(*text, file + " (its vocabulary)");
   } else {
-    if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
+    if (!fs::exists(vfile, ec))
+      throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
     mm.vocab = Vocabulary::load(vfile);
   }
   auto it = ck.meta.find("vocab_crc");
   if (it == ck.meta.end()) throw FormatError(file + ": not a music model (no vocabulary checksum)");
   if (mm.vocab.size() != ck.config.vocab_size || it->second != vocabulary_checksum(mm.vocab))
-    throw FormatError((one_file ? file + " (its vocabulary)" : vfile.string()) + ": does not match " + file + " (vocabulary of " +
+    throw FormatError((one_file ? file + " (its vocabulary)" : vfile.string()) +
+                      ": does not match " + file + " (vocabulary of " +
                       std::to_string(mm.vocab.size()) + " tokens, model trained on " +
                       std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");
   auto enc = ck.meta.find("encoding");
@@ -222,11 +229,13 @@ MusicModel<T> load_music_model(const std::filesystem::path& dir) {
   if (mm.encoder.encoding == Encoding::Events) {
     auto ins = ck.meta.find("instruments");
     try {
-      mm.encoder.events.instruments = parse_instrument_mode(ins == ck.meta.end() ? "" : ins->second);
+      mm.encoder.events.instruments =
+          parse_instrument_mode(ins == ck.meta.end() ? "" : ins->second);
     } catch (const std::invalid_argument&) {
       throw FormatError(file + ": bad or missing 'instruments' setting");
     }
-    mm.encoder.events.time_signatures = detail::meta_int(ck.meta, "time_signature_words", file) != 0;
+    mm.encoder.events.time_signatures =
+        detail::meta_int(ck.meta, "time_signature_words", file) != 0;
     mm.encoder.events.tempo = detail::meta_int(ck.meta, "tempo_words", file) != 0;
     mm.encoder.events.max_bar_beats = detail::meta_int(ck.meta, "max_bar_beats", file);
   }

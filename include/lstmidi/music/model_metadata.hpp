@@ -70,7 +70,8 @@ inline std::uint32_t piece_fingerprint(const std::vector<TokenId>& ids) {
   std::uint32_t crc = 0;
   for (TokenId id : ids) {
     std::uint8_t b[4];
-    for (int k = 0; k < 4; ++k) b[k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(id) >> (8 * k));
+    for (int k = 0; k < 4; ++k)
+      b[k] = static_cast<std::uint8_t>(static_cast<std::uint32_t>(id) >> (8 * k));
     crc = crc32(b, 4, crc);
   }
   return crc;
@@ -107,7 +108,8 @@ inline std::set<std::uint32_t> training_pieces(const std::map<std::string, std::
 }
 
 /// Metadata stored in every model file of a music run.
-inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e, const Vocabulary& v) {
+inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e,
+                                                         const Vocabulary& v) {
   std::map<std::string, std::string> m = {{"encoding", to_string(e.encoding)},
                                           {"steps_per_beat", std::to_string(e.steps_per_beat)},
                                           {"max_duration", std::to_string(e.max_duration)},
@@ -125,8 +127,8 @@ inline std::map<std::string, std::string> music_metadata(const EncoderOptions& e
 
 /// Metadata stored in every model file of a pianoroll run; `key_probs` (may be empty) are the
 /// unigram baseline's probabilities (unigram_key_probabilities).
-inline std::map<std::string, std::string> pianoroll_metadata(const RollOptions& r,
-                                                             const std::vector<double>& key_probs = {}) {
+inline std::map<std::string, std::string> pianoroll_metadata(
+    const RollOptions& r, const std::vector<double>& key_probs = {}) {
   std::string probs;
   for (double p : key_probs) probs += (probs.empty() ? "" : ",") + lstmidi::detail::fmt_double(p);
   return {{"mode", "pianoroll"},

@@ -34,14 +34,14 @@ inline constexpr int kDrumChannel = 9;  // "channel 10" in 1-based MIDI speak
 /// 0): part k is the k-th (track, channel) pair of the file, in track order, that plays this
 /// instrument.
 struct Note {
-  int pitch = 60;         // MIDI pitch 0..127
-  int channel = 0;        // 0..15
-  int velocity = 80;      // 1..127
+  int pitch = 60;     // MIDI pitch 0..127
+  int channel = 0;    // 0..15
+  int velocity = 80;  // 1..127
   double onset_beats = 0.0;
   double duration_beats = 0.0;
-  int program = 0;        // General MIDI program 0..127
-  int part = 0;           // 0.. : parts of the same instrument, in track order
-  bool drum = false;      // channel 10 percussion
+  int program = 0;    // General MIDI program 0..127
+  int part = 0;       // 0.. : parts of the same instrument, in track order
+  bool drum = false;  // channel 10 percussion
 
   friend bool operator==(const Note& a, const Note& b) {
     return a.pitch == b.pitch && a.channel == b.channel && a.velocity == b.velocity &&
@@ -78,12 +78,12 @@ struct KeySignature {
 
 /// Everything read from one MIDI file.
 struct Song {
-  std::string source;                 // path (or name) the notes came from
-  int ppqn = 480;                     // ticks per quarter note of the source file
-  int format = 1;                     // SMF format 0 or 1
-  int tracks = 1;                     // number of MTrk chunks
-  std::vector<Note> notes;            // sorted by onset, then pitch, then channel
-  std::vector<TempoChange> tempos;    // in file order; empty = the SMF default 120 bpm
+  std::string source;                          // path (or name) the notes came from
+  int ppqn = 480;                              // ticks per quarter note of the source file
+  int format = 1;                              // SMF format 0 or 1
+  int tracks = 1;                              // number of MTrk chunks
+  std::vector<Note> notes;                     // sorted by onset, then pitch, then channel
+  std::vector<TempoChange> tempos;             // in file order; empty = the SMF default 120 bpm
   std::vector<TimeSignature> time_signatures;  // by beat; empty = 4/4
   std::vector<KeySignature> key_signatures;    // by beat; empty = none given
   std::vector<std::string> warnings;  // things that were repaired or dropped, one line each
@@ -135,9 +135,11 @@ inline int parse_pitch_name(const std::string& text) {
 inline TimeSignature parse_time_signature(const std::string& text) {
   const auto slash = text.find('/');
   auto digits = [](const std::string& s) {
-    return !s.empty() && s.size() <= 2 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+    return !s.empty() && s.size() <= 2 &&
+           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
   };
-  const std::string a = text.substr(0, slash), b = slash == std::string::npos ? "" : text.substr(slash + 1);
+  const std::string a = text.substr(0, slash),
+                    b = slash == std::string::npos ? "" : text.substr(slash + 1);
   if (!digits(a) || !digits(b))
     throw std::invalid_argument("time signature '" + text + "' is not N/D (e.g. 3/4, 6/8)");
   TimeSignature ts;
@@ -145,8 +147,9 @@ inline TimeSignature parse_time_signature(const std::string& text) {
   ts.denominator = std::stoi(b);
   if (ts.numerator < 1 || ts.numerator > 64 || ts.denominator < 1 || ts.denominator > 64 ||
       (ts.denominator & (ts.denominator - 1)) != 0)
-    throw std::invalid_argument("time signature '" + text +
-                                "': the numerator must be 1..64 and the denominator 1, 2, 4, ..., 64");
+    throw std::invalid_argument(
+        "time signature '" + text +
+        "': the numerator must be 1..64 and the denominator 1, 2, 4, ..., 64");
   return ts;
 }
 
@@ -173,10 +176,12 @@ inline KeySignature parse_key_signature(const std::string& text) {
 
 /// "E-flat major", "A minor", "F-sharp minor": the key a signature names.
 inline std::string key_signature_name(const KeySignature& k) {
-  static constexpr const char* kMajor[15] = {"C-flat", "G-flat", "D-flat", "A-flat", "E-flat", "B-flat", "F", "C",
-                                             "G",      "D",      "A",      "E",      "B",      "F-sharp", "C-sharp"};
-  static constexpr const char* kMinor[15] = {"A-flat", "E-flat", "B-flat", "F", "C", "G", "D", "A",
-                                             "E",      "B",      "F-sharp", "C-sharp", "G-sharp", "D-sharp", "A-sharp"};
+  static constexpr const char* kMajor[15] = {"C-flat", "G-flat", "D-flat", "A-flat",  "E-flat",
+                                             "B-flat", "F",      "C",      "G",       "D",
+                                             "A",      "E",      "B",      "F-sharp", "C-sharp"};
+  static constexpr const char* kMinor[15] = {"A-flat",  "E-flat",  "B-flat",  "F",       "C",
+                                             "G",       "D",       "A",       "E",       "B",
+                                             "F-sharp", "C-sharp", "G-sharp", "D-sharp", "A-sharp"};
   const int i = std::clamp(k.sharps, -7, 7) + 7;
   return std::string(k.minor ? kMinor[i] : kMajor[i]) + (k.minor ? " minor" : " major");
 }

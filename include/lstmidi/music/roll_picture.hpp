@@ -31,8 +31,10 @@ inline std::string piano_roll_svg(const std::vector<Note>& notes, double split_b
   os.setf(std::ios::fixed);
   os.precision(1);
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-     << "\" font-family=\"sans-serif\" font-size=\"10\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  if (!title.empty()) os << "<text x=\"" << left << "\" y=\"18\" font-size=\"13\">" << title << "</text>\n";
+     << "\" font-family=\"sans-serif\" font-size=\"10\">\n<rect width=\"100%\" height=\"100%\" "
+        "fill=\"white\"/>\n";
+  if (!title.empty())
+    os << "<text x=\"" << left << "\" y=\"18\" font-size=\"13\">" << title << "</text>\n";
   auto y_of = [&](int pitch) { return top + (hi - pitch) * row; };
   for (int p = lo; p <= hi; ++p) {
     const bool black = (p % 12 == 1 || p % 12 == 3 || p % 12 == 6 || p % 12 == 8 || p % 12 == 10);
@@ -43,18 +45,19 @@ inline std::string piano_roll_svg(const std::vector<Note>& notes, double split_b
       os << "<text x=\"2\" y=\"" << y_of(p) + row << "\">" << pitch_name(p) << "</text>\n";
   }
   for (int b = 0; b <= static_cast<int>(end); b += 4)
-    os << "<line x1=\"" << left + b * px_beat << "\" x2=\"" << left + b * px_beat << "\" y1=\"" << top
-       << "\" y2=\"" << height - 10 << "\" stroke=\"#ccc\"/>\n";
+    os << "<line x1=\"" << left + b * px_beat << "\" x2=\"" << left + b * px_beat << "\" y1=\""
+       << top << "\" y2=\"" << height - 10 << "\" stroke=\"#ccc\"/>\n";
   if (split_beat > 0)
     os << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << split_beat * px_beat
        << "\" height=\"" << height - 10 - top << "\" fill=\"#e8e8e8\" opacity=\"0.6\"/>\n"
        << "<line x1=\"" << left + split_beat * px_beat << "\" x2=\"" << left + split_beat * px_beat
-       << "\" y1=\"" << top << "\" y2=\"" << height - 10 << "\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>\n";
+       << "\" y1=\"" << top << "\" y2=\"" << height - 10
+       << "\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>\n";
   for (const Note& n : notes) {
     const bool primer = n.onset_beats < split_beat;
     os << "<rect x=\"" << left + n.onset_beats * px_beat << "\" y=\"" << y_of(n.pitch) + 0.5
-       << "\" width=\"" << std::max(1.0, n.duration_beats * px_beat - 0.5) << "\" height=\"" << row - 1
-       << "\" fill=\"" << (primer ? "#8c8c8c" : "#1f77b4") << "\"/>\n";
+       << "\" width=\"" << std::max(1.0, n.duration_beats * px_beat - 0.5) << "\" height=\""
+       << row - 1 << "\" fill=\"" << (primer ? "#8c8c8c" : "#1f77b4") << "\"/>\n";
   }
   os << "</svg>\n";
   return os.str();

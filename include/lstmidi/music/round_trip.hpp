@@ -23,7 +23,9 @@ namespace lstmidi::music {
 struct RoundTripStats {
   std::size_t notes = 0;  // quantised notes in the originals
   std::size_t exact = 0;  // of those, found again with the same pitch, onset and length
-  double share() const { return notes == 0 ? 1.0 : static_cast<double>(exact) / static_cast<double>(notes); }
+  double share() const {
+    return notes == 0 ? 1.0 : static_cast<double>(exact) / static_cast<double>(notes);
+  }
   RoundTripStats& operator+=(const RoundTripStats& o) {
     notes += o.notes;
     exact += o.exact;
@@ -76,7 +78,9 @@ struct EventNoteKey {
     return std::tie(a.onset, a.length, a.pitch, a.instrument, a.velocity_bin) <
            std::tie(b.onset, b.length, b.pitch, b.instrument, b.velocity_bin);
   }
-  friend bool operator==(const EventNoteKey& a, const EventNoteKey& b) { return !(a < b) && !(b < a); }
+  friend bool operator==(const EventNoteKey& a, const EventNoteKey& b) {
+    return !(a < b) && !(b < a);
+  }
 };
 
 /// The sorted keys of `notes` on a grid of `steps_per_beat` steps (event_grid).
@@ -92,8 +96,9 @@ inline std::vector<EventNoteKey> event_note_keys(const std::vector<Note>& notes,
 /// Compares the notes of `original` with `round_tripped` as the events encoding keeps them.
 inline RoundTripStats event_round_trip_stats(const Song& original, const Song& round_tripped,
                                              const EncoderOptions& options) {
-  return match_sorted(event_note_keys(original.notes, options.steps_per_beat, options.events.instruments),
-                      event_note_keys(round_tripped.notes, options.steps_per_beat, options.events.instruments));
+  return match_sorted(
+      event_note_keys(original.notes, options.steps_per_beat, options.events.instruments),
+      event_note_keys(round_tripped.notes, options.steps_per_beat, options.events.instruments));
 }
 
 }  // namespace lstmidi::music

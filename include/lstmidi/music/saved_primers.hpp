@@ -40,15 +40,16 @@ inline std::vector<SavedPrimer> read_saved_primer_lines(
   std::istringstream embedded;
   std::ifstream on_disk;
   if (one_file) {
-    const std::optional<std::string> text = meta ? embedded_file(*meta, kPrimersFile) : std::nullopt;
+    const std::optional<std::string> text =
+        meta ? embedded_file(*meta, kPrimersFile) : std::nullopt;
     if (!text)
       throw std::invalid_argument(file.string() +
                                   ": carries no saved primers; pass --primer or --primer-notes");
     embedded.str(*text);
   } else {
     if (!std::filesystem::is_regular_file(file, ec))
-      throw std::invalid_argument(file.string() +
-                                  ": missing, so no saved primers; pass --primer or --primer-notes");
+      throw std::invalid_argument(
+          file.string() + ": missing, so no saved primers; pass --primer or --primer-notes");
     const auto size = std::filesystem::file_size(file, ec);
     if (ec || size > kMaxPrimersFileBytes)
       throw FormatError(file.string() + ": file is " + std::to_string(size) +
@@ -88,9 +89,9 @@ inline SavedPrimer first_words(const SavedPrimer& p, std::size_t max_words) {
 /// default primer of lstmidi-generate. Token lines in tokens mode, frame lines in pianoroll
 /// mode. Throws as read_saved_primer_lines.
 /// `dir` may also be a one-file model, with its metadata in `meta`: the primers it carries.
-inline SavedPrimer pick_saved_primer_line(const std::filesystem::path& dir, std::uint64_t seed,
-                                          std::size_t max_words,
-                                          const std::map<std::string, std::string>* meta = nullptr) {
+inline SavedPrimer pick_saved_primer_line(
+    const std::filesystem::path& dir, std::uint64_t seed, std::size_t max_words,
+    const std::map<std::string, std::string>* meta = nullptr) {
   const std::vector<SavedPrimer> lines = read_saved_primer_lines(dir, meta);
   Rng pick(seed, 3);
   return detail::first_words(lines[pick.below(static_cast<std::uint32_t>(lines.size()))],

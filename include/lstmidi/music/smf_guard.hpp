@@ -50,11 +50,11 @@ using lstmidi::detail::concat;
 struct GuardLimits {
   std::size_t max_file_bytes = std::size_t{4} << 20;  // 4 MiB
   int max_tracks = 64;
-  std::size_t max_events_per_track = 50000;  // kept events (notes + tempo), per track
-  std::size_t max_events_total = 100000;     // kept events in the whole file
-  std::size_t max_tempo_events = 512;        // tempo changes in the whole file
-  std::size_t max_signature_events = 512;    // time + key signatures in the whole file
-  std::size_t max_program_changes = 4096;    // program changes in the whole file
+  std::size_t max_events_per_track = 50000;        // kept events (notes + tempo), per track
+  std::size_t max_events_total = 100000;           // kept events in the whole file
+  std::size_t max_tempo_events = 512;              // tempo changes in the whole file
+  std::size_t max_signature_events = 512;          // time + key signatures in the whole file
+  std::size_t max_program_changes = 4096;          // program changes in the whole file
   std::int64_t max_ticks = std::int64_t{1} << 28;  // largest absolute tick in a track
   std::int64_t max_beats = std::int64_t{1} << 14;  // latest kept event, in quarter notes
 };
@@ -65,9 +65,9 @@ struct SanitizedSmf {
   int format = 0;
   int tracks = 0;
   int ppqn = 0;
-  std::size_t kept_events = 0;       // note on/off + tempo events written
-  std::size_t dropped_events = 0;    // SysEx, other meta events, other channel messages
-  std::size_t dropped_chunks = 0;    // unknown chunk types skipped
+  std::size_t kept_events = 0;         // note on/off + tempo events written
+  std::size_t dropped_events = 0;      // SysEx, other meta events, other channel messages
+  std::size_t dropped_chunks = 0;      // unknown chunk types skipped
   std::size_t added_end_of_track = 0;  // tracks that had no End-of-Track
 };
 
@@ -94,10 +94,12 @@ class SmfScanner {
     if (format != 0 && format != 1)
       fail(concat("SMF format ", format, " is not supported (only formats 0 and 1)"));
     if (declared_tracks < 1 || declared_tracks > lim_.max_tracks)
-      fail(concat("header declares ", declared_tracks, " tracks (allowed 1..", lim_.max_tracks, ")"));
+      fail(concat("header declares ", declared_tracks, " tracks (allowed 1..", lim_.max_tracks,
+                  ")"));
     if (format == 0 && declared_tracks != 1)
       fail(concat("format 0 file declares ", declared_tracks, " tracks (must be 1)"));
-    if (division & 0x8000) fail("SMPTE time division is not supported (only ticks per quarter note)");
+    if (division & 0x8000)
+      fail("SMPTE time division is not supported (only ticks per quarter note)");
     if (division == 0) fail("PPQN (ticks per quarter note) is 0");
 
     SanitizedSmf out;
@@ -188,7 +190,8 @@ class SmfScanner {
   }
 
   void need(std::size_t p, std::size_t count, std::size_t end, const char* what) const {
-    if (count > end - p) fail(concat("truncated ", what, " at offset ", p, " (runs past the end of its track)"));
+    if (count > end - p)
+      fail(concat("truncated ", what, " at offset ", p, " (runs past the end of its track)"));
   }
 
   void scan_track(std::size_t begin, std::size_t end, int track, SanitizedSmf& out) {
@@ -207,7 +210,8 @@ class SmfScanner {
         fail(concat("track ", track, " has an event at beat ", tick / out.ppqn,
                     ", past the limit of ", lim_.max_beats, " beats"));
       if (++kept > lim_.max_events_per_track)
-        fail(concat("track ", track, " has more than ", lim_.max_events_per_track, " note/tempo events"));
+        fail(concat("track ", track, " has more than ", lim_.max_events_per_track,
+                    " note/tempo events"));
       if (++total_kept_ > lim_.max_events_total)
         fail(concat("file has more than ", lim_.max_events_total, " note/tempo events"));
       put_vlq(o, static_cast<std::uint32_t>(tick - last_written));
@@ -258,7 +262,8 @@ class SmfScanner {
         }
         if (type == 0x51) {
           if (mlen != 3) fail(concat("tempo event of length ", mlen, " (must be 3) at offset ", p));
-          const std::uint32_t us = (std::uint32_t{d_[p]} << 16) | (std::uint32_t{d_[p + 1]} << 8) | d_[p + 2];
+          const std::uint32_t us =
+              (std::uint32_t{d_[p]} << 16) | (std::uint32_t{d_[p + 1]} << 8) | d_[p + 2];
           if (us == 0) fail(concat("tempo of 0 microseconds per quarter note at offset ", p));
           if (++tempo_events_ > lim_.max_tempo_events)
             fail(concat("more than ", lim_.max_tempo_events, " tempo changes"));
@@ -293,7 +298,8 @@ class SmfScanner {
     o.push_back(0x00);
     const auto track_len = static_cast<std::uint32_t>(o.size() - len_at - 4);
     for (int i = 0; i < 4; ++i)
-      o[len_at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((track_len >> (24 - 8 * i)) & 0xFF);
+      o[len_at + static_cast<std::size_t>(i)] =
+          static_cast<std::uint8_t>((track_len >> (24 - 8 * i)) & 0xFF);
   }
 
   static std::string hex(std::uint8_t b) {
@@ -315,8 +321,8 @@ class SmfScanner {
 
 /// Checks `size` bytes at `data` and returns the sanitised file (see the top of this header).
 /// Throws lstmidi::FormatError("<name>: <reason>") on anything outside the whitelist.
-inline SanitizedSmf sanitize_smf(const std::uint8_t* data, std::size_t size, const std::string& name,
-                                 const GuardLimits& limits = {}) {
+inline SanitizedSmf sanitize_smf(const std::uint8_t* data, std::size_t size,
+                                 const std::string& name, const GuardLimits& limits = {}) {
   require(data != nullptr || size == 0, "sanitize_smf: data is null but size is ", size);
   return detail::SmfScanner(data, size, name, limits).run();
 }

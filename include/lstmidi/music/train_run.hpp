@@ -75,7 +75,9 @@ struct RunOutcome {
 namespace detail {
 
 /// Whether this process writes the run's files: alone, or process 0 of a group.
-inline bool leads(const RunHooks& h) { return !h.group || h.group->rank() == 0; }
+inline bool leads(const RunHooks& h) {
+  return !h.group || h.group->rank() == 0;
+}
 
 /// Prints what the corpus cache did: a line on out, and why a cache present was not used.
 inline void report_cache(const CacheReport& c, const RunHooks& h) {
@@ -271,8 +273,7 @@ inline RunOutcome train_roll_run(const TrainSettings& s, const RunHooks& h = {})
   rd.keep_drums = s.keep_drums;
   rd.sustain = s.sustain;
   CacheReport cache_report;
-  const RollCorpus corpus =
-      load_roll_corpus(s.data, ro, rd, cache_setting(s.cache), &cache_report);
+  const RollCorpus corpus = load_roll_corpus(s.data, ro, rd, cache_setting(s.cache), &cache_report);
   detail::report_cache(cache_report, h);
   for (const auto& w : corpus.warnings) *h.err << "warning: " << w << '\n';
   std::vector<std::vector<Frame>> valid_pieces;

@@ -18,11 +18,11 @@
 /// and are in the vocabulary exactly. Unshifted windows map unseen tokens by the vocabulary's
 /// UnknownPolicy.
 ///
-/// Windows, batches and the epoch order are those of data/window_sampler.hpp: epoch e visits all training windows in the order of a Fisher-Yates shuffle drawn
-/// from Rng(seed, stream = e + 1), B windows per batch; the last batch of an epoch is padded
-/// (inputs <pad>, targets -1) when the count is not a multiple of B. The order depends only on
-/// (seed, epoch), so SamplerPosition {epoch, batch} is all a checkpoint needs to resume and
-/// reproduce exactly the same batches.
+/// Windows, batches and the epoch order are those of data/window_sampler.hpp: epoch e visits all
+/// training windows in the order of a Fisher-Yates shuffle drawn from Rng(seed, stream = e + 1), B
+/// windows per batch; the last batch of an epoch is padded (inputs <pad>, targets -1) when the
+/// count is not a multiple of B. The order depends only on (seed, epoch), so SamplerPosition
+/// {epoch, batch} is all a checkpoint needs to resume and reproduce exactly the same batches.
 ///
 /// carry_state (data/lane_order.hpp): the training windows of a piece follow each other
 /// (stride = steps, the last one padded), each batch column reads pieces in order, and
@@ -94,7 +94,8 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
     for (std::size_t p = 0; p < n; ++p) {
       for (int k = -N; k <= N; ++k) {
         if (k != 0 && is_valid_[p]) continue;
-        std::vector<TokenId>& out = ids_[p * static_cast<std::size_t>(shifts_) + static_cast<std::size_t>(k + N)];
+        std::vector<TokenId>& out =
+            ids_[p * static_cast<std::size_t>(shifts_) + static_cast<std::size_t>(k + N)];
         if (k == 0) {
           out = vocab.encode(pieces[p], opt_.add_bos_eos, opt_.unknown);
         } else {
@@ -114,7 +115,6 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
   }
 
   bool is_validation_piece(std::size_t piece) const { return is_valid_.at(piece); }
-
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
@@ -160,8 +160,9 @@ class WindowSampler : public ScheduledSampler<WindowOptions> {
     // prefix count of unusable ids, so a window is checked in O(1)
     std::vector<std::int64_t> bad(ids.size() + 1, 0);
     for (std::size_t i = 0; i < ids.size(); ++i) bad[i + 1] = bad[i] + (ids[i] < 0 ? 1 : 0);
-    const auto seq = static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
-                                                static_cast<std::size_t>(shift + opt_.max_transpose));
+    const auto seq =
+        static_cast<std::uint32_t>(piece * static_cast<std::size_t>(shifts_) +
+                                   static_cast<std::size_t>(shift + opt_.max_transpose));
     const bool lanes = opt_.carry_state && !is_valid_[piece];
     for (const std::int64_t s :
          window_starts(len - 1, T, opt_.stride, lanes ? WindowTail::padded : opt_.tail)) {

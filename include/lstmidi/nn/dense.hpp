@@ -16,7 +16,8 @@ namespace lstmidi {
 template <typename T>
 class Dense {
  public:
-  Dense(ParamAllocator& alloc, Index input_size, Index output_size) : H_(input_size), V_(output_size) {
+  Dense(ParamAllocator& alloc, Index input_size, Index output_size)
+      : H_(input_size), V_(output_size) {
     require(input_size > 0 && output_size > 0, "Dense: sizes must be positive");
     W_ = alloc.take(V_, H_);
     b_ = alloc.take(V_, 1);

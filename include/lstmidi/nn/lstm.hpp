@@ -309,10 +309,10 @@ class Lstm {
   Index D_, H_;
   ParamSlot W_, U_, b_;
   Index T_ = 0, B_ = 0;
-  Matrix<T> A_;   // (4H, T*B) activated gates; gate gradients after backward
+  Matrix<T> A_;               // (4H, T*B) activated gates; gate gradients after backward
   bool cache_fresh_ = false;  // A_ holds a forward's gates that no backward has consumed
-  Matrix<T> Hs_;  // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
-  Matrix<T> Cs_;  // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
+  Matrix<T> Hs_;              // (H, (T+1)*B) h_{-1}, h_0 .. h_{T-1}
+  Matrix<T> Cs_;              // (H, (T+1)*B) c_{-1}, c_0 .. c_{T-1}
   Matrix<T> dh_, dc_, tmp_, dh_next_, dc_next_;  // (H, B) backward workspace
   PackedMatrix<T> U_packed_;                     // U in forward, U^T in backward
   Dropout<T> weight_drop_;                       // rate 0 unless set: no weight drop

@@ -44,7 +44,8 @@ inline T stable_sigmoid(T z) {
 /// receives dL/dZ (K, N) for the mean loss L = totals.mean().
 /// dZ may be the logits matrix itself: each column is read before it is overwritten.
 template <typename T, typename TargetDerived>
-LossTotals sigmoid_bce(const Eigen::Ref<const Matrix<T>>& Z, const Eigen::MatrixBase<TargetDerived>& Y,
+LossTotals sigmoid_bce(const Eigen::Ref<const Matrix<T>>& Z,
+                       const Eigen::MatrixBase<TargetDerived>& Y,
                        const std::vector<std::uint8_t>& mask, Matrix<T>* dZ) {
   const Index K = Z.rows(), N = Z.cols();
   require(Y.rows() == K && Y.cols() == N, "sigmoid_bce: targets are (", Y.rows(), ", ", Y.cols(),

@@ -24,7 +24,9 @@ struct LossTotals {
   Index correct = 0;     // positions whose argmax equals the target
 
   double mean() const { return count > 0 ? nll_sum / static_cast<double>(count) : 0.0; }
-  double accuracy() const { return count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0; }
+  double accuracy() const {
+    return count > 0 ? static_cast<double>(correct) / static_cast<double>(count) : 0.0;
+  }
   LossTotals& operator+=(const LossTotals& o) {
     nll_sum += o.nll_sum;
     count += o.count;

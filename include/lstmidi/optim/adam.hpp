@@ -51,9 +51,8 @@ class Adam {
 
   /// One update of params from grads (same size as the state).
   void step(Vector<T>& params, const Vector<T>& grads) {
-    require(params.size() == m_.size() && grads.size() == m_.size(), "Adam::step: ",
-            params.size(), " parameters and ", grads.size(), " gradients for a state of ",
-            m_.size());
+    require(params.size() == m_.size() && grads.size() == m_.size(), "Adam::step: ", params.size(),
+            " parameters and ", grads.size(), " gradients for a state of ", m_.size());
     ++t_;
     const double c1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(t_));
     const double c2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(t_));
@@ -63,8 +62,8 @@ class Adam {
     const T wd = static_cast<T>(cfg_.weight_decay);
     m_.array() = b1 * m_.array() + (T(1) - b1) * grads.array();
     v_.array() = b2 * v_.array() + (T(1) - b2) * grads.array().square();
-    params.array() -= lr * ((m_.array() * inv_c1) / ((v_.array() * inv_c2).sqrt() + eps) +
-                            wd * params.array());
+    params.array() -=
+        lr * ((m_.array() * inv_c1) / ((v_.array() * inv_c2).sqrt() + eps) + wd * params.array());
   }
 
   const AdamConfig& config() const { return cfg_; }

@@ -132,17 +132,25 @@ class CharVocabulary {
     return std::to_string(crc32(reinterpret_cast<const std::uint8_t*>(t.data()), t.size()));
   }
 
-  friend bool operator==(const CharVocabulary& a, const CharVocabulary& b) { return a.bytes_ == b.bytes_; }
+  friend bool operator==(const CharVocabulary& a, const CharVocabulary& b) {
+    return a.bytes_ == b.bytes_;
+  }
 
   /// A printable form of a byte: 'a', '\n', '\x07'.
   static std::string quote(unsigned char b) {
     switch (b) {
-      case '\n': return "'\\n'";
-      case '\t': return "'\\t'";
-      case '\r': return "'\\r'";
-      case '\\': return "'\\\\'";
-      case '\'': return "'\\''";
-      default: break;
+      case '\n':
+        return "'\\n'";
+      case '\t':
+        return "'\\t'";
+      case '\r':
+        return "'\\r'";
+      case '\\':
+        return "'\\\\'";
+      case '\'':
+        return "'\\''";
+      default:
+        break;
     }
     if (b >= 32 && b < 127) return std::string("'") + static_cast<char>(b) + "'";
     char buf[8];
@@ -180,12 +188,14 @@ class CharWindowSampler : public ScheduledSampler<CharWindowOptions> {
     if (opt_.stride == 0) opt_.stride = opt_.steps;
     require(opt_.steps >= 1, "CharWindowOptions::steps must be >= 1, got ", opt_.steps);
     require(opt_.stride >= 1, "CharWindowOptions::stride must be >= 0, got ", opt_.stride);
-    require(opt_.batch_size >= 1, "CharWindowOptions::batch_size must be >= 1, got ", opt_.batch_size);
+    require(opt_.batch_size >= 1, "CharWindowOptions::batch_size must be >= 1, got ",
+            opt_.batch_size);
     require(opt_.valid_fraction >= 0.0 && opt_.valid_fraction < 1.0,
             "CharWindowOptions::valid_fraction must be in [0, 1), got ", opt_.valid_fraction);
     ids_ = vocab.encode(text);
     const auto n = static_cast<std::int64_t>(ids_.size());
-    cut_ = n - static_cast<std::int64_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
+    cut_ =
+        n - static_cast<std::int64_t>(std::llround(opt_.valid_fraction * static_cast<double>(n)));
     const std::int64_t T = opt_.steps;
     parts_[0].assign(ids_.begin(), ids_.begin() + cut_);
     parts_[1].assign(ids_.begin() + cut_, ids_.end());
@@ -201,7 +211,6 @@ class CharWindowSampler : public ScheduledSampler<CharWindowOptions> {
   const std::vector<TokenId>& ids() const { return ids_; }
   /// Index of the first validation character.
   std::size_t valid_begin() const { return static_cast<std::size_t>(cut_); }
-
 
   /// The next training batch (T x B, time-major); moves to the next epoch after the last one.
   void next_batch(TokenBatch& out) {
@@ -219,8 +228,8 @@ class CharWindowSampler : public ScheduledSampler<CharWindowOptions> {
   }
 
  private:
-  std::vector<TokenId> ids_;                  // the whole text
-  std::int64_t cut_ = 0;                      // first validation position
+  std::vector<TokenId> ids_;                   // the whole text
+  std::int64_t cut_ = 0;                       // first validation position
   std::array<std::vector<TokenId>, 2> parts_;  // ids_ before and from cut_
 };
 

@@ -43,8 +43,10 @@ CharModel<T> load_char_model(const std::filesystem::path& dir) {
   if (!fs::is_directory(dir, ec))
     throw IoError(dir.string() + ": not a model directory (train one with lstmidi-chars train)");
   const fs::path mfile = dir / kCharModelFile, vfile = dir / kCharVocabFile;
-  if (!fs::exists(mfile, ec)) throw IoError(mfile.string() + ": missing (has training saved a model yet?)");
-  if (!fs::exists(vfile, ec)) throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
+  if (!fs::exists(mfile, ec))
+    throw IoError(mfile.string() + ": missing (has training saved a model yet?)");
+  if (!fs::exists(vfile, ec))
+    throw IoError(vfile.string() + ": missing; the model cannot be used without its vocabulary");
   Checkpoint<T> ck = load_checkpoint<T>(mfile.string());
   CharModel<T> cm;
   cm.vocab = CharVocabulary::load(vfile.string());
@@ -53,7 +55,8 @@ CharModel<T> load_char_model(const std::filesystem::path& dir) {
   if (kind == ck.meta.end() || kind->second != "chars")
     throw FormatError(file + ": not a character model (a music model? use lstmidi-generate)");
   auto crc = ck.meta.find("vocab_crc");
-  if (crc == ck.meta.end() || cm.vocab.size() != ck.config.vocab_size || crc->second != cm.vocab.checksum())
+  if (crc == ck.meta.end() || cm.vocab.size() != ck.config.vocab_size ||
+      crc->second != cm.vocab.checksum())
     throw FormatError(vfile.string() + ": does not match " + file + " (vocabulary of " +
                       std::to_string(cm.vocab.size()) + " characters, model trained on " +
                       std::to_string(ck.config.vocab_size) + "); was it replaced or edited?");

@@ -17,15 +17,15 @@
 namespace lstmidi {
 
 struct EpochStats {
-  int epoch = 0;               // 1-based
-  double train_loss = 0;       // mean cross-entropy over the epoch's training positions (nats)
-  double train_accuracy = 0;   // share of positions whose most likely token was the target
-  double valid_loss = NAN;     // NaN when there is no validation set
+  int epoch = 0;                  // 1-based
+  double train_loss = 0;          // mean cross-entropy over the epoch's training positions (nats)
+  double train_accuracy = 0;      // share of positions whose most likely token was the target
+  double valid_loss = NAN;        // NaN when there is no validation set
   double valid_perplexity = NAN;  // exp(valid_loss); NaN also for piano-roll models
   double valid_accuracy = NAN;
-  double seconds = 0;          // wall time of the epoch
+  double seconds = 0;  // wall time of the epoch
   double tokens_per_second = 0;
-  double grad_norm = 0;        // mean pre-clipping gradient norm
+  double grad_norm = 0;  // mean pre-clipping gradient norm
 };
 
 namespace detail {
@@ -70,7 +70,9 @@ inline std::vector<EpochStats> parse_history_csv(const std::string& text) {
       v.push_back(std::strtod(cell.c_str(), &end));
       if (end == cell.c_str()) throw FormatError("training history: bad number '" + cell + "'");
     }
-    if (v.size() != 9) throw FormatError("training history: a row has " + std::to_string(v.size()) + " fields, expected 9");
+    if (v.size() != 9)
+      throw FormatError("training history: a row has " + std::to_string(v.size()) +
+                        " fields, expected 9");
     EpochStats r;
     r.epoch = static_cast<int>(v[0]);
     r.train_loss = v[1];
@@ -101,7 +103,8 @@ inline double nice_tick_step(double span) {
 /// Training and validation loss per epoch as an SVG picture: round tick values on the loss
 /// axis, and the best epoch (lowest validation loss, else lowest training loss; the epoch whose
 /// model is model.lstmidi) marked with a dashed line and its number.
-inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std::string& title = "") {
+inline std::string loss_curve_svg(const std::vector<EpochStats>& rows,
+                                  const std::string& title = "") {
   const double W = 640, H = 400, left = 60, right = 20, top = 40, bottom = 50;
   double lo = INFINITY, hi = -INFINITY;
   for (const EpochStats& r : rows)
@@ -131,10 +134,10 @@ inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std
   const int ticks = static_cast<int>(std::lround((hi - lo) / step));
   for (int k = 0; k <= ticks; ++k) {  // horizontal grid with round loss labels
     const double v = lo + step * k;
-    os << "<line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << Y(v) << "\" y2=\"" << Y(v)
-       << "\" stroke=\"#ddd\"/>\n<text class=\"tick\" x=\"" << left - 6 << "\" y=\"" << Y(v) + 4
-       << "\" text-anchor=\"end\">" << std::setprecision(decimals) << v << std::setprecision(1)
-       << "</text>\n";
+    os << "<line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << Y(v) << "\" y2=\""
+       << Y(v) << "\" stroke=\"#ddd\"/>\n<text class=\"tick\" x=\"" << left - 6 << "\" y=\""
+       << Y(v) + 4 << "\" text-anchor=\"end\">" << std::setprecision(decimals) << v
+       << std::setprecision(1) << "</text>\n";
   }
   // The best epoch: the model saved as model.lstmidi.
   const EpochStats* best = nullptr;
@@ -145,8 +148,9 @@ inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std
     if (std::isfinite(score) && score < best_score) best = &r;
   }
   if (best)
-    os << "<line class=\"best\" x1=\"" << X(best->epoch) << "\" x2=\"" << X(best->epoch) << "\" y1=\""
-       << top << "\" y2=\"" << H - bottom << "\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>\n"
+    os << "<line class=\"best\" x1=\"" << X(best->epoch) << "\" x2=\"" << X(best->epoch)
+       << "\" y1=\"" << top << "\" y2=\"" << H - bottom
+       << "\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>\n"
        << "<text x=\"" << X(best->epoch) + 4 << "\" y=\"" << top + 46
        << "\" fill=\"#2ca02c\">best epoch " << best->epoch << "</text>\n";
   os << "<text x=\"" << (W + left - right) / 2 << "\" y=\"" << H - 12
@@ -155,8 +159,8 @@ inline std::string loss_curve_svg(const std::vector<EpochStats>& rows, const std
      << (H - bottom + top) / 2 << ")\" text-anchor=\"middle\">cross-entropy (nats)</text>\n";
   for (const EpochStats& r : rows)
     if (rows.size() <= 20 || r.epoch % ((static_cast<int>(rows.size()) + 9) / 10) == 0)
-      os << "<text x=\"" << X(r.epoch) << "\" y=\"" << H - bottom + 16 << "\" text-anchor=\"middle\">"
-         << r.epoch << "</text>\n";
+      os << "<text x=\"" << X(r.epoch) << "\" y=\"" << H - bottom + 16
+         << "\" text-anchor=\"middle\">" << r.epoch << "</text>\n";
   auto series = [&](double EpochStats::*field, const char* color, const char* name, double ly) {
     std::ostringstream pts;
     pts.setf(std::ios::fixed);

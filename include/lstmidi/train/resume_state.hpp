@@ -136,9 +136,8 @@ inline BatchProgress batch_progress(const TrainOptions& opt, const ResumeState& 
   bp.unit = unit;
   const double per_batch = st.run_seconds / static_cast<double>(st.run_batches);
   bp.epoch_seconds_left = per_batch * static_cast<double>(per_epoch - st.run_batches);
-  bp.run_seconds_left =
-      bp.epoch_seconds_left +
-      per_batch * static_cast<double>(per_epoch) * static_cast<double>(opt.epochs - epoch);
+  bp.run_seconds_left = bp.epoch_seconds_left + per_batch * static_cast<double>(per_epoch) *
+                                                    static_cast<double>(opt.epochs - epoch);
   if (opt.time_budget_seconds > 0)
     bp.run_seconds_left =
         std::min(bp.run_seconds_left, std::max(0.0, opt.time_budget_seconds - st.elapsed));

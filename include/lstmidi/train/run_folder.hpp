@@ -59,12 +59,10 @@ class RunLock {
     lock.path_ = (dir / kRunLockFile).string();
     lock.fd_ = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock.fd_ < 0)
-      throw IoError(lock.path_ + ": cannot open the run's lock file (" + errno_text() +
-                    ")");
+      throw IoError(lock.path_ + ": cannot open the run's lock file (" + errno_text() + ")");
     while (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EINTR) continue;
-      if (errno != EWOULDBLOCK)
-        throw IoError(lock.path_ + ": cannot lock (" + errno_text() + ")");
+      if (errno != EWOULDBLOCK) throw IoError(lock.path_ + ": cannot lock (" + errno_text() + ")");
       char buf[32] = {};
       const ssize_t n = ::pread(lock.fd_, buf, sizeof buf - 1, 0);
       std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
@@ -77,8 +75,7 @@ class RunLock {
     const std::string me = std::to_string(static_cast<long>(::getpid())) + "\n";
     if (::ftruncate(lock.fd_, 0) != 0 ||
         ::pwrite(lock.fd_, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size()))
-      throw IoError(lock.path_ + ": cannot write the run's lock file (" + errno_text() +
-                    ")");
+      throw IoError(lock.path_ + ": cannot write the run's lock file (" + errno_text() + ")");
     return lock;
   }
 
