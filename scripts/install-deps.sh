@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
       python3-mido midicsv python3-numpy libcpp-httplib-dev libopenmpi-dev openmpi-bin
-      libopenblas-dev libdnnl-dev)
+      libopenblas-dev libdnnl-dev clang-format)
 case "${1:-}" in
   --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
