@@ -169,7 +169,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", s.seed, "Seed for initialisation, split, shuffling and dropout")
       ->check(cli::Seed())
       ->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads (0 = all cores)")
+  app.add_option("--threads", threads,
+                 "Worker threads (0 = all cores). On a machine other work keeps busy, fewer "
+                 "can be faster: each time step waits for its slowest thread")
       ->check(cli::Range(0, 256))
       ->capture_default_str();
   app.add_option("--time-budget", s.time_budget,
