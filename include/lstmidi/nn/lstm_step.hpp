@@ -225,12 +225,8 @@ class LstmStepper {
             for (Index j0 = 0; j0 < B; j0 += detail::kPackNr) {
               const Index nr = std::min(detail::kPackNr, B - j0);
               const T* x = X.data() + j0 * X.rows();
-              if (count == 2)
-                detail::packed_tile_512<2>(nr, kc, w, K * detail::kPackMr, x, X.rows(),
-                                           a + j0 * lda, lda, 2 * detail::kPackMr, true);
-              else
-                detail::packed_tile_512<1>(nr, kc, w, K * detail::kPackMr, x, X.rows(),
-                                           a + j0 * lda, lda, detail::kPackMr, true);
+              detail::packed_tile_512(count, nr, kc, w, K * detail::kPackMr, x, X.rows(),
+                                      a + j0 * lda, lda, count * detail::kPackMr, true);
             }
             r0 += count * detail::kPackMr;
 #else
