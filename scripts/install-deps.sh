@@ -4,9 +4,11 @@
 #        (as root, or with sudo available; --with-browser: Chromium for lstmidi-studio's tests)
 set -euo pipefail
 
+# ocl-icd-opencl-dev: Debian's oneDNN CMake package looks for OpenCL (it only recommends it, and
+# without it find_package(dnnl) fails, so the oneDNN backend and bench/dnnl_lstm would be skipped).
 pkgs=(g++ make cmake pkg-config libeigen3-dev libsmf-dev doctest-dev libcli11-dev
       python3-mido midicsv python3-numpy libcpp-httplib-dev libopenmpi-dev openmpi-bin
-      libopenblas-dev libdnnl-dev clang-format)
+      libopenblas-dev libdnnl-dev ocl-icd-opencl-dev clang-format)
 case "${1:-}" in
   --with-bench) pkgs+=(libbenchmark-dev python3-torch libopenblas0-pthread) ;;
   --with-fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
