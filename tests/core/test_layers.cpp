@@ -98,6 +98,20 @@ TEST_CASE("dropout: inverted scaling, inference identity, seeded masks, gradient
   const Matrix<double> expected = (R.array() * d.mask().array()).matrix();  // rounded products
   CHECK(dX == expected);
   CHECK_THROWS_AS(Dropout<float>(1.0), std::invalid_argument);
+
+  // The mask is drawn in blocks, but element k is still the k-th uniform draw of the stream:
+  // m[k] = (uniform_f32() < 1 - p) ? 1/(1-p) : 0, across block boundaries (3 x 1000 elements).
+  Dropout<float> df(0.3);
+  Rng block_rng(21), one_rng(21);
+  Matrix<float> Yf;
+  df.forward(Matrix<float>::Ones(3, 1000), Yf, block_rng, true);
+  bool mask_matches = true;
+  for (Index k = 0; k < Yf.size(); ++k)
+    mask_matches &= Yf.data()[k] == (one_rng.uniform_f32() < static_cast<float>(1.0 - 0.3)
+                                         ? static_cast<float>(1.0 / (1.0 - 0.3))
+                                         : 0.0f);
+  CHECK(mask_matches);
+  CHECK(block_rng.next_u32() == one_rng.next_u32());
 }
 
 TEST_CASE("softmax cross-entropy: value, gradient, ignored targets") {

@@ -78,3 +78,20 @@ TEST_CASE("rng: shuffle is a seeded permutation") {
   std::sort(a.begin(), a.end());
   CHECK(a == v);
 }
+
+TEST_CASE("rng: fill_u32 gives the draws of next_u32, bit for bit, and leaves the same state") {
+  // Lengths below, at and around the lane count, and long runs with a tail.
+  for (std::size_t n : {0u, 1u, 15u, 16u, 17u, 31u, 32u, 33u, 1000u, 4099u}) {
+    CAPTURE(n);
+    Rng one(123, 9), block(123, 9);
+    one.next_u32();  // start mid-stream
+    block.next_u32();
+    std::vector<std::uint32_t> expected(n), got(n + 1, 0xdeadbeef);
+    for (auto& x : expected) x = one.next_u32();
+    block.fill_u32(got.data(), n);
+    CHECK(std::equal(expected.begin(), expected.end(), got.begin()));
+    CHECK(got[n] == 0xdeadbeef);  // nothing written past n
+    CHECK(block.state().state == one.state().state);
+    CHECK(block.next_u32() == one.next_u32());
+  }
+}

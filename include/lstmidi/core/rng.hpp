@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -46,10 +47,36 @@ class Rng {
 
   std::uint32_t next_u32() {
     const std::uint64_t old = s_.state;
-    s_.state = old * 6364136223846793005ULL + s_.inc;
-    const auto xorshifted = static_cast<std::uint32_t>(((old >> 18u) ^ old) >> 27u);
-    const auto rot = static_cast<std::uint32_t>(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+    s_.state = old * kMultiplier + s_.inc;
+    return output(old);
+  }
+
+  /// out[0..n) = the next n values of next_u32(), bit for bit, and the stream moves n draws on.
+  /// Fast path for long runs of draws (dropout masks): kLanes independent lanes, lane j at draw
+  /// k + j, each stepped kLanes draws at a time by the composed LCG
+  ///   state_{k+L} = a^L state_k + inc (a^{L-1} + ... + a + 1)      (mod 2^64, L = kLanes)
+  /// so the lanes share no dependency chain and the compiler vectorises them.
+  void fill_u32(std::uint32_t* out, std::size_t n) {
+    std::size_t k = 0;
+    if (n >= kLanes) {
+      std::uint64_t lane[kLanes];
+      lane[0] = s_.state;
+      for (std::size_t j = 1; j < kLanes; ++j) lane[j] = lane[j - 1] * kMultiplier + s_.inc;
+      std::uint64_t mul = 1, add = 0;  // x -> mul x + add is kLanes steps of the LCG
+      for (std::size_t j = 0; j < kLanes; ++j) {
+        add = add * kMultiplier + s_.inc;
+        mul *= kMultiplier;
+      }
+      for (; k + kLanes <= n; k += kLanes) {
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          const std::uint64_t old = lane[j];
+          out[k + j] = output(old);
+          lane[j] = old * mul + add;
+        }
+      }
+      s_.state = lane[0];  // the state before draw k
+    }
+    for (; k < n; ++k) out[k] = next_u32();
   }
 
   std::uint64_t next_u64() {
@@ -58,7 +85,11 @@ class Rng {
   }
 
   /// Uniform in [0, 1) with 24 random bits (exact in float).
-  float uniform_f32() { return static_cast<float>(next_u32() >> 8) * (1.0f / 16777216.0f); }
+  float uniform_f32() { return to_unit_f32(next_u32()); }
+  /// The conversion uniform_f32() applies to one draw: its top 24 bits, scaled by 2^-24.
+  static float to_unit_f32(std::uint32_t u) {
+    return static_cast<float>(u >> 8) * (1.0f / 16777216.0f);
+  }
 
   /// Uniform in [0, 1) with 53 random bits (exact in double).
   double uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
@@ -101,6 +132,16 @@ class Rng {
   }
 
  private:
+  static constexpr std::uint64_t kMultiplier = 6364136223846793005ULL;
+  static constexpr std::size_t kLanes = 16;
+
+  // The PCG output permutation (XSH RR) of the state before a step.
+  static std::uint32_t output(std::uint64_t old) {
+    const auto xorshifted = static_cast<std::uint32_t>(((old >> 18u) ^ old) >> 27u);
+    const auto rot = static_cast<std::uint32_t>(old >> 59u);
+    return (xorshifted >> rot) | (xorshifted << ((32u - rot) & 31u));
+  }
+
   State s_;
 };
 

@@ -11,6 +11,9 @@
 /// forward passes).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/rng.hpp"
 
@@ -42,8 +45,15 @@ class Dropout {
       mask_.resize(X.rows(), X.cols());
       const float keep = static_cast<float>(1.0 - p_);
       const T scale = static_cast<T>(1.0 / (1.0 - p_));
+      // m[k] = rng.uniform_f32() < keep ? scale : 0 for k = 0, 1, ..., drawn a block at a time
+      // (Rng::fill_u32 gives the same draws as one call per element, without a serial chain).
       T* m = mask_.data();
-      for (Index k = 0; k < mask_.size(); ++k) m[k] = rng.uniform_f32() < keep ? scale : T(0);
+      std::uint32_t bits[kBlock];
+      for (Index k0 = 0; k0 < mask_.size(); k0 += kBlock) {
+        const Index n = std::min<Index>(kBlock, mask_.size() - k0);
+        rng.fill_u32(bits, static_cast<std::size_t>(n));
+        for (Index k = 0; k < n; ++k) m[k0 + k] = Rng::to_unit_f32(bits[k]) < keep ? scale : T(0);
+      }
     }
     Y.resize(X.rows(), X.cols());
     Y.array() = X.array() * mask_.array();
@@ -61,6 +71,8 @@ class Dropout {
   }
 
  private:
+  static constexpr Index kBlock = 1024;  // draws per Rng::fill_u32 call (4 KB on the stack)
+
   double p_ = 0.0;
   bool frozen_ = false;
   bool active_ = false;
