@@ -76,3 +76,35 @@ TEST_CASE("gemm and gemm_add are Eigen's products, bit for bit, in the default b
   }
   check_all<float>(300, 700, 40, rng);  // Eigen's blocked GEMM, several depth blocks
 }
+
+TEST_CASE("add_row_sums: the row sums added column after column, for any block") {
+  Rng rng(12);
+  for (const Index m : {1, 7, 16, 33}) {
+    for (const Index n : {1, 2, 100}) {
+      CAPTURE(m);
+      CAPTURE(n);
+      const Matrix<float> M = random_matrix<float>(m, n, rng);
+      const Matrix<float> start = random_matrix<float>(m, 1, rng);
+      // The definition, written out: one running sum per row over the columns in order.
+      Matrix<float> expect = start;
+      for (Index i = 0; i < m; ++i) {
+        float s = 0;
+        for (Index j = 0; j < n; ++j) s += M(i, j);
+        expect(i, 0) += s;
+      }
+      Matrix<float> db = start;
+      add_row_sums(db.col(0), M);
+      CHECK(db == expect);
+      // A column block of a larger matrix (the stride of a whole column of the parent) gives
+      // the same sums as the block on its own.
+      Matrix<float> parent = random_matrix<float>(m + 3, n + 2, rng);
+      parent.block(2, 1, m, n) = M;
+      Matrix<float> db_block = start;
+      add_row_sums(db_block.col(0), parent.block(2, 1, m, n));
+      CHECK(db_block == expect);
+      // and agree with Eigen's rowwise sums to float rounding
+      const Matrix<float> eigen = start + M.rowwise().sum();
+      CHECK((db - eigen).cwiseAbs().maxCoeff() <= 1e-5f * (1 + M.cwiseAbs().sum()));
+    }
+  }
+}

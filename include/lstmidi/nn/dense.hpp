@@ -47,7 +47,7 @@ class Dense {
                 const Eigen::Ref<const Matrix<T>>& dZ, Matrix<T>* dX) const {
     require_shape(dZ, V_, X.cols(), "Dense::backward dZ");
     gemm_add(W_.in(p.grads), dZ, X.transpose());
-    b_.in(p.grads).col(0) += dZ.rowwise().sum();
+    add_row_sums(b_.in(p.grads).col(0), dZ);
     if (dX) {
       dX->resize(H_, X.cols());
       gemm(*dX, W_.in(p.values).transpose(), dZ);

@@ -301,7 +301,7 @@ class Lstm {
     } else {
       gemm_add(U_.in(p.grads), A_, Hs_.leftCols(T_ * B).transpose());
     }
-    b_.in(p.grads).col(0) += A_.rowwise().sum();
+    add_row_sums(b_.in(p.grads).col(0), A_);
   }
 
   static constexpr Index kMinSliceColumns = 8;  // narrower slices make GEMMs inefficient

@@ -141,7 +141,7 @@ class Nade {
     require_shape(S_, Nh_, Y.cols(), "Nade::backward (forward with gradients first)");
     require_shape(dY, H_, Y.cols(), "Nade::backward dY");
     gemm_add(Wc_.in(p.grads), S_, Y.transpose());
-    bc_.in(p.grads).col(0) += S_.rowwise().sum();
+    add_row_sums(bc_.in(p.grads).col(0), S_);
     W_.in(p.grads) += dW_;
     V_.in(p.grads) += dV_;
     gemm_add(dY, Wc_.in(p.values).transpose(), S_);
