@@ -1124,6 +1124,16 @@ def case_default_primer():
 KILL_SETTINGS = ["--hidden", "128", "--embedding", "32", "--layers", "2", "--seq-len", "32",
                  "--batch", "8", "--stride", "28", "--epochs", "3", "--threads", "1",
                  "--checkpoint-every", "1", "--seed", "11", "--quiet", "--patience", "0"]
+# The kills land 0.3 s or more into a run; on a fast machine three epochs take less than a
+# second, so the run is lengthened (more epochs) until it lasts this long.
+KILL_MIN_RUN_S = 2.5
+KILL_MAX_EPOCHS = 48
+
+
+def kill_settings(epochs):
+    settings = list(KILL_SETTINGS)
+    settings[settings.index("--epochs") + 1] = str(epochs)
+    return settings
 
 
 def check_loadable(model_dir, what):
@@ -1140,18 +1150,25 @@ def case_kill_resume():
     base = workdir("kill_resume")
     data = copy_data(os.path.join(base, "data"), 36)
     ref = os.path.join(base, "reference")
-    t0 = time.monotonic()
-    p = run([ARGS.train, "--data", data, "--out", ref, *KILL_SETTINGS], timeout=600)
-    expect_ok(p, "uninterrupted reference run")
-    duration = time.monotonic() - t0
-    print(f"reference run: {duration:.1f} s")
+    epochs = int(KILL_SETTINGS[KILL_SETTINGS.index("--epochs") + 1])
+    while True:
+        shutil.rmtree(ref, ignore_errors=True)
+        t0 = time.monotonic()
+        p = run([ARGS.train, "--data", data, "--out", ref, *kill_settings(epochs)], timeout=600)
+        expect_ok(p, "uninterrupted reference run")
+        duration = time.monotonic() - t0
+        print(f"reference run: {epochs} epochs, {duration:.1f} s")
+        if duration >= KILL_MIN_RUN_S or epochs >= KILL_MAX_EPOCHS:
+            break
+        epochs = min(KILL_MAX_EPOCHS, max(2 * epochs, math.ceil(epochs * KILL_MIN_RUN_S / duration)))
+    settings = kill_settings(epochs)
     rng = random.Random(int(os.environ.get("LSTMIDI_KILL_SEED", "20240611")))
     out = os.path.join(base, "killed")
     kills = 0
     resumed_from_checkpoint = 0
     for attempt in range(int(os.environ.get("LSTMIDI_KILLS", "8"))):
         resume = os.path.exists(os.path.join(out, "last.lstmidi"))
-        cmd = [ARGS.train, "--data", data, "--out", out, *KILL_SETTINGS] + (["--resume"] if resume else [])
+        cmd = [ARGS.train, "--data", data, "--out", out, *settings] + (["--resume"] if resume else [])
         resumed_from_checkpoint += resume
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, errors="replace")
@@ -1172,7 +1189,7 @@ def case_kill_resume():
         check_loadable(out, f"after kill {kills}")
     # Finish the run.
     resume = os.path.exists(os.path.join(out, "last.lstmidi"))
-    p = run([ARGS.train, "--data", data, "--out", out, *KILL_SETTINGS] + (["--resume"] if resume else []),
+    p = run([ARGS.train, "--data", data, "--out", out, *settings] + (["--resume"] if resume else []),
             timeout=600)
     expect_ok(p, "final resume")
     check(kills >= 3, f"only {kills} kills landed; the run is too short to test interruption")
