@@ -108,3 +108,76 @@ TEST_CASE("add_row_sums: the row sums added column after column, for any block")
     }
   }
 }
+
+TEST_CASE("gemm_packed: the same bits for any thread count, the product to float rounding") {
+  Rng rng(21);
+  const int threads_before = Eigen::nbThreads();
+  // Shapes of the training step's wide products, scaled down: 4H x D times D x T*B for the
+  // input projection, its transpose for dX, the output layer; widths around the 64-column
+  // blocks and the 256-column threshold.
+  struct Shape {
+    Index m, k, n;
+    bool transpose;
+  };
+  for (const Shape s :
+       {Shape{64, 32, 256, false}, Shape{100, 33, 300, false}, Shape{37, 129, 257, true},
+        Shape{17, 40, 640, true}, Shape{48, 20, 255, false}}) {
+    CAPTURE(s.m);
+    CAPTURE(s.k);
+    CAPTURE(s.n);
+    CAPTURE(s.transpose);
+    const Matrix<float> W =
+        random_matrix<float>(s.transpose ? s.k : s.m, s.transpose ? s.m : s.k, rng);
+    const Matrix<float> X = random_matrix<float>(s.k, s.n, rng);
+    const Matrix<float> C0 = random_matrix<float>(s.m, s.n, rng);
+    auto product = [&](int threads, bool accumulate) {
+      Eigen::setNbThreads(threads);
+      Matrix<float> C = C0;
+      if (s.transpose) {
+        if (accumulate)
+          gemm_packed_add(C, W.transpose(), X);
+        else
+          gemm_packed(C, W.transpose(), X);
+      } else {
+        if (accumulate)
+          gemm_packed_add(C, W, X);
+        else
+          gemm_packed(C, W, X);
+      }
+      return C;
+    };
+    for (const bool accumulate : {false, true}) {
+      CAPTURE(accumulate);
+      const Matrix<float> one = product(1, accumulate);
+      // Thread counts only decide which thread runs which 64-column block.
+      CHECK(product(2, accumulate) == one);
+      CHECK(product(3, accumulate) == one);
+      // Against the product in double, with the dot-product bound of length k.
+      const Eigen::MatrixXd Wd = s.transpose ? Eigen::MatrixXd(W.transpose().cast<double>())
+                                             : Eigen::MatrixXd(W.cast<double>());
+      Eigen::MatrixXd expect = Wd * X.cast<double>();
+      if (accumulate) expect += C0.cast<double>();
+      const Eigen::MatrixXd scale =
+          Wd.cwiseAbs() * X.cast<double>().cwiseAbs() + Eigen::MatrixXd::Ones(s.m, s.n);
+      const double eps = std::numeric_limits<float>::epsilon();
+      const Eigen::ArrayXXd err = (one.cast<double>() - expect).cwiseAbs().array();
+      CHECK((err <= 4.0 * double(s.k + 1) * eps * scale.array()).all());
+    }
+  }
+  // Products narrower than the threshold, and double ones, are gemm()'s, bit for bit.
+  const Matrix<double> Wd = random_matrix<double>(40, 30, rng),
+                       Xd = random_matrix<double>(30, 300, rng);
+  Matrix<double> got, expect;
+  gemm_packed(got, Wd, Xd);
+  gemm(expect, Wd, Xd);
+  CHECK(got == expect);
+  const Matrix<float> Wf = random_matrix<float>(40, 30, rng), Xf = random_matrix<float>(30, 1, rng);
+  Matrix<float> gotf, expectf;
+  gemm_packed(gotf, Wf, Xf);
+  gemm(expectf, Wf, Xf);
+  CHECK(gotf == expectf);
+  // A mismatched product is an error with its shapes, not a crash.
+  Matrix<float> bad;
+  CHECK_THROWS_AS(gemm_packed(bad, Wf, random_matrix<float>(31, 300, rng)), std::invalid_argument);
+  Eigen::setNbThreads(threads_before);
+}

@@ -238,3 +238,32 @@ TEST_CASE("Half: the portable widening agrees with the hardware's for every 16-b
   MESSAGE("no F16C in this build: only the portable conversion is checked");
 #endif
 }
+
+TEST_CASE("PackedMatrix::multiply_wide: block by block, the same bits as one multiply per block") {
+  Rng rng(17);
+  const Matrix<float> M = random_matrix<float>(70, 150, rng);
+  PackedMatrix<float> P;
+  P.pack(M);
+  for (const Index n : {1, 63, 64, 65, 200}) {
+    CAPTURE(n);
+    const Matrix<float> X = random_matrix<float>(150, n, rng);
+    const Matrix<float> C0 = random_matrix<float>(70, n, rng);
+    for (const bool accumulate : {false, true}) {
+      CAPTURE(accumulate);
+      // The definition: one multiply() per 64-column block.
+      Matrix<float> expect = C0;
+      for (Index c0 = 0; c0 < n; c0 += 64) {
+        const Index w = std::min<Index>(64, n - c0);
+        P.multiply(X.middleCols(c0, w), expect.middleCols(c0, w), accumulate);
+      }
+      for (const int threads : {1, 2, 5}) {
+        CAPTURE(threads);
+        Matrix<float> C = C0;
+        P.multiply_wide(X, C, accumulate, threads);
+        CHECK(C == expect);
+      }
+    }
+  }
+  Matrix<float> X(149, 10), C(70, 10);
+  CHECK_THROWS_AS(P.multiply_wide(X, C, false, 2), std::invalid_argument);
+}

@@ -20,6 +20,7 @@
 #include <type_traits>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/packed_gemm.hpp"
 
 #ifdef LSTMIDI_DNNL_BACKEND
 #include <oneapi/dnnl/dnnl.h>
@@ -129,6 +130,68 @@ void gemm_add(Dst&& C, const Lhs& A, const Rhs& B) {
   if (detail::dnnl_worth(A, B) && detail::dnnl_gemm(C, A, B, /*accumulate=*/true)) return;
 #endif
   C.noalias() += A * B;
+}
+
+namespace detail {
+
+// Left operands as PackedMatrix packs them: W as stored, or W^T from W.
+template <typename T, typename E>
+void pack_left(PackedMatrix<T>& P, const E& W) {
+  P.pack(W);
+}
+template <typename T, typename E>
+void pack_left(PackedMatrix<T>& P, const Eigen::Transpose<E>& W) {
+  P.pack_transpose(W.nestedExpression());
+}
+
+// gemm_packed() packs only products at least this wide: below it the packing (one pass over
+// W) is not repaid, and generation's one-column products stay on Eigen.
+inline constexpr Index kPackedMinColumns = 256;
+
+template <typename Dst, typename Lhs, typename Rhs>
+void gemm_packed_impl(Dst& C, const Lhs& W, const Rhs& X, bool accumulate) {
+  using T = typename Rhs::Scalar;
+  if constexpr (PackedMatrix<T>::kernel_active()) {
+    if (X.cols() >= kPackedMinColumns && X.innerStride() == 1 && C.innerStride() == 1) {
+      require(W.cols() == X.rows(), "gemm_packed: inner sizes differ, ", W.cols(), " and ",
+              X.rows());
+      if (accumulate)
+        require(C.rows() == W.rows() && C.cols() == X.cols(), "gemm_packed_add: C is ", C.rows(),
+                "x", C.cols(), ", the product ", W.rows(), "x", X.cols());
+      else
+        C.resize(W.rows(), X.cols());
+      // One packing buffer per thread, reused by every product of its size or smaller.
+      static thread_local PackedMatrix<T> P;
+      pack_left(P, W);
+      P.multiply_wide(X, C, accumulate, Eigen::nbThreads());
+      return;
+    }
+  }
+  if (accumulate)
+    gemm_add(C, W, X);
+  else
+    gemm(C, W, X);
+}
+
+}  // namespace detail
+
+/// C = W X for a weight matrix W (or W.transpose()) and a wide X, a window's T*B columns: the
+/// input projections W X, the output layer, and dX = W^T dA in backward. Where the packed
+/// register kernel is active (float, AVX2 + FMA builds, core/packed_gemm.hpp) and X has at
+/// least 256 columns, W is packed into 16-row panels (one pass over W) and the product runs
+/// on the per-step kernel over 64-column blocks of X, split across Eigen::nbThreads() threads:
+/// the same bits for any thread count. Otherwise (double, narrower X, builds without the
+/// kernel) it is gemm(). Agrees with gemm() to float rounding. X and C: column-major with unit
+/// inner stride (matrices, maps, column blocks).
+template <typename Dst, typename Lhs, typename Rhs>
+void gemm_packed(Dst&& C, const Lhs& W, const Rhs& X) {
+  detail::gemm_packed_impl(C, W, X, /*accumulate=*/false);
+}
+
+/// C += W X, as gemm_packed(); C has the product's shape.
+template <typename Dst, typename Lhs, typename Rhs>
+void gemm_packed_add(Dst&& C, const Lhs& W, const Rhs& X) {
+  detail::gemm_packed_impl(C, W, X, /*accumulate=*/true);
 }
 
 /// db += M 1: adds the row sums of M (m, n) to db (m, 1), the bias gradient of a layer whose

@@ -41,6 +41,10 @@
 #include "lstmidi/core/packed_kernel_256.hpp"
 #include "lstmidi/core/packed_kernel_512.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lstmidi {
 
 namespace detail {
@@ -52,6 +56,10 @@ inline constexpr Index kPackKc = 512;  // depth of one pass over the panels (256
 // their slice (32 KB) in L1 as kPackKc does for the 256-bit kernel's one panel.
 inline constexpr Index kPackGroup512 = 4;
 inline constexpr Index kPackKc512 = 128;
+// multiply_wide() cuts X into blocks of this many columns: the block of X (K x 64 floats, 128 KB
+// for K = 512) stays in L2 while the panels stream past it, as in the per-step products.
+// Chosen by timing 32..192 (docs/performance.md).
+inline constexpr Index kPackWideBlock = 64;
 
 // Panel storage aligned as Eigen aligns its matrices (64 bytes in AVX-512 builds, 32 in AVX
 // builds), so that the kernels' panel loads never straddle two cache lines (malloc alone
@@ -171,6 +179,32 @@ class PackedMatrix {
 #endif
     detail::packed_panels_portable(packed_.data(), rows_, cols_, X.data(), X.outerStride(),
                                    X.cols(), C.data(), C.outerStride(), accumulate);
+  }
+
+  /// C (+)= P X for a wide X (a window's T*B columns): X and C are cut into blocks of
+  /// kPackWideBlock columns, each block one multiply(), and the blocks are dealt to `threads`
+  /// OpenMP threads in contiguous runs (one thread inside a parallel region). A block is
+  /// computed the same way whichever thread runs it, so the result is the same bits for any
+  /// thread count.
+  void multiply_wide(const ConstStridedRef& X, StridedRef C, bool accumulate, int threads) const {
+    require(X.rows() == cols_ && C.rows() == rows_ && C.cols() == X.cols(),
+            "PackedMatrix::multiply_wide: (", rows_, "x", cols_, ") times (", X.rows(), "x",
+            X.cols(), ") into (", C.rows(), "x", C.cols(), ")");
+    const Index n = X.cols(), blocks = (n + detail::kPackWideBlock - 1) / detail::kPackWideBlock;
+#ifdef _OPENMP
+    if (omp_in_parallel()) threads = 1;
+#endif
+    threads = static_cast<int>(std::max<Index>(1, std::min<Index>(threads, blocks)));
+    auto block = [&](Index b) {
+      const Index c0 = b * detail::kPackWideBlock, w = std::min(detail::kPackWideBlock, n - c0);
+      multiply(X.middleCols(c0, w), C.middleCols(c0, w), accumulate);
+    };
+    if (threads == 1) {
+      for (Index b = 0; b < blocks; ++b) block(b);
+      return;
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (Index b = 0; b < blocks; ++b) block(b);
   }
 
  private:

@@ -38,7 +38,7 @@ class Dense {
   void forward(const ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X, Matrix<T>& Z) const {
     require(X.rows() == H_, "Dense::forward: input has ", X.rows(), " rows, expected ", H_);
     Z.resize(V_, X.cols());
-    gemm(Z, W_.in(p.values), X);
+    gemm_packed(Z, W_.in(p.values), X);
     Z.colwise() += b_.in(p.values).col(0);
   }
 
@@ -50,7 +50,7 @@ class Dense {
     add_row_sums(b_.in(p.grads).col(0), dZ);
     if (dX) {
       dX->resize(H_, X.cols());
-      gemm(*dX, W_.in(p.values).transpose(), dZ);
+      gemm_packed(*dX, W_.in(p.values).transpose(), dZ);
     }
   }
 

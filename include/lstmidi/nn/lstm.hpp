@@ -128,7 +128,7 @@ class Lstm {
     require_shape(X, D_, X.cols(), "Lstm::forward X");
     prepare(X.cols() / B, B, h0, c0);
     // All input projections in one GEMM: A = W X + b.
-    gemm(A_, W_.in(p.values), X);
+    gemm_packed(A_, W_.in(p.values), X);
     A_.colwise() += b_.in(p.values).col(0);
     recurrence(p);
   }
@@ -177,7 +177,7 @@ class Lstm {
     require_shape(X, D_, T_ * B_, "Lstm::backward X");
     sweep(p, dY);
     gemm_add(W_.in(p.grads), A_, X.transpose());
-    if (dX) gemm(*dX, W_.in(p.values).transpose(), A_);
+    if (dX) gemm_packed(*dX, W_.in(p.values).transpose(), A_);
   }
 
   /// Backward for forward_tokens: dW[:, id] += da for each position (scatter-add).

@@ -102,7 +102,7 @@ class Nade {
       const Index m = std::min(kChunk, N - c0);
       x_ = X.middleCols(c0, m).template cast<T>();
       // Forward along the keys: a_0 = W_c y + b_c, then h_k, z_k and a_{k+1} = a_k + W[:, k] x_k.
-      gemm(a_, Wc_.in(p.values), Y.middleCols(c0, m));
+      gemm_packed(a_, Wc_.in(p.values), Y.middleCols(c0, m));
       a_.colwise() += bc_.in(p.values).col(0);
       z_ = Bv.middleCols(c0, m);
       h_.resize(Nh_, K_ * m);
@@ -144,7 +144,7 @@ class Nade {
     add_row_sums(bc_.in(p.grads).col(0), S_);
     W_.in(p.grads) += dW_;
     V_.in(p.grads) += dV_;
-    gemm_add(dY, Wc_.in(p.values).transpose(), S_);
+    gemm_packed_add(dY, Wc_.in(p.values).transpose(), S_);
   }
 
   /// Draws one frame key by key, low to high, given the time model's output y (H, 1) and the
