@@ -109,6 +109,28 @@ TEST_CASE("add_row_sums: the row sums added column after column, for any block")
   }
 }
 
+TEST_CASE("add_row_sums: rows split across threads give the same bits as one thread") {
+  // Large enough (2^18 elements and more) for the split; rows not a multiple of 16.
+  Rng rng(13);
+  const int threads_before = Eigen::nbThreads();
+  const Matrix<float> M = random_matrix<float>(1000, 300, rng);
+  const Matrix<float> start = random_matrix<float>(1000, 1, rng);
+  Matrix<float> expect = start;
+  for (Index i = 0; i < M.rows(); ++i) {
+    float s = 0;
+    for (Index j = 0; j < M.cols(); ++j) s += M(i, j);
+    expect(i, 0) += s;
+  }
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    Eigen::setNbThreads(threads);
+    Matrix<float> db = start;
+    add_row_sums(db.col(0), M);
+    CHECK(db == expect);
+  }
+  Eigen::setNbThreads(threads_before);
+}
+
 TEST_CASE("gemm_packed: the same bits for any thread count, the product to float rounding") {
   Rng rng(21);
   const int threads_before = Eigen::nbThreads();

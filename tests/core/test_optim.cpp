@@ -120,3 +120,45 @@ TEST_CASE("weight average: the bias-corrected moving average of the weights, ste
   saved[0] = std::nan("");
   CHECK_THROWS_AS(b.set_state(saved, 2), std::invalid_argument);
 }
+
+TEST_CASE("adam: chunked and threaded, the same bits for any thread count") {
+  // The update written over whole vectors, as Adam defines it; Adam::step runs it chunk by
+  // chunk on Eigen::nbThreads() threads.
+  const int threads_before = Eigen::nbThreads();
+  Rng rng(5);
+  for (const Index n : {1, 15, 4096, 4097, 50001}) {
+    CAPTURE(n);
+    const AdamConfig cfg{1e-3, 0.9, 0.999, 1e-8, 0.01};
+    Vector<float> p0 = test::random_matrix<float>(n, 1, rng).col(0);
+    Vector<float> pr = p0, mr = Vector<float>::Zero(n), vr = Vector<float>::Zero(n);
+    std::vector<Vector<float>> grads;
+    for (int s = 0; s < 3; ++s) grads.push_back(test::random_matrix<float>(n, 1, rng).col(0));
+    for (int s = 0; s < 3; ++s) {
+      const double c1 = 1.0 - std::pow(cfg.beta1, s + 1), c2 = 1.0 - std::pow(cfg.beta2, s + 1);
+      const float b1 = 0.9f, b2 = 0.999f, lr = 1e-3f, eps = 1e-8f, wd = 0.01f;
+      const float inv_c1 = float(1.0 / c1), inv_c2 = float(1.0 / c2);
+      const Vector<float>& g = grads[size_t(s)];
+      mr.array() = b1 * mr.array() + (1.0f - b1) * g.array();
+      vr.array() = b2 * vr.array() + (1.0f - b2) * g.array().square();
+      pr.array() -=
+          lr * ((mr.array() * inv_c1) / ((vr.array() * inv_c2).sqrt() + eps) + wd * pr.array());
+    }
+    Vector<float> p1;
+    for (const int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      Eigen::setNbThreads(threads);
+      Adam<float> adam(n, cfg);
+      Vector<float> p = p0;
+      for (int s = 0; s < 3; ++s) adam.step(p, grads[size_t(s)]);
+      // Any thread count: the same bits.
+      if (threads == 1) p1 = p;
+      CHECK(p == p1);
+      // The whole-vector update, to the last bit or two (the compiler may fuse a multiply
+      // and an add differently in this file than in the header).
+      CHECK(((p - pr).array().abs() <= 4e-7f * (1.0f + pr.array().abs())).all());
+      CHECK(((adam.m() - mr).array().abs() <= 1e-6f * (1e-3f + mr.array().abs())).all());
+      CHECK(((adam.v() - vr).array().abs() <= 1e-6f * (1e-6f + vr.array().abs())).all());
+    }
+  }
+  Eigen::setNbThreads(threads_before);
+}

@@ -22,6 +22,10 @@
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #ifdef LSTMIDI_DNNL_BACKEND
 #include <oneapi/dnnl/dnnl.h>
 #ifdef _OPENMP
@@ -136,12 +140,12 @@ namespace detail {
 
 // Left operands as PackedMatrix packs them: W as stored, or W^T from W.
 template <typename T, typename E>
-void pack_left(PackedMatrix<T>& P, const E& W) {
-  P.pack(W);
+void pack_left(PackedMatrix<T>& P, const E& W, int threads) {
+  P.pack(W, threads);
 }
 template <typename T, typename E>
-void pack_left(PackedMatrix<T>& P, const Eigen::Transpose<E>& W) {
-  P.pack_transpose(W.nestedExpression());
+void pack_left(PackedMatrix<T>& P, const Eigen::Transpose<E>& W, int threads) {
+  P.pack_transpose(W.nestedExpression(), threads);
 }
 
 // gemm_packed() packs only products at least this wide: below it the packing (one pass over
@@ -149,28 +153,29 @@ void pack_left(PackedMatrix<T>& P, const Eigen::Transpose<E>& W) {
 inline constexpr Index kPackedMinColumns = 256;
 
 template <typename Dst, typename Lhs, typename Rhs>
-void gemm_packed_impl(Dst& C, const Lhs& W, const Rhs& X, bool accumulate) {
-  using T = typename Rhs::Scalar;
+void gemm_packed_impl(Dst& C, const Lhs& A, const Rhs& B, bool accumulate) {
+  using T = typename Lhs::Scalar;
+  const int threads = Eigen::nbThreads();
   if constexpr (PackedMatrix<T>::kernel_active()) {
-    if (X.cols() >= kPackedMinColumns && X.innerStride() == 1 && C.innerStride() == 1) {
-      require(W.cols() == X.rows(), "gemm_packed: inner sizes differ, ", W.cols(), " and ",
-              X.rows());
+    if (B.cols() >= kPackedMinColumns && B.innerStride() == 1 && C.innerStride() == 1) {
+      require(A.cols() == B.rows(), "gemm_packed: inner sizes differ, ", A.cols(), " and ",
+              B.rows());
       if (accumulate)
-        require(C.rows() == W.rows() && C.cols() == X.cols(), "gemm_packed_add: C is ", C.rows(),
-                "x", C.cols(), ", the product ", W.rows(), "x", X.cols());
+        require(C.rows() == A.rows() && C.cols() == B.cols(), "gemm_packed_add: C is ", C.rows(),
+                "x", C.cols(), ", the product ", A.rows(), "x", B.cols());
       else
-        C.resize(W.rows(), X.cols());
+        C.resize(A.rows(), B.cols());
       // One packing buffer per thread, reused by every product of its size or smaller.
       static thread_local PackedMatrix<T> P;
-      pack_left(P, W);
-      P.multiply_wide(X, C, accumulate, Eigen::nbThreads());
+      pack_left(P, A, threads);
+      P.multiply_wide(B, C, accumulate, threads);
       return;
     }
   }
   if (accumulate)
-    gemm_add(C, W, X);
+    gemm_add(C, A, B);
   else
-    gemm(C, W, X);
+    gemm(C, A, B);
 }
 
 }  // namespace detail
@@ -178,11 +183,12 @@ void gemm_packed_impl(Dst& C, const Lhs& W, const Rhs& X, bool accumulate) {
 /// C = W X for a weight matrix W (or W.transpose()) and a wide X, a window's T*B columns: the
 /// input projections W X, the output layer, and dX = W^T dA in backward. Where the packed
 /// register kernel is active (float, AVX2 + FMA builds, core/packed_gemm.hpp) and X has at
-/// least 256 columns, W is packed into 16-row panels (one pass over W) and the product runs
-/// on the per-step kernel over 64-column blocks of X, split across Eigen::nbThreads() threads:
-/// the same bits for any thread count. Otherwise (double, narrower X, builds without the
-/// kernel) it is gemm(). Agrees with gemm() to float rounding. X and C: column-major with unit
-/// inner stride (matrices, maps, column blocks).
+/// least 256 columns, W is packed into 16-row panels (one pass over W, on Eigen::nbThreads()
+/// threads) and the product runs on the per-step kernel over 64-column blocks of X, split
+/// across the same threads (PackedMatrix::multiply_wide): the same bits for any thread count,
+/// and gemm()'s product to float rounding. Otherwise (double, narrower X, builds without the
+/// kernel) it is gemm(). X and C: column-major with unit inner stride (matrices, maps, column
+/// blocks).
 template <typename Dst, typename Lhs, typename Rhs>
 void gemm_packed(Dst&& C, const Lhs& W, const Rhs& X) {
   detail::gemm_packed_impl(C, W, X, /*accumulate=*/false);
@@ -199,12 +205,36 @@ void gemm_packed_add(Dst&& C, const Lhs& W, const Rhs& X) {
 /// over M: the same bits for any thread count and any block of M. (Eigen's rowwise().sum() on
 /// a column-major M walks each block of rows across all columns with a stride of a whole
 /// column; on a training step's 2048 x 6400 gate gradients that took longer than the products
-/// of the bias's own size deserve.)
+/// of the bias's own size deserve.) Large M: its rows are split across Eigen::nbThreads()
+/// threads (one inside a parallel region), each summing its rows in the same order.
 template <typename Dst, typename M>
 void add_row_sums(Dst&& db, const M& m) {
   using T = typename M::Scalar;
-  Vector<T> sum = Vector<T>::Zero(m.rows());
-  for (Index j = 0; j < m.cols(); ++j) sum += m.col(j);
+  const Index rows = m.rows(), cols = m.cols();
+  Vector<T> sum = Vector<T>::Zero(rows);
+  auto part = [&](Index r0, Index nr) {
+    auto s = sum.segment(r0, nr);
+    for (Index j = 0; j < cols; ++j) s += m.col(j).segment(r0, nr);
+  };
+  int threads = Eigen::nbThreads();
+#ifdef _OPENMP
+  if (omp_in_parallel() || rows * cols < (Index{1} << 18)) threads = 1;
+#else
+  threads = 1;
+#endif
+  if (threads <= 1) {
+    part(0, rows);
+  } else {
+    // Row ranges in whole 16-row blocks (a cache line of floats), so that no two threads
+    // write one line of the sums.
+    const Index blocks = (rows + 15) / 16;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int t = 0; t < threads; ++t) {
+      const Index r0 = std::min(rows, 16 * (blocks * t / threads));
+      const Index r1 = std::min(rows, 16 * (blocks * (t + 1) / threads));
+      if (r1 > r0) part(r0, r1 - r0);
+    }
+  }
   db += sum;
 }
 

@@ -111,13 +111,14 @@ class PackedMatrix {
     return kernel_active() ? 256 : 0;
   }
 
-  /// Stores M (rows x cols).
-  void pack(const Eigen::Ref<const Matrix<T>>& M) {
-    pack_impl(M, false);
+  /// Stores M (rows x cols). threads > 1 packs the panels on that many OpenMP threads (one
+  /// inside a parallel region); the layout is the same.
+  void pack(const Eigen::Ref<const Matrix<T>>& M, int threads = 1) {
+    pack_impl(M, false, threads);
   }
   /// Stores M^T (M.cols() x M.rows()), so that products give M^T X.
-  void pack_transpose(const Eigen::Ref<const Matrix<T>>& M) {
-    pack_impl(M, true);
+  void pack_transpose(const Eigen::Ref<const Matrix<T>>& M, int threads = 1) {
+    pack_impl(M, true, threads);
   }
 
   Index rows() const {
@@ -208,7 +209,7 @@ class PackedMatrix {
   }
 
  private:
-  void pack_impl(const Eigen::Ref<const Matrix<T>>& M, bool transpose) {
+  void pack_impl(const Eigen::Ref<const Matrix<T>>& M, bool transpose, int threads) {
     rows_ = transpose ? M.cols() : M.rows();
     cols_ = transpose ? M.rows() : M.cols();
     panels_ = kernel_active();
@@ -223,6 +224,10 @@ class PackedMatrix {
       using detail::kPackMr;
       const Index panels = (rows_ + kPackMr - 1) / kPackMr;
       packed_.resize(static_cast<size_t>(panels * kPackMr * cols_));
+#ifdef _OPENMP
+      if (omp_in_parallel()) threads = 1;
+#endif
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
       for (Index p = 0; p < panels; ++p) {
         T* dst = packed_.data() + p * kPackMr * cols_;
         const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);

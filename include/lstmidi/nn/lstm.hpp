@@ -240,7 +240,7 @@ class Lstm {
     dropped_ = drop_next_;
     drop_next_ = false;
     cache_fresh_ = true;
-    U_packed_.pack(recurrent_weights(p));
+    U_packed_.pack(recurrent_weights(p), Eigen::nbThreads());
     for_each_slice([&](Index b0, Index b1) {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
@@ -261,7 +261,7 @@ class Lstm {
     require_shape(dY, H_, T_ * B_, "Lstm::backward dY");
     cache_fresh_ = false;
     const Index H = H_, B = B_;
-    U_packed_.pack_transpose(recurrent_weights(p));
+    U_packed_.pack_transpose(recurrent_weights(p), Eigen::nbThreads());
     dh_next_.setZero(H, B);
     dc_next_.setZero(H, B);
     dh_.resize(H, B);

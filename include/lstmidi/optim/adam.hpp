@@ -18,6 +18,10 @@
 
 #include "lstmidi/core/config.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace lstmidi {
 
 struct AdamConfig {
@@ -60,13 +64,33 @@ class Adam {
     const T lr = static_cast<T>(cfg_.lr), eps = static_cast<T>(cfg_.eps);
     const T inv_c1 = static_cast<T>(1.0 / c1), inv_c2 = static_cast<T>(1.0 / c2);
     const T wd = static_cast<T>(cfg_.weight_decay);
-    m_.array() = b1 * m_.array() + (T(1) - b1) * grads.array();
-    v_.array() = b2 * v_.array() + (T(1) - b2) * grads.array().square();
-    params.array() -=
-        lr * ((m_.array() * inv_c1) / ((v_.array() * inv_c2).sqrt() + eps) + wd * params.array());
+    // The three updates run chunk by chunk (each chunk's m, v and parameters stay in cache
+    // between them), the chunks split across Eigen::nbThreads() threads. Every element gets
+    // the same operations whichever chunk and thread it falls in, so the result does not
+    // depend on the thread count (and equals three passes over the whole vectors).
+    auto update = [&](Index i0, Index n) {
+      auto m = m_.segment(i0, n).array();
+      auto v = v_.segment(i0, n).array();
+      auto p = params.segment(i0, n).array();
+      const auto g = grads.segment(i0, n).array();
+      m = b1 * m + (T(1) - b1) * g;
+      v = b2 * v + (T(1) - b2) * g.square();
+      p -= lr * ((m * inv_c1) / ((v * inv_c2).sqrt() + eps) + wd * p);
+    };
+    const Index size = m_.size(), chunks = (size + kChunk - 1) / kChunk;
+    int threads = Eigen::nbThreads();
+#ifdef _OPENMP
+    if (omp_in_parallel() || chunks < 4) threads = 1;
+#else
+    threads = 1;
+#endif
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (Index c = 0; c < chunks; ++c) update(c * kChunk, std::min(kChunk, size - c * kChunk));
   }
 
-  const AdamConfig& config() const { return cfg_; }
+  const AdamConfig& config() const {
+    return cfg_;
+  }
   void set_config(const AdamConfig& c) {
     c.validate();
     cfg_ = c;
@@ -77,9 +101,15 @@ class Adam {
     set_config(c);
   }
 
-  const Vector<T>& m() const { return m_; }
-  const Vector<T>& v() const { return v_; }
-  std::int64_t steps() const { return t_; }
+  const Vector<T>& m() const {
+    return m_;
+  }
+  const Vector<T>& v() const {
+    return v_;
+  }
+  std::int64_t steps() const {
+    return t_;
+  }
 
   /// Restores a saved state (m, v same size; t >= 0).
   void set_state(Vector<T> m, Vector<T> v, std::int64_t t) {
@@ -90,6 +120,10 @@ class Adam {
   }
 
  private:
+  // Elements per chunk of step(): 16 KB of each of m, v, parameters and gradients; a multiple
+  // of every vector width, so chunks start aligned as the whole vectors do.
+  static constexpr Index kChunk = 4096;
+
   AdamConfig cfg_;
   Vector<T> m_, v_;  // (P) first and second moment estimates
   std::int64_t t_ = 0;
