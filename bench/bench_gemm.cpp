@@ -20,6 +20,9 @@
 //               registers, per thread, on 1 and 2 threads (the hardware limit every GEMM
 //               figure is a fraction of; AVX2 + FMA builds only); FmaPeak512: 16-wide FMAs
 //               (AVX-512 builds only).
+//   PackedWide  the weight-matrix products (InputProj, InputGrad, Output, OutputInGrad) through
+//               gemm_packed, as the training step runs them: W packed per call (timed), X in
+//               64-column blocks on LSTMIDI_THREADS threads; against the unsplit Eigen rows.
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
 //   WeightRead  the floor under generating one event: one pass reading as many bytes as a
 //               generation step of the classic model reads in weights (U of the three layers,
@@ -122,6 +125,26 @@ static void packed(benchmark::State& st, Index m, Index k, Index n, bool transpo
   st.counters["kernel_bits"] = std::min(max_bits, PackedMatrix<float>::kernel_bits());
 }
 
+// The weight-matrix products of a window as the training step runs them: gemm_packed (W or
+// W^T packed per call, packing timed; 64-column blocks of X on Eigen::nbThreads() threads).
+static void packed_wide(benchmark::State& st, Index m, Index k, Index n, bool transpose) {
+  bench::set_threads(bench::threads_from_env());
+  const Matrix<float> W = Matrix<float>::Random(transpose ? k : m, transpose ? m : k);
+  const Matrix<float> X = Matrix<float>::Random(k, n);
+  Matrix<float> C(m, n);
+  for (auto _ : st) {
+    if (transpose)
+      gemm_packed(C, W.transpose(), X);
+    else
+      gemm_packed(C, W, X);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+  st.counters["kernel_bits"] = PackedMatrix<float>::kernel_bits();
+}
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
@@ -211,6 +234,15 @@ BENCHMARK_CAPTURE(packed, PackedT / 512x2048x32, 512, 2048, 32, true)->UseRealTi
 BENCHMARK_CAPTURE(packed, Packed256 / 2048x512x32, 2048, 512, 32, false, 256)->UseRealTime();
 BENCHMARK_CAPTURE(packed, Packed256T / 512x2048x32, 512, 2048, 32, true, 256)->UseRealTime();
 #endif
+BENCHMARK_CAPTURE(packed_wide, PackedWide / InputProj / 2048x512x6400, 2048, 512, 6400, false)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(packed_wide, PackedWide / InputGrad / 512x2048x6400, 512, 2048, 6400, true)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(packed_wide, PackedWide / Output / 358x512x6400, 358, 512, 6400, false)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(packed_wide, PackedWide / OutputInGrad / 512x358x6400, 512, 358, 6400, true)
+    ->UseRealTime();
+
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();
 #ifdef LSTMIDI_DNNL_BACKEND
 BENCHMARK_CAPTURE(backend_gemm, Dnnl / InputProj / 2048x512x6400, 2048, 512, 6400, false, false)
