@@ -9,6 +9,7 @@
 #include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/data/batch.hpp"

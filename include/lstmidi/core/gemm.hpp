@@ -21,10 +21,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "lstmidi/core/parallel.hpp"
 
 #ifdef LSTMIDI_DNNL_BACKEND
 #include <oneapi/dnnl/dnnl.h>
@@ -153,29 +150,28 @@ void pack_left(PackedMatrix<T>& P, const Eigen::Transpose<E>& W, int threads) {
 inline constexpr Index kPackedMinColumns = 256;
 
 template <typename Dst, typename Lhs, typename Rhs>
-void gemm_packed_impl(Dst& C, const Lhs& A, const Rhs& B, bool accumulate) {
+void gemm_packed_impl(Dst& C, const Lhs& W, const Rhs& X, bool accumulate) {
   using T = typename Lhs::Scalar;
-  const int threads = Eigen::nbThreads();
+  // Checked here for every path, the fallback to gemm() included.
+  require(W.cols() == X.rows(), "gemm_packed: inner sizes differ, ", W.cols(), " and ", X.rows());
+  if (accumulate)
+    require(C.rows() == W.rows() && C.cols() == X.cols(), "gemm_packed_add: C is ", C.rows(), "x",
+            C.cols(), ", the product ", W.rows(), "x", X.cols());
   if constexpr (PackedMatrix<T>::kernel_active()) {
-    if (B.cols() >= kPackedMinColumns && B.innerStride() == 1 && C.innerStride() == 1) {
-      require(A.cols() == B.rows(), "gemm_packed: inner sizes differ, ", A.cols(), " and ",
-              B.rows());
-      if (accumulate)
-        require(C.rows() == A.rows() && C.cols() == B.cols(), "gemm_packed_add: C is ", C.rows(),
-                "x", C.cols(), ", the product ", A.rows(), "x", B.cols());
-      else
-        C.resize(A.rows(), B.cols());
+    if (X.cols() >= kPackedMinColumns && X.innerStride() == 1 && C.innerStride() == 1) {
+      if (!accumulate) C.resize(W.rows(), X.cols());
       // One packing buffer per thread, reused by every product of its size or smaller.
       static thread_local PackedMatrix<T> P;
-      pack_left(P, A, threads);
-      P.multiply_wide(B, C, accumulate, threads);
+      const int threads = Eigen::nbThreads();
+      pack_left(P, W, threads);
+      P.multiply_wide(X, C, accumulate, threads);
       return;
     }
   }
   if (accumulate)
-    gemm_add(C, A, B);
+    gemm_add(C, W, X);
   else
-    gemm(C, A, B);
+    gemm(C, W, X);
 }
 
 }  // namespace detail
@@ -216,25 +212,15 @@ void add_row_sums(Dst&& db, const M& m) {
     auto s = sum.segment(r0, nr);
     for (Index j = 0; j < cols; ++j) s += m.col(j).segment(r0, nr);
   };
-  int threads = Eigen::nbThreads();
-#ifdef _OPENMP
-  if (omp_in_parallel() || rows * cols < (Index{1} << 18)) threads = 1;
-#else
-  threads = 1;
-#endif
-  if (threads <= 1) {
-    part(0, rows);
-  } else {
-    // Row ranges in whole 16-row blocks (a cache line of floats), so that no two threads
-    // write one line of the sums.
-    const Index blocks = (rows + 15) / 16;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; ++t) {
-      const Index r0 = std::min(rows, 16 * (blocks * t / threads));
-      const Index r1 = std::min(rows, 16 * (blocks * (t + 1) / threads));
-      if (r1 > r0) part(r0, r1 - r0);
-    }
-  }
+  // Row ranges in whole 16-row blocks (a cache line of floats), so that no two threads
+  // write one line of the sums.
+  const int threads = rows * cols >= (Index{1} << 18) ? Eigen::nbThreads() : 1;
+  const Index blocks = (rows + 15) / 16;
+  parallel_for(threads, threads, [&](Index t) {
+    const Index r0 = std::min(rows, 16 * (blocks * t / threads));
+    const Index r1 = std::min(rows, 16 * (blocks * (t + 1) / threads));
+    if (r1 > r0) part(r0, r1 - r0);
+  });
   db += sum;
 }
 

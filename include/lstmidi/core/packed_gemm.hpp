@@ -40,10 +40,7 @@
 #include "lstmidi/core/half.hpp"
 #include "lstmidi/core/packed_kernel_256.hpp"
 #include "lstmidi/core/packed_kernel_512.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "lstmidi/core/parallel.hpp"
 
 namespace lstmidi {
 
@@ -192,24 +189,15 @@ class PackedMatrix {
             "PackedMatrix::multiply_wide: (", rows_, "x", cols_, ") times (", X.rows(), "x",
             X.cols(), ") into (", C.rows(), "x", C.cols(), ")");
     const Index n = X.cols(), blocks = (n + detail::kPackWideBlock - 1) / detail::kPackWideBlock;
-#ifdef _OPENMP
-    if (omp_in_parallel()) threads = 1;
-#endif
-    threads = static_cast<int>(std::max<Index>(1, std::min<Index>(threads, blocks)));
-    auto block = [&](Index b) {
+    parallel_for(blocks, threads, [&](Index b) {
       const Index c0 = b * detail::kPackWideBlock, w = std::min(detail::kPackWideBlock, n - c0);
       multiply(X.middleCols(c0, w), C.middleCols(c0, w), accumulate);
-    };
-    if (threads == 1) {
-      for (Index b = 0; b < blocks; ++b) block(b);
-      return;
-    }
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (Index b = 0; b < blocks; ++b) block(b);
+    });
   }
 
  private:
-  void pack_impl(const Eigen::Ref<const Matrix<T>>& M, bool transpose, int threads) {
+  void pack_impl(const Eigen::Ref<const Matrix<T>>& M, bool transpose,
+                 [[maybe_unused]] int threads) {
     rows_ = transpose ? M.cols() : M.rows();
     cols_ = transpose ? M.rows() : M.cols();
     panels_ = kernel_active();
@@ -224,11 +212,7 @@ class PackedMatrix {
       using detail::kPackMr;
       const Index panels = (rows_ + kPackMr - 1) / kPackMr;
       packed_.resize(static_cast<size_t>(panels * kPackMr * cols_));
-#ifdef _OPENMP
-      if (omp_in_parallel()) threads = 1;
-#endif
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-      for (Index p = 0; p < panels; ++p) {
+      parallel_for(panels, threads, [&](Index p) {
         T* dst = packed_.data() + p * kPackMr * cols_;
         const Index r0 = p * kPackMr, nrows = std::min(kPackMr, rows_ - r0);
         // Every value is overwritten below except the padding rows of a partial last panel.
@@ -245,7 +229,7 @@ class PackedMatrix {
             std::memcpy(dst + k * kPackMr, src, static_cast<size_t>(nrows) * sizeof(T));
           }
         }
-      }
+      });
     }
   }
 

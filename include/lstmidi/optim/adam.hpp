@@ -17,10 +17,7 @@
 #include <cstdint>
 
 #include "lstmidi/core/config.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "lstmidi/core/parallel.hpp"
 
 namespace lstmidi {
 
@@ -78,19 +75,11 @@ class Adam {
       p -= lr * ((m * inv_c1) / ((v * inv_c2).sqrt() + eps) + wd * p);
     };
     const Index size = m_.size(), chunks = (size + kChunk - 1) / kChunk;
-    int threads = Eigen::nbThreads();
-#ifdef _OPENMP
-    if (omp_in_parallel() || chunks < 4) threads = 1;
-#else
-    threads = 1;
-#endif
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (Index c = 0; c < chunks; ++c) update(c * kChunk, std::min(kChunk, size - c * kChunk));
+    parallel_for(chunks, chunks >= 4 ? Eigen::nbThreads() : 1,
+                 [&](Index c) { update(c * kChunk, std::min(kChunk, size - c * kChunk)); });
   }
 
-  const AdamConfig& config() const {
-    return cfg_;
-  }
+  const AdamConfig& config() const { return cfg_; }
   void set_config(const AdamConfig& c) {
     c.validate();
     cfg_ = c;
@@ -101,15 +90,9 @@ class Adam {
     set_config(c);
   }
 
-  const Vector<T>& m() const {
-    return m_;
-  }
-  const Vector<T>& v() const {
-    return v_;
-  }
-  std::int64_t steps() const {
-    return t_;
-  }
+  const Vector<T>& m() const { return m_; }
+  const Vector<T>& v() const { return v_; }
+  std::int64_t steps() const { return t_; }
 
   /// Restores a saved state (m, v same size; t >= 0).
   void set_state(Vector<T> m, Vector<T> v, std::int64_t t) {
