@@ -44,6 +44,7 @@
 #include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/nn/dropout.hpp"
@@ -215,17 +216,10 @@ class Lstm {
   // GEMMs before and after the loops use Eigen's threads instead.
   template <typename Body>
   void for_each_slice(Body&& body) const {
-    [[maybe_unused]] const Index slices =
+    const Index slices =
         std::max<Index>(1, std::min<Index>(Eigen::nbThreads(), B_ / kMinSliceColumns));
-#ifdef _OPENMP
-    if (slices > 1) {
-      const int threads = static_cast<int>(slices);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-      for (Index s = 0; s < slices; ++s) body(s * B_ / slices, (s + 1) * B_ / slices);
-      return;
-    }
-#endif
-    body(Index{0}, B_);
+    parallel_for(slices, static_cast<int>(slices),
+                 [&](Index s) { body(s * B_ / slices, (s + 1) * B_ / slices); });
   }
 
   // The U of the last forward: M * U under weight drop, else U itself.

@@ -20,6 +20,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/nn/lstm.hpp"
 
@@ -272,22 +273,11 @@ class LstmStepper {
                    a_.middleRows(3 * S + k0, n), cs, cs, h_next_.middleRows(k0, n));
     };
     const Index grains = S / grain;  // S is a multiple of grain
-    [[maybe_unused]] const Index slices =
+    const Index slices =
         std::max<Index>(1, std::min<Index>({Eigen::nbThreads(), H / kMinSliceUnits, grains}));
-    auto slice = [&](Index s) {
+    parallel_for(slices, static_cast<int>(slices), [&](Index s) {
       units(grains * s / slices * grain, grains * (s + 1) / slices * grain);
-    };
-#ifdef _OPENMP
-    if (slices > 1) {
-      const int threads = static_cast<int>(slices);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-      for (Index s = 0; s < slices; ++s) slice(s);
-    } else {
-      slice(0);
-    }
-#else
-    slice(0);
-#endif
+    });
     h.swap(h_next_);
   }
 
