@@ -114,6 +114,70 @@ TEST_CASE("dropout: inverted scaling, inference identity, seeded masks, gradient
   CHECK(block_rng.next_u32() == one_rng.next_u32());
 }
 
+TEST_CASE("dropout: threads draw parts of one stream; mask, output and state as on one thread") {
+  // 512 x 600: large enough to be split across threads (at least 64 K elements per part).
+  const Index rows = 512, cols = 600;
+  Rng data_rng(4);
+  const Matrix<float> X = random_matrix<float>(rows, cols, data_rng);
+  const Matrix<float> R = random_matrix<float>(rows, cols, data_rng);
+  const int threads_before = Eigen::nbThreads();
+  Matrix<float> mask1, y1, dx1;
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    Eigen::setNbThreads(threads);
+    Dropout<float> d(0.4);
+    Rng rng(31), serial(31);
+    Matrix<float> Y, dX;
+    d.forward(X, Y, rng, true);
+    d.backward(R, dX);
+    if (threads == 1) {
+      // One thread: the k-th element of the mask is the k-th draw of the stream.
+      bool serial_mask = true;
+      for (Index k = 0; k < d.mask().size(); ++k)
+        serial_mask &= d.mask().data()[k] == (serial.uniform_f32() < 0.6f ? 1.0f / 0.6f : 0.0f);
+      CHECK(serial_mask);
+      CHECK(rng.state().state == serial.state().state);
+      mask1 = d.mask();
+      y1 = Y;
+      dx1 = dX;
+    }
+    CHECK(d.mask() == mask1);
+    CHECK(Y == y1);
+    CHECK(dX == dx1);
+    Rng after(31);
+    after.advance(static_cast<std::uint64_t>(rows * cols));
+    CHECK(rng.state().state == after.state().state);
+  }
+  Eigen::setNbThreads(threads_before);
+}
+
+TEST_CASE("softmax cross-entropy: threads split the columns; the same bits and totals") {
+  const Index V = 358, N = 640;
+  Rng rng(12);
+  const Matrix<float> Z = random_matrix<float>(V, N, rng, 4.0f);
+  std::vector<TokenId> y = random_ids(N, V, rng);
+  y[3] = -1;  // an ignored column
+  const int threads_before = Eigen::nbThreads();
+  Matrix<float> dz1;
+  LossTotals t1;
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    Eigen::setNbThreads(threads);
+    Matrix<float> dZ;
+    const LossTotals tot = softmax_cross_entropy<float>(Z, y, &dZ);
+    if (threads == 1) {
+      dz1 = dZ;
+      t1 = tot;
+    }
+    CHECK(dZ == dz1);
+    CHECK(tot.nll_sum == t1.nll_sum);  // summed in column order whatever the split
+    CHECK(tot.correct == t1.correct);
+    CHECK(tot.count == N - 1);
+    CHECK(dZ.col(3).isZero(0));
+  }
+  Eigen::setNbThreads(threads_before);
+}
+
 TEST_CASE("softmax cross-entropy: value, gradient, ignored targets") {
   const Index V = 5, N = 4;
   Rng rng(6);

@@ -95,3 +95,22 @@ TEST_CASE("rng: fill_u32 gives the draws of next_u32, bit for bit, and leaves th
     CHECK(block.next_u32() == one.next_u32());
   }
 }
+
+TEST_CASE("rng: advance(n) moves the stream as n draws do") {
+  for (std::uint64_t n : {0ull, 1ull, 2ull, 15ull, 16ull, 17ull, 1000ull, 65537ull, 1234567ull}) {
+    CAPTURE(n);
+    Rng one(77, 3), jump(77, 3);
+    one.next_u32();  // start mid-stream
+    jump.next_u32();
+    for (std::uint64_t k = 0; k < n; ++k) one.next_u32();
+    jump.advance(n);
+    CHECK(jump.state().state == one.state().state);
+    CHECK(jump.next_u32() == one.next_u32());
+  }
+  // Steps compose: 2^40 + 5 draws at once, or in two parts.
+  Rng a(5), b(5);
+  a.advance((1ull << 40) + 5);
+  b.advance(1ull << 40);
+  b.advance(5);
+  CHECK(a.state().state == b.state().state);
+}

@@ -79,6 +79,25 @@ class Rng {
     for (; k < n; ++k) out[k] = next_u32();
   }
 
+  /// Moves the stream `delta` draws on, as `delta` calls of next_u32() would, in O(log delta)
+  /// steps: n steps of the LCG are the affine map x -> A x + C with A = a^n and
+  /// C = inc (a^{n-1} + ... + a + 1), built from the maps of 1, 2, 4, ... steps by squaring
+  /// (Brown 1994, "Random number generation with arbitrary strides"). Lets several threads draw
+  /// disjoint parts of one stream (dropout masks) and still give the serial draws.
+  void advance(std::uint64_t delta) {
+    std::uint64_t step_mul = kMultiplier, step_add = s_.inc;  // the map of 2^i steps
+    std::uint64_t mul = 1, add = 0;                           // the map of the steps so far
+    for (; delta > 0; delta >>= 1u) {
+      if (delta & 1u) {
+        mul *= step_mul;
+        add = add * step_mul + step_add;
+      }
+      step_add *= step_mul + 1;  // (x -> m x + c) twice: m^2 x + (m + 1) c
+      step_mul *= step_mul;
+    }
+    s_.state = s_.state * mul + add;
+  }
+
   std::uint64_t next_u64() {
     const std::uint64_t hi = next_u32();
     return (hi << 32) | next_u32();

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
 #include "lstmidi/data/batch.hpp"
@@ -311,8 +312,13 @@ class Model {
     const size_t L = layers_.size();
     const auto top = scored(outputs_[L - 1], steps, B);
     head_->backward(params_, top, dtop_);
-    dy_.setZero(cfg_.hidden_sizes[L - 1], N);
-    dy_.rightCols(top.cols()) = dtop_;
+    const Index scored_cols = top.cols();
+    dy_.resize(cfg_.hidden_sizes[L - 1], N);
+    dy_.leftCols(N - scored_cols).setZero();
+    parallel_ranges(scored_cols, std::max<Index>(1, (Index{1} << 16) / dy_.rows()),
+                    [&](Index j0, Index j1) {
+                      dy_.middleCols(N - scored_cols + j0, j1 - j0) = dtop_.middleCols(j0, j1 - j0);
+                    });
     for (size_t l = L; l-- > 1;) {
       dropouts_[l].backward(dy_, dy_);
       layers_[l].backward(params_, outputs_[l - 1], dy_, &dx_);

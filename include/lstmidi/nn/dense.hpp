@@ -9,6 +9,7 @@
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
 #include "lstmidi/core/init.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
 
 namespace lstmidi {
@@ -39,7 +40,9 @@ class Dense {
     require(X.rows() == H_, "Dense::forward: input has ", X.rows(), " rows, expected ", H_);
     Z.resize(V_, X.cols());
     gemm_packed(Z, W_.in(p.values), X);
-    Z.colwise() += b_.in(p.values).col(0);
+    const auto bias = b_.in(p.values).col(0);
+    parallel_ranges(Z.cols(), std::max<Index>(1, (Index{1} << 15) / V_),
+                    [&](Index j0, Index j1) { Z.middleCols(j0, j1 - j0).colwise() += bias; });
   }
 
   /// Accumulates dW, db; writes dX (H, N) when asked.

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/rng.hpp"
 
 namespace lstmidi {
@@ -41,22 +42,25 @@ class Dropout {
       if (Y.data() != X.data()) Y = X;
       return;
     }
-    if (!frozen_ || mask_.rows() != X.rows() || mask_.cols() != X.cols()) {
-      mask_.resize(X.rows(), X.cols());
-      const float keep = static_cast<float>(1.0 - p_);
-      const T scale = static_cast<T>(1.0 / (1.0 - p_));
-      // m[k] = rng.uniform_f32() < keep ? scale : 0 for k = 0, 1, ..., drawn a block at a time
-      // (Rng::fill_u32 gives the same draws as one call per element, without a serial chain).
-      T* m = mask_.data();
-      std::uint32_t bits[kBlock];
-      for (Index k0 = 0; k0 < mask_.size(); k0 += kBlock) {
-        const Index n = std::min<Index>(kBlock, mask_.size() - k0);
-        rng.fill_u32(bits, static_cast<std::size_t>(n));
-        for (Index k = 0; k < n; ++k) m[k0 + k] = Rng::to_unit_f32(bits[k]) < keep ? scale : T(0);
-      }
-    }
+    const bool draw = !frozen_ || mask_.rows() != X.rows() || mask_.cols() != X.cols();
+    if (draw) mask_.resize(X.rows(), X.cols());
     Y.resize(X.rows(), X.cols());
-    Y.array() = X.array() * mask_.array();
+    // m[k] = rng.uniform_f32() < keep ? scale : 0 for k = 0, 1, ... (column-major), drawn a
+    // block at a time (Rng::fill_u32). Column ranges run on several threads, each from a copy
+    // of the stream moved on to its first draw (Rng::advance), so the mask is the serial one.
+    const Index rows = X.rows(), cols = X.cols();
+    const Rng start = rng;
+    parallel_ranges(cols, std::max<Index>(1, kGrain / std::max<Index>(rows, 1)),
+                    [&](Index j0, Index j1) {
+                      if (draw) {
+                        Rng r = start;
+                        r.advance(static_cast<std::uint64_t>(j0 * rows));
+                        draw_mask(r, mask_.data() + j0 * rows, (j1 - j0) * rows);
+                      }
+                      Y.middleCols(j0, j1 - j0).array() =
+                          X.middleCols(j0, j1 - j0).array() * mask_.middleCols(j0, j1 - j0).array();
+                    });
+    if (draw) rng.advance(static_cast<std::uint64_t>(mask_.size()));
   }
 
   /// dX = dY * mask (dX may be dY).
@@ -67,11 +71,28 @@ class Dropout {
     }
     require_shape(dY, mask_.rows(), mask_.cols(), "Dropout::backward dY");
     dX.resize(dY.rows(), dY.cols());
-    dX.array() = dY.array() * mask_.array();
+    parallel_ranges(dY.cols(), std::max<Index>(1, kGrain / std::max<Index>(dY.rows(), 1)),
+                    [&](Index j0, Index j1) {
+                      dX.middleCols(j0, j1 - j0).array() = dY.middleCols(j0, j1 - j0).array() *
+                                                           mask_.middleCols(j0, j1 - j0).array();
+                    });
   }
 
  private:
   static constexpr Index kBlock = 1024;  // draws per Rng::fill_u32 call (4 KB on the stack)
+  static constexpr Index kGrain = Index{1} << 16;  // elements per thread, at least
+
+  // m[0..n) from the next n draws of r.
+  void draw_mask(Rng& r, T* m, Index n) const {
+    const float keep = static_cast<float>(1.0 - p_);
+    const T scale = static_cast<T>(1.0 / (1.0 - p_));
+    std::uint32_t bits[kBlock];
+    for (Index k0 = 0; k0 < n; k0 += kBlock) {
+      const Index len = std::min<Index>(kBlock, n - k0);
+      r.fill_u32(bits, static_cast<std::size_t>(len));
+      for (Index k = 0; k < len; ++k) m[k0 + k] = Rng::to_unit_f32(bits[k]) < keep ? scale : T(0);
+    }
+  }
 
   double p_ = 0.0;
   bool frozen_ = false;

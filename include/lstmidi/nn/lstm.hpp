@@ -128,10 +128,11 @@ class Lstm {
             " columns, not a positive multiple of the batch size ", B);
     require_shape(X, D_, X.cols(), "Lstm::forward X");
     prepare(X.cols() / B, B, h0, c0);
-    // All input projections in one GEMM: A = W X + b.
+    // All input projections in one GEMM: A = W X; the bias is added step by step, a = W x + b
+    // just before U h_{t-1} joins it.
     gemm_packed(A_, W_.in(p.values), X);
-    A_.colwise() += b_.in(p.values).col(0);
-    recurrence(p);
+    const auto bias = b_.in(p.values).col(0);
+    recurrence(p, [&](Index j0, Index n) { A_.middleCols(j0, n).colwise() += bias; });
   }
 
   /// Forward over a window of token ids (one-hot inputs, D = vocabulary size): W x_t is the
@@ -147,8 +148,9 @@ class Lstm {
     prepare(n / B, B, h0, c0);
     ConstMatrixMap<T> W = W_.in(p.values);
     const auto bias = b_.in(p.values).col(0);
-    for (Index j = 0; j < n; ++j) A_.col(j) = W.col(ids[static_cast<size_t>(j)]) + bias;
-    recurrence(p);
+    recurrence(p, [&](Index j0, Index cols) {
+      for (Index j = j0; j < j0 + cols; ++j) A_.col(j) = W.col(ids[static_cast<size_t>(j)]) + bias;
+    });
   }
 
   /// h_0..h_{T-1}: (H, T*B), time-major.
@@ -187,7 +189,14 @@ class Lstm {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
     sweep(p, dY);
     MatrixMap<T> dW = W_.in(p.grads);
-    for (Index j = 0; j < T_ * B_; ++j) dW.col(ids[static_cast<size_t>(j)]) += A_.col(j);
+    // Threads take ranges of rows (16-row blocks, a cache line of floats): each element of dW
+    // still gets its columns' values in position order.
+    const Index rows = 4 * H_, blocks = (rows + 15) / 16;
+    parallel_ranges(blocks, 8, [&](Index k0, Index k1) {
+      const Index r0 = 16 * k0, len = std::min(rows, 16 * k1) - r0;
+      for (Index j = 0; j < T_ * B_; ++j)
+        dW.col(ids[static_cast<size_t>(j)]).segment(r0, len) += A_.col(j).segment(r0, len);
+    });
   }
 
   const Matrix<T>& dh0() const { return dh_next_; }
@@ -229,8 +238,10 @@ class Lstm {
   }
 
   // U (or U~ = M * U under weight drop) is packed once for the window's T steps
-  // (core/packed_gemm.hpp).
-  void recurrence(const ParamBuffer<T>& p) {
+  // (core/packed_gemm.hpp). input(j0, n) completes the input part of the gate columns
+  // [j0, j0 + n) of A_ (a slice's columns of one step) just before the step needs them.
+  template <typename Input>
+  void recurrence(const ParamBuffer<T>& p, Input&& input) {
     dropped_ = drop_next_;
     drop_next_ = false;
     cache_fresh_ = true;
@@ -239,6 +250,7 @@ class Lstm {
       const Index n = b1 - b0;
       for (Index t = 0; t < T_; ++t) {
         auto a = A_.middleCols(t * B_ + b0, n);
+        input(t * B_ + b0, n);
         U_packed_.multiply(Hs_.middleCols(t * B_ + b0, n), a, /*accumulate=*/true);
         lstm_cell<T>(a.topRows(H_), a.middleRows(H_, H_), a.middleRows(2 * H_, H_),
                      a.bottomRows(H_), Cs_.middleCols(t * B_ + b0, n),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lstmidi/core/config.hpp"
+#include "lstmidi/core/parallel.hpp"
 
 namespace lstmidi {
 
@@ -51,22 +52,34 @@ LossTotals softmax_cross_entropy(const Eigen::Ref<const Matrix<T>>& Z,
   }
   if (dZ) dZ->resize(V, N);
   const T scale = tot.count > 0 ? T(1) / static_cast<T>(tot.count) : T(0);
+  // Columns are independent: ranges of them run on several threads, each column's loss kept
+  // apart and summed afterwards in column order, so the totals do not depend on the split.
+  std::vector<double> nll(static_cast<size_t>(N), 0.0);
+  std::vector<char> hit(static_cast<size_t>(N), 0);
+  parallel_ranges(N, std::max<Index>(1, (Index{1} << 15) / std::max<Index>(V, 1)),
+                  [&](Index j0, Index j1) {
+                    for (Index j = j0; j < j1; ++j) {
+                      const TokenId y = targets[static_cast<size_t>(j)];
+                      if (y < 0) {
+                        if (dZ) dZ->col(j).setZero();
+                        continue;
+                      }
+                      Index best = 0;
+                      const T m = Z.col(j).maxCoeff(&best);
+                      const T sum = (Z.col(j).array() - m).exp().sum();
+                      const T lse = m + std::log(sum);
+                      nll[static_cast<size_t>(j)] = static_cast<double>(lse - Z(y, j));
+                      hit[static_cast<size_t>(j)] = best == y;
+                      if (dZ) {
+                        dZ->col(j).array() = (Z.col(j).array() - lse).exp() * scale;
+                        (*dZ)(y, j) -= scale;
+                      }
+                    }
+                  });
   for (Index j = 0; j < N; ++j) {
-    const TokenId y = targets[static_cast<size_t>(j)];
-    if (y < 0) {
-      if (dZ) dZ->col(j).setZero();
-      continue;
-    }
-    Index best = 0;
-    const T m = Z.col(j).maxCoeff(&best);
-    const T sum = (Z.col(j).array() - m).exp().sum();
-    const T lse = m + std::log(sum);
-    tot.nll_sum += static_cast<double>(lse - Z(y, j));
-    if (best == y) ++tot.correct;
-    if (dZ) {
-      dZ->col(j).array() = (Z.col(j).array() - lse).exp() * scale;
-      (*dZ)(y, j) -= scale;
-    }
+    if (targets[static_cast<size_t>(j)] < 0) continue;
+    tot.nll_sum += nll[static_cast<size_t>(j)];
+    tot.correct += hit[static_cast<size_t>(j)];
   }
   return tot;
 }
