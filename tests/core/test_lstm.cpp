@@ -218,8 +218,8 @@ TEST_CASE("lstm: threads split the batch without changing results beyond roundin
 }
 
 TEST_CASE("lstm: token input on 1 and 3 threads gives the same bits, forward and backward") {
-  // The gather and the bias run inside the threads' slices, the scatter of dW over ranges of
-  // rows; each element is computed the same way whichever thread does it.
+  // The gather and the bias run inside the threads' slices; each element is computed the same
+  // way whichever thread does it.
   const Index V = 40, H = 64, Tn = 6, B = 48;
   ParamAllocator alloc;
   Lstm<float> lstm(alloc, V, H);

@@ -189,14 +189,7 @@ class Lstm {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
     sweep(p, dY);
     MatrixMap<T> dW = W_.in(p.grads);
-    // Threads take ranges of rows (16-row blocks, a cache line of floats): each element of dW
-    // still gets its columns' values in position order.
-    const Index rows = 4 * H_, blocks = (rows + 15) / 16;
-    parallel_ranges(blocks, 8, [&](Index k0, Index k1) {
-      const Index r0 = 16 * k0, len = std::min(rows, 16 * k1) - r0;
-      for (Index j = 0; j < T_ * B_; ++j)
-        dW.col(ids[static_cast<size_t>(j)]).segment(r0, len) += A_.col(j).segment(r0, len);
-    });
+    for (Index j = 0; j < T_ * B_; ++j) dW.col(ids[static_cast<size_t>(j)]) += A_.col(j);
   }
 
   const Matrix<T>& dh0() const { return dh_next_; }
