@@ -65,7 +65,7 @@ TEST_CASE("checkpoint: save -> load gives identical outputs and optimizer state"
         0.0f);
 }
 
-TEST_CASE("checkpoint: a weight average is saved and checked; files without one still load") {
+TEST_CASE("checkpoint: a weight average is saved and checked, files without one still load") {
   Model<float> model(small_config());
   Rng rng(2);
   model.init(rng);
@@ -263,7 +263,7 @@ TEST_CASE("crc32: standard check value") {
   CHECK(crc32(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()) == 0xCBF43926u);
 }
 
-TEST_CASE("crc32c: standard check value; the instruction and the table agree on any bytes") {
+TEST_CASE("crc32c: standard check value, the instruction and the table agree on any bytes") {
   const std::string s = "123456789";
   const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
   CHECK(crc32c(p, s.size()) == 0xE3069283u);

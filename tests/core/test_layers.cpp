@@ -114,7 +114,7 @@ TEST_CASE("dropout: inverted scaling, inference identity, seeded masks, gradient
   CHECK(block_rng.next_u32() == one_rng.next_u32());
 }
 
-TEST_CASE("dropout: threads draw parts of one stream; mask, output and state as on one thread") {
+TEST_CASE("dropout: threads draw parts of one stream, mask, output and state as on one thread") {
   // 512 x 600: large enough to be split across threads (at least 64 K elements per part).
   const Index rows = 512, cols = 600;
   Rng data_rng(4);
@@ -151,7 +151,7 @@ TEST_CASE("dropout: threads draw parts of one stream; mask, output and state as 
   Eigen::setNbThreads(threads_before);
 }
 
-TEST_CASE("softmax cross-entropy: threads split the columns; the same bits and totals") {
+TEST_CASE("softmax cross-entropy: threads split the columns, the same bits and totals") {
   const Index V = 358, N = 640;
   Rng rng(12);
   const Matrix<float> Z = random_matrix<float>(V, N, rng, 4.0f);

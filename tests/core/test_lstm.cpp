@@ -86,7 +86,7 @@ TEST_CASE("lstm: weight gradients match finite differences (carried state, final
   CHECK(rc.max_rel_error < 1e-6);
 }
 
-TEST_CASE("lstm: weight drop masks U in forward and backward; gradients match finite differences") {
+TEST_CASE("lstm: weight drop masks U in forward and backward, gradients match finite differences") {
   LstmFixture f, plain;
   f.Rc.setZero();
   f.lstm.weight_drop().set_rate(0.4);

@@ -57,7 +57,7 @@ TEST_CASE("PeerWatch: another process under the same id is not the peer") {
   }
 }
 
-TEST_CASE("PeerWatch: the first peer that ends is reported once; live peers never are") {
+TEST_CASE("PeerWatch: the first peer that ends is reported once, live peers never are") {
   const pid_t a = sleeping_child();
   const pid_t b = sleeping_child();
   std::atomic<int> calls{0};

@@ -43,7 +43,7 @@ TEST_CASE("progress: the epoch line shows perplexity only where it is finite") {
   CHECK(bar.str().empty());
 }
 
-TEST_CASE("progress: on a pipe the bar prints one line per epoch, at its end; none when off") {
+TEST_CASE("progress: on a pipe the bar prints one line per epoch, at its end, none when off") {
   std::ostringstream bar, out;
   ProgressPrinter p(bar, out, /*interactive=*/false);
   BatchProgress b;

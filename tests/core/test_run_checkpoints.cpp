@@ -129,7 +129,7 @@ TEST_CASE("run checkpoints: another run's checkpoint is refused before anything 
   fs::remove_all(dir);
 }
 
-TEST_CASE("run checkpoints: only the writing process writes; an empty folder name writes nothing") {
+TEST_CASE("run checkpoints: only the writing process writes, an empty folder name writes nothing") {
   const fs::path dir = fresh_folder("writer");
   RunSoFar a;
   RunCheckpoints<float> files(dir.string(), {});

@@ -5,7 +5,7 @@
 
 using namespace lstmidi;
 
-TEST_CASE("sampling: temperature 0 is argmax; top-k and top-p restrict the support") {
+TEST_CASE("sampling: temperature 0 is argmax, top-k and top-p restrict the support") {
   Vector<float> z(5);
   z << 1.0f, 3.0f, 2.0f, -1.0f, 2.5f;
   Rng rng(1);

@@ -63,7 +63,7 @@ TEST_CASE("sigmoid_bce: gradient check in double") {
   CHECK(res.max_rel_error < 1e-6);
 }
 
-TEST_CASE("sigmoid_bce: logits of magnitude 1e4 stay finite; exact frames are counted") {
+TEST_CASE("sigmoid_bce: logits of magnitude 1e4 stay finite, exact frames are counted") {
   Matrix<float> Z(3, 2);
   Z << 1e4f, -1e4f,  //
       -1e4f, 1e4f,   //

@@ -274,7 +274,7 @@ TEST_CASE("data parallel: processes whose weights drift apart stop with a clear 
   }
 }
 
-TEST_CASE("data parallel: a group resumes exactly; only process 0 writes files") {
+TEST_CASE("data parallel: a group resumes exactly, only process 0 writes files") {
   const auto data = scales(8, 40);
   const Vocabulary vocab = Vocabulary::build(data);
   const fs::path dir = fs::temp_directory_path() / ("lstmidi_dp_" + std::to_string(::getpid()));

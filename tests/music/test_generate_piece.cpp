@@ -197,7 +197,7 @@ TEST_CASE("generate_piece: a nade piano-roll model draws its frames key by key, 
   CHECK_THROWS_AS(PieceMaker<float>(mm, kNoFolder, k), std::invalid_argument);
 }
 
-TEST_CASE("generate_piece: with stop_at_end the model may end the piece; without, never") {
+TEST_CASE("generate_piece: with stop_at_end the model may end the piece, without, never") {
   MusicModel<float> mm = events_model();
   // A model that wants to end at once: the end-of-piece logit far above every other.
   mm.model->head().dense().b().in(mm.model->params().values)(Vocabulary::kEos, 0) = 100.0f;

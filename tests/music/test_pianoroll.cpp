@@ -86,7 +86,7 @@ TEST_CASE("pianoroll: onsets and midpoints on the grid, trailing rests from the 
   CHECK(f2[3].empty());
 }
 
-TEST_CASE("pianoroll: frames back to notes, held or re-attacked; text round trip") {
+TEST_CASE("pianoroll: frames back to notes, held or re-attacked, text round trip") {
   RollOptions o;
   const std::vector<Frame> frames{{39}, {39, 43}, {43}, {}, {39}};
   const auto held = frames_to_notes(frames, o);
@@ -194,7 +194,7 @@ TEST_CASE("frame sampler: piece split, separate validation pieces count every fr
   CHECK(sep.checksum() != s.checksum());
 }
 
-TEST_CASE("frame sampler: same seed same batches; resumes exactly; transposition stays in range") {
+TEST_CASE("frame sampler: same seed same batches, resumes exactly, transposition stays in range") {
   FrameWindowOptions o;
   o.steps = 6;
   o.stride = 3;
@@ -386,7 +386,7 @@ TEST_CASE("trainer: weight averaging validates and saves the average, and resume
 }
 
 TEST_CASE(
-    "trainer: lr_decay lowers the rate after each epoch without improvement; resume keeps it") {
+    "trainer: lr_decay lowers the rate after each epoch without improvement, resume keeps it") {
   const fs::path dir =
       fs::temp_directory_path() / ("lstmidi_lrdecay_" + std::to_string(::getpid()));
   fs::remove_all(dir);

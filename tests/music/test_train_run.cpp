@@ -128,7 +128,7 @@ TEST_CASE("train_run: a tokens run from the library leaves the model, its files 
   fs::remove_all(dir);
 }
 
-TEST_CASE("train_run: the same settings train the same weights; a piano-roll run scores frames") {
+TEST_CASE("train_run: the same settings train the same weights, a piano-roll run scores frames") {
   const fs::path dir = fs::temp_directory_path() / ("lstmidi_run2_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const fs::path data = write_pieces(dir / "data", 4);

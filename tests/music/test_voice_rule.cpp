@@ -77,7 +77,7 @@ TEST_CASE("voice_rule: one note at a time per part, no silence, no step back") {
   CHECK(f.banned().empty());
 }
 
-TEST_CASE("voice_rule: generated parts follow each other note to note; without it they need not") {
+TEST_CASE("voice_rule: generated parts follow each other note to note, without it they need not") {
   // A random-weight model over the words: left to itself it overlaps and leaves gaps.
   MusicModel<float> mm;
   mm.encoder.encoding = Encoding::Events;
