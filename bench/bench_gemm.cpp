@@ -23,6 +23,9 @@
 //   PackedWide  the weight-matrix products (InputProj, InputGrad, Output, OutputInGrad) through
 //               gemm_packed, as the training step runs them: W packed per call (timed), X in
 //               64-column blocks on LSTMIDI_THREADS threads; against the unsplit Eigen rows.
+//   WeightGradNt the weight gradients as the training step runs them: gemm_nt_add (C += A B^T,
+//               core/gemm_nt.hpp; in AVX-512 builds A packed in 64 x 128 blocks, timed),
+//               dU and dW (2048 x 512 over 6,400 columns) and the output layer's (358 x 512).
 //   Packed256   Packed in an AVX-512 build, held to the 256-bit kernel: what 512 bits gain.
 //   WeightRead  the floor under generating one event: one pass reading as many bytes as a
 //               generation step of the classic model reads in weights (U of the three layers,
@@ -145,6 +148,22 @@ static void packed_wide(benchmark::State& st, Index m, Index k, Index n, bool tr
   st.counters["kernel_bits"] = PackedMatrix<float>::kernel_bits();
 }
 
+// The weight gradients through gemm_nt_add, as the training step runs them.
+static void weight_grad_nt(benchmark::State& st, Index m, Index k, Index n) {
+  bench::set_threads(bench::threads_from_env());
+  const Matrix<float> A = Matrix<float>::Random(m, k);
+  const Matrix<float> Bm = Matrix<float>::Random(n, k);
+  Matrix<float> C = Matrix<float>::Zero(m, n);
+  for (auto _ : st) {
+    gemm_nt_add(C, A, Bm);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(k) * double(n) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+  st.counters["kernel_bits"] = PackedMatrix<float>::kernel_bits();
+}
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
@@ -241,6 +260,10 @@ BENCHMARK_CAPTURE(packed_wide, PackedWide / InputGrad / 512x2048x6400, 512, 2048
 BENCHMARK_CAPTURE(packed_wide, PackedWide / Output / 358x512x6400, 358, 512, 6400, false)
     ->UseRealTime();
 BENCHMARK_CAPTURE(packed_wide, PackedWide / OutputInGrad / 512x358x6400, 512, 358, 6400, true)
+    ->UseRealTime();
+
+BENCHMARK_CAPTURE(weight_grad_nt, WeightGradNt / 2048x6400x512, 2048, 6400, 512)->UseRealTime();
+BENCHMARK_CAPTURE(weight_grad_nt, WeightGradNt / Output / 358x6400x512, 358, 6400, 512)
     ->UseRealTime();
 
 BENCHMARK_CAPTURE(gemm, Square / 1024, 1024, 1024, 1024, false, false)->UseRealTime();

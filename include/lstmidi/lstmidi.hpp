@@ -7,6 +7,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
+#include "lstmidi/core/gemm_nt.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/parallel.hpp"

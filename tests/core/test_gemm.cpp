@@ -8,6 +8,7 @@
 
 #include <limits>
 #include <lstmidi/core/gemm.hpp>
+#include <lstmidi/core/gemm_nt.hpp>
 #include <type_traits>
 
 #include "test_helpers.hpp"
@@ -201,5 +202,81 @@ TEST_CASE("gemm_packed: the same bits for any thread count, the product to float
   // A mismatched product is an error with its shapes, not a crash.
   Matrix<float> bad;
   CHECK_THROWS_AS(gemm_packed(bad, Wf, random_matrix<float>(31, 300, rng)), std::invalid_argument);
+  Eigen::setNbThreads(threads_before);
+}
+
+TEST_CASE("gemm_nt: A B^T, the same bits for any thread count, the product to float rounding") {
+  Rng rng(23);
+  const int threads_before = Eigen::nbThreads();
+  // Weight-gradient shapes scaled down: (4H, T*B) times (D, T*B)^T. Row counts around the
+  // 64-row blocks and the 16-row panels, column counts around the 6-column tiles, depths around
+  // the 128-deep blocks and the 1,024 threshold.
+  struct Shape {
+    Index m, n, k;
+  };
+  for (const Shape s : {Shape{64, 12, 1024}, Shape{100, 37, 1100}, Shape{130, 5, 1337},
+                        Shape{17, 64, 2000}, Shape{48, 1, 1024}, Shape{8, 7, 1500}}) {
+    CAPTURE(s.m);
+    CAPTURE(s.n);
+    CAPTURE(s.k);
+    const Matrix<float> A = random_matrix<float>(s.m, s.k, rng);
+    const Matrix<float> B = random_matrix<float>(s.n, s.k, rng);
+    const Matrix<float> C0 = random_matrix<float>(s.m, s.n, rng);
+    auto product = [&](int threads, bool accumulate) {
+      Eigen::setNbThreads(threads);
+      Matrix<float> C = C0;
+      if (accumulate)
+        gemm_nt_add(C, A, B);
+      else
+        gemm_nt(C, A, B);
+      return C;
+    };
+    for (const bool accumulate : {false, true}) {
+      CAPTURE(accumulate);
+      const Matrix<float> one = product(1, accumulate);
+      // Thread counts only decide which thread runs which 64-row block.
+      CHECK(product(2, accumulate) == one);
+      CHECK(product(3, accumulate) == one);
+      // Against the product in double, with the dot-product bound of length k.
+      Eigen::MatrixXd expect = A.cast<double>() * B.cast<double>().transpose();
+      if (accumulate) expect += C0.cast<double>();
+      const Eigen::MatrixXd scale =
+          A.cast<double>().cwiseAbs() * B.cast<double>().cwiseAbs().transpose() +
+          Eigen::MatrixXd::Ones(s.m, s.n);
+      const double eps = std::numeric_limits<float>::epsilon();
+      const Eigen::ArrayXXd err = (one.cast<double>() - expect).cwiseAbs().array();
+      CHECK((err <= 4.0 * double(s.k + 1) * eps * scale.array()).all());
+    }
+  }
+  // On blocks of larger matrices (the training step passes H_prev as leftCols of the states).
+  {
+    const Matrix<float> A = random_matrix<float>(70, 1200, rng);
+    const Matrix<float> Bbig = random_matrix<float>(9, 1300, rng);
+    Matrix<float> Cbig = random_matrix<float>(80, 9, rng);
+    const Matrix<float> before = Cbig;
+    auto Cblock = Cbig.topRows(70);
+    gemm_nt_add(Cblock, A, Bbig.leftCols(1200));
+    Eigen::MatrixXd expect = A.cast<double>() * Bbig.leftCols(1200).cast<double>().transpose() +
+                             before.topRows(70).cast<double>();
+    CHECK((Cbig.topRows(70).cast<double>() - expect).cwiseAbs().maxCoeff() < 1e-3);
+    CHECK(Cbig.bottomRows(10) == before.bottomRows(10));
+  }
+  // Double products and shallow ones are gemm()'s of A * B^T, bit for bit.
+  const Matrix<double> Ad = random_matrix<double>(40, 1100, rng),
+                       Bd = random_matrix<double>(30, 1100, rng);
+  Matrix<double> got, expect;
+  gemm_nt(got, Ad, Bd);
+  gemm(expect, Ad, Bd.transpose());
+  CHECK(got == expect);
+  const Matrix<float> Af = random_matrix<float>(40, 100, rng),
+                      Bf = random_matrix<float>(30, 100, rng);
+  Matrix<float> gotf, expectf;
+  gemm_nt(gotf, Af, Bf);
+  gemm(expectf, Af, Bf.transpose());
+  CHECK(gotf == expectf);
+  // Mismatched shapes are errors with their shapes, not crashes.
+  CHECK_THROWS_AS(gemm_nt(gotf, Af, random_matrix<float>(30, 101, rng)), std::invalid_argument);
+  Matrix<float> wrong(3, 3);
+  CHECK_THROWS_AS(gemm_nt_add(wrong, Af, Bf), std::invalid_argument);
   Eigen::setNbThreads(threads_before);
 }

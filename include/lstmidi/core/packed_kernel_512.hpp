@@ -37,9 +37,10 @@ inline __m512 load_panel_column_512(const Half* a) {
 
 // C[0:rows, 0:NR] (+)= A[:, k0:k0+kc] X[k0:k0+kc, 0:NR] for the P = 1..4 panels of A that
 // start at `a` (their values at depth k0, 16 per k), `a + panel_stride` (the next panel at the
-// same depth), and so on: rows <= 16 P. `x` points at X(k0, 0) with column stride ldx, `c` at
-// C(0, 0) with column stride ldc. assign: C = product; otherwise C += product.
-template <int NR, int P, typename E>
+// same depth), and so on: rows <= 16 P. `x` points at X(k0, 0) with column stride ldx
+// (XByRow: with row stride ldx, X(k, j) at x[k ldx + j], as when X is B^T for a column-major
+// B), `c` at C(0, 0) with column stride ldc. assign: C = product; otherwise C += product.
+template <int NR, int P, typename E, bool XByRow = false>
 inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const float* x, Index ldx,
                             float* c, Index ldc, Index rows, bool assign) {
   // As in the 256-bit kernel: narrow tiles split k into S interleaved parts (NR = 1: 4,
@@ -57,7 +58,7 @@ inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const floa
     for (int q = 0; q < P; ++q) panel[q] = load_panel_column_512(a + q * panel_stride + 16 * kk);
 #pragma GCC unroll 6
     for (int j = 0; j < NR; ++j) {
-      const __m512 xb = _mm512_set1_ps(x[j * ldx + kk]);
+      const __m512 xb = _mm512_set1_ps(XByRow ? x[kk * ldx + j] : x[j * ldx + kk]);
 #pragma GCC unroll 4
       for (int q = 0; q < P; ++q)
         acc[q][s * NR + j] = _mm512_fmadd_ps(panel[q], xb, acc[q][s * NR + j]);
@@ -93,39 +94,39 @@ inline void packed_tile_512(Index kc, const E* a, Index panel_stride, const floa
 }
 
 // The same with the tile width nr (1..6) chosen at run time.
-template <int P, typename E>
+template <int P, typename E, bool XByRow = false>
 inline void packed_tile_512(Index nr, Index kc, const E* a, Index panel_stride, const float* x,
                             Index ldx, float* c, Index ldc, Index rows, bool assign) {
   switch (nr) {
     case 6:
-      return packed_tile_512<6, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<6, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 5:
-      return packed_tile_512<5, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<5, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 4:
-      return packed_tile_512<4, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<4, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 3:
-      return packed_tile_512<3, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<3, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 2:
-      return packed_tile_512<2, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<2, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     default:
-      return packed_tile_512<1, P, E>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<1, P, E, XByRow>(kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
   }
 }
 
 // The same with the number of panels (1..4) also chosen at run time.
-template <typename E>
+template <typename E, bool XByRow = false>
 inline void packed_tile_512(Index panels, Index nr, Index kc, const E* a, Index panel_stride,
                             const float* x, Index ldx, float* c, Index ldc, Index rows,
                             bool assign) {
   switch (panels) {
     case 4:
-      return packed_tile_512<4, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<4, E, XByRow>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 3:
-      return packed_tile_512<3, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<3, E, XByRow>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     case 2:
-      return packed_tile_512<2, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<2, E, XByRow>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
     default:
-      return packed_tile_512<1, E>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
+      return packed_tile_512<1, E, XByRow>(nr, kc, a, panel_stride, x, ldx, c, ldc, rows, assign);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
+#include "lstmidi/core/gemm_nt.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/parallel.hpp"
 #include "lstmidi/core/params.hpp"
@@ -49,7 +50,7 @@ class Dense {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X,
                 const Eigen::Ref<const Matrix<T>>& dZ, Matrix<T>* dX) const {
     require_shape(dZ, V_, X.cols(), "Dense::backward dZ");
-    gemm_add(W_.in(p.grads), dZ, X.transpose());
+    gemm_nt_add(W_.in(p.grads), dZ, X);
     add_row_sums(b_.in(p.grads).col(0), dZ);
     if (dX) {
       dX->resize(H_, X.cols());

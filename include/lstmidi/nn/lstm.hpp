@@ -42,6 +42,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
+#include "lstmidi/core/gemm_nt.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/packed_gemm.hpp"
 #include "lstmidi/core/parallel.hpp"
@@ -179,7 +180,7 @@ class Lstm {
                 const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>* dX) {
     require_shape(X, D_, T_ * B_, "Lstm::backward X");
     sweep(p, dY);
-    gemm_add(W_.in(p.grads), A_, X.transpose());
+    gemm_nt_add(W_.in(p.grads), A_, X);
     if (dX) gemm_packed(*dX, W_.in(p.values).transpose(), A_);
   }
 
@@ -295,10 +296,10 @@ class Lstm {
       }
     });
     if (dropped_) {
-      gemm(dU_, A_, Hs_.leftCols(T_ * B).transpose());
+      gemm_nt(dU_, A_, Hs_.leftCols(T_ * B));
       U_.in(p.grads).array() += dU_.array() * weight_drop_.mask().array();
     } else {
-      gemm_add(U_.in(p.grads), A_, Hs_.leftCols(T_ * B).transpose());
+      gemm_nt_add(U_.in(p.grads), A_, Hs_.leftCols(T_ * B));
     }
     add_row_sums(b_.in(p.grads).col(0), A_);
   }

@@ -32,6 +32,7 @@
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
+#include "lstmidi/core/gemm_nt.hpp"
 #include "lstmidi/core/init.hpp"
 #include "lstmidi/core/params.hpp"
 #include "lstmidi/core/rng.hpp"
@@ -140,7 +141,7 @@ class Nade {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& Y, Matrix<T>& dY) const {
     require_shape(S_, Nh_, Y.cols(), "Nade::backward (forward with gradients first)");
     require_shape(dY, H_, Y.cols(), "Nade::backward dY");
-    gemm_add(Wc_.in(p.grads), S_, Y.transpose());
+    gemm_nt_add(Wc_.in(p.grads), S_, Y);
     add_row_sums(bc_.in(p.grads).col(0), S_);
     W_.in(p.grads) += dW_;
     V_.in(p.grads) += dV_;
