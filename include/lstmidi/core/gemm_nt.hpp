@@ -18,6 +18,11 @@
 /// region) in contiguous runs; each block is computed the same way whichever thread runs it,
 /// so the result is the same bits for any thread count, and Eigen's product to float rounding.
 ///
+/// gemm_nt_add_layer(A, dW, X, dU, H_prev, db) computes a layer's weight gradients together:
+/// each packed block of A serves both products and adds its columns to the bias gradient, so
+/// the step reads dA once for all three instead of three times (and a dense layer's variant,
+/// (A, dW, X, db), once for two).
+///
 /// Where it runs: float, AVX-512 builds (the 512-bit kernel), depth at least 1,024, and the
 /// default build only. Otherwise it is gemm()/gemm_add() of A * B.transpose(): double, small
 /// products, the 256-bit builds (where Eigen was as fast for the large products, see
@@ -41,16 +46,29 @@ inline constexpr Index kNtDepth = 128;      // depth per packed block: 32 KB of 
 inline constexpr Index kNtMinDepth = 1024;  // below it, Eigen's product
 
 #if defined(LSTMIDI_PACKED_512) && !defined(LSTMIDI_DNNL_BACKEND)
-// C[0:m, 0:n] += A[0:m, 0:K] B[0:n, 0:K]^T, all column-major with unit inner stride.
-inline void gemm_nt_512(float* c, Index ldc, const float* a, Index lda, const float* b, Index ldb,
-                        Index m, Index n, Index K, int threads) {
+// One product of a pass: C[0:m, 0:n] += A B^T for B (n, K), column-major, unit inner stride.
+struct NtProduct {
+  float* c;
+  Index ldc;
+  const float* b;
+  Index ldb;
+  Index n;
+};
+
+// Every product of `products` (count of them, all with the same A[0:m, 0:K]) and, where sums is
+// not null, sums[0:m] += A 1, in one pass over A: each block of A is packed once and serves
+// them all. The row sums add A's columns in order, one element at a time, as add_row_sums()
+// does, so they are its bits.
+inline void gemm_nt_512(const float* a, Index lda, Index m, Index K, const NtProduct* products,
+                        int count, float* sums, int threads) {
   const Index blocks = (m + kNtRows - 1) / kNtRows;
-  const Index tiles = (n + kPackNr - 1) / kPackNr;
   parallel_for(blocks, threads, [&](Index ib) {
     static thread_local PanelVector<float> buf;
     buf.resize(static_cast<size_t>(kNtRows * kNtDepth));
     const Index i0 = ib * kNtRows, rows = std::min(kNtRows, m - i0);
     const Index panels = (rows + kPackMr - 1) / kPackMr;
+    __m512 sum[kNtRows / kPackMr];
+    for (Index p = 0; p < panels; ++p) sum[p] = _mm512_setzero_ps();
     for (Index k0 = 0; k0 < K; k0 += kNtDepth) {
       const Index kc = std::min(kNtDepth, K - k0);
       // Panel p holds A(i0 + 16p + r, k0 + kk) at 16 kk + r; rows past m are zeros.
@@ -59,42 +77,78 @@ inline void gemm_nt_512(float* c, Index ldc, const float* a, Index lda, const fl
         const __mmask16 mask = live >= 16 ? __mmask16(0xffff) : __mmask16((1u << live) - 1);
         const float* src = a + k0 * lda + i0 + p * kPackMr;
         float* dst = buf.data() + p * kPackMr * kc;
+        __m512 s = sum[p];
         for (Index kk = 0; kk < kc; ++kk) {
           // The columns 16 ahead: A is read once, from memory, 8 KB apart for 4H = 2048.
           if (k0 + kk + 16 < K)
             _mm_prefetch(reinterpret_cast<const char*>(src + 16 * lda), _MM_HINT_T0);
-          _mm512_store_ps(dst + kPackMr * kk, _mm512_maskz_loadu_ps(mask, src));
+          const __m512 v = _mm512_maskz_loadu_ps(mask, src);
+          _mm512_store_ps(dst + kPackMr * kk, v);
+          if (sums) s = _mm512_add_ps(s, v);
           src += lda;
         }
+        sum[p] = s;
       }
-      const float* x = b + k0 * ldb;  // B^T(k0, 0): row stride ldb
-      for (Index t = 0, j0 = 0; t < tiles; ++t) {
-        const Index nr = n / tiles + (t < n % tiles ? 1 : 0);
-        packed_tile_512<float, true>(panels, nr, kc, buf.data(), kPackMr * kc, x + j0, ldb,
-                                     c + j0 * ldc + i0, ldc, rows, /*assign=*/false);
-        j0 += nr;
+      for (int q = 0; q < count; ++q) {
+        const NtProduct& pr = products[q];
+        const Index tiles = (pr.n + kPackNr - 1) / kPackNr;
+        const float* x = pr.b + k0 * pr.ldb;  // B^T(k0, 0): row stride ldb
+        for (Index t = 0, j0 = 0; t < tiles; ++t) {
+          const Index nr = pr.n / tiles + (t < pr.n % tiles ? 1 : 0);
+          packed_tile_512<float, true>(panels, nr, kc, buf.data(), kPackMr * kc, x + j0, pr.ldb,
+                                       pr.c + j0 * pr.ldc + i0, pr.ldc, rows, /*assign=*/false);
+          j0 += nr;
+        }
+      }
+    }
+    if (sums) {
+      for (Index p = 0; p < panels; ++p) {
+        const Index live = std::min(kPackMr, rows - p * kPackMr);
+        const __mmask16 mask = live >= 16 ? __mmask16(0xffff) : __mmask16((1u << live) - 1);
+        float* d = sums + i0 + p * kPackMr;
+        _mm512_mask_storeu_ps(d, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), sum[p]));
       }
     }
   });
 }
+
+// Whether gemm_nt_512 takes these operands (float, deep enough, unit inner strides).
+template <typename Lhs, typename Rhs, typename Dst>
+bool nt_kernel_takes(const Lhs& A, const Rhs& B, const Dst& C) {
+  if constexpr (std::is_same_v<typename Lhs::Scalar, float>)
+    return A.cols() >= kNtMinDepth && A.rows() > 0 && B.rows() > 0 && A.innerStride() == 1 &&
+           B.innerStride() == 1 && C.innerStride() == 1;
+  else
+    return false;
+}
+
+template <typename Dst, typename Rhs>
+NtProduct nt_product(Dst& C, const Rhs& B) {
+  return NtProduct{C.data(), C.outerStride(), B.data(), B.outerStride(), B.rows()};
+}
 #endif
 
 template <typename Dst, typename Lhs, typename Rhs>
+void require_nt_shapes(const Dst& C, const Lhs& A, const Rhs& B, const char* what) {
+  require(A.cols() == B.cols(), what, ": depths differ, ", A.cols(), " and ", B.cols());
+  require(C.rows() == A.rows() && C.cols() == B.rows(), what, ": C is ", C.rows(), "x", C.cols(),
+          ", the product ", A.rows(), "x", B.rows());
+}
+
+template <typename Dst, typename Lhs, typename Rhs>
 void gemm_nt_impl(Dst& C, const Lhs& A, const Rhs& B, bool accumulate) {
-  require(A.cols() == B.cols(), "gemm_nt: depths differ, ", A.cols(), " and ", B.cols());
-  if (accumulate)
-    require(C.rows() == A.rows() && C.cols() == B.rows(), "gemm_nt_add: C is ", C.rows(), "x",
-            C.cols(), ", the product ", A.rows(), "x", B.rows());
+  if (!accumulate) {
+    require(A.cols() == B.cols(), "gemm_nt: depths differ, ", A.cols(), " and ", B.cols());
+    C.resize(A.rows(), B.rows());
+  }
+  require_nt_shapes(C, A, B, accumulate ? "gemm_nt_add" : "gemm_nt");
 #if defined(LSTMIDI_PACKED_512) && !defined(LSTMIDI_DNNL_BACKEND)
   if constexpr (std::is_same_v<typename Lhs::Scalar, float>) {
-    if (A.cols() >= kNtMinDepth && A.rows() > 0 && B.rows() > 0 && A.innerStride() == 1 &&
-        B.innerStride() == 1 && C.innerStride() == 1) {
-      if (!accumulate) {
-        C.resize(A.rows(), B.rows());
-        C.setZero();
-      }
-      gemm_nt_512(C.data(), C.outerStride(), A.data(), A.outerStride(), B.data(), B.outerStride(),
-                  A.rows(), B.rows(), A.cols(), Eigen::nbThreads());
+    if (nt_kernel_takes(A, B, C)) {
+      if (!accumulate) C.setZero();
+      const NtProduct product = nt_product(C, B);
+      gemm_nt_512(A.data(), A.outerStride(), A.rows(), A.cols(), &product, 1, nullptr,
+                  Eigen::nbThreads());
       return;
     }
   }
@@ -118,6 +172,52 @@ void gemm_nt(Dst&& C, const Lhs& A, const Rhs& B) {
 template <typename Dst, typename Lhs, typename Rhs>
 void gemm_nt_add(Dst&& C, const Lhs& A, const Rhs& B) {
   detail::gemm_nt_impl(C, A, B, /*accumulate=*/true);
+}
+
+namespace detail {
+
+template <typename Lhs, typename Dst1, typename Rhs1, typename Dst2, typename Rhs2, typename Db>
+void gemm_nt_layer_impl(const Lhs& A, Dst1& C1, const Rhs1& B1, Dst2* C2, const Rhs2* B2, Db& db) {
+  require_nt_shapes(C1, A, B1, "gemm_nt_add_layer");
+  if (C2) require_nt_shapes(*C2, A, *B2, "gemm_nt_add_layer");
+  require(db.rows() == A.rows() && db.cols() == 1, "gemm_nt_add_layer: db is ", db.rows(), "x",
+          db.cols(), ", expected ", A.rows(), "x1");
+#if defined(LSTMIDI_PACKED_512) && !defined(LSTMIDI_DNNL_BACKEND)
+  if constexpr (std::is_same_v<typename Lhs::Scalar, float>) {
+    if (nt_kernel_takes(A, B1, C1) && (!C2 || nt_kernel_takes(A, *B2, *C2)) &&
+        db.innerStride() == 1) {
+      NtProduct products[2] = {nt_product(C1, B1), {}};
+      if (C2) products[1] = nt_product(*C2, *B2);
+      gemm_nt_512(A.data(), A.outerStride(), A.rows(), A.cols(), products, C2 ? 2 : 1, db.data(),
+                  Eigen::nbThreads());
+      return;
+    }
+  }
+#endif
+  gemm_nt_impl(C1, A, B1, /*accumulate=*/true);
+  if (C2) gemm_nt_impl(*C2, A, *B2, /*accumulate=*/true);
+  add_row_sums(db, A);
+}
+
+}  // namespace detail
+
+/// A layer's weight gradients from its pre-activation gradients A (m, K), in one pass over A:
+///   C1 += A B1^T     C2 += A B2^T     db += A 1
+/// (an LSTM layer: dW += dA X^T, dU += dA H_prev^T, db += dA 1). Each product is
+/// gemm_nt_add()'s, the same bits, and db gets add_row_sums()'s bits: where the 512-bit kernel
+/// runs, each packed block of A serves all three; elsewhere they are those three calls.
+template <typename Lhs, typename Dst1, typename Rhs1, typename Dst2, typename Rhs2, typename Db>
+void gemm_nt_add_layer(const Lhs& A, Dst1&& C1, const Rhs1& B1, Dst2&& C2, const Rhs2& B2,
+                       Db&& db) {
+  detail::gemm_nt_layer_impl(A, C1, B1, &C2, &B2, db);
+}
+
+/// The same for a layer with one weight matrix (a dense layer: dW += dZ X^T, db += dZ 1).
+template <typename Lhs, typename Dst1, typename Rhs1, typename Db>
+void gemm_nt_add_layer(const Lhs& A, Dst1&& C1, const Rhs1& B1, Db&& db) {
+  using D = std::remove_reference_t<Dst1>;
+  detail::gemm_nt_layer_impl(A, C1, B1, static_cast<D*>(nullptr), static_cast<const Rhs1*>(nullptr),
+                             db);
 }
 
 }  // namespace lstmidi

@@ -50,8 +50,7 @@ class Dense {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& X,
                 const Eigen::Ref<const Matrix<T>>& dZ, Matrix<T>* dX) const {
     require_shape(dZ, V_, X.cols(), "Dense::backward dZ");
-    gemm_nt_add(W_.in(p.grads), dZ, X);
-    add_row_sums(b_.in(p.grads).col(0), dZ);
+    gemm_nt_add_layer(dZ, W_.in(p.grads), X, b_.in(p.grads).col(0));  // dW += dZ X^T, db += dZ 1
     if (dX) {
       dX->resize(H_, X.cols());
       gemm_packed(*dX, W_.in(p.values).transpose(), dZ);

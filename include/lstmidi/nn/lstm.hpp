@@ -180,7 +180,7 @@ class Lstm {
                 const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>* dX) {
     require_shape(X, D_, T_ * B_, "Lstm::backward X");
     sweep(p, dY);
-    gemm_nt_add(W_.in(p.grads), A_, X);
+    weight_gradients(p, &X);
     if (dX) gemm_packed(*dX, W_.in(p.values).transpose(), A_);
   }
 
@@ -189,6 +189,7 @@ class Lstm {
                        const Eigen::Ref<const Matrix<T>>& dY) {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
     sweep(p, dY);
+    weight_gradients(p, nullptr);
     MatrixMap<T> dW = W_.in(p.grads);
     for (Index j = 0; j < T_ * B_; ++j) dW.col(ids[static_cast<size_t>(j)]) += A_.col(j);
   }
@@ -295,13 +296,26 @@ class Lstm {
                            /*accumulate=*/false);  // U^T da_t, to t-1
       }
     });
+  }
+
+  // After the sweep, one pass over dA (core/gemm_nt.hpp) for
+  //   dU += dA H_prev^T     db += dA 1     dW += dA X^T (X: a dense input; null for one-hot)
+  // Under weight drop dU = M * (dA H_prev^T), through dU_.
+  void weight_gradients(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>* X) {
+    const auto H_prev = Hs_.leftCols(T_ * B_);
+    if (dropped_) dU_.setZero(4 * H_, H_);
+    auto add = [&](auto&& dU) {
+      if (X)
+        gemm_nt_add_layer(A_, dU, H_prev, W_.in(p.grads), *X, b_.in(p.grads).col(0));
+      else
+        gemm_nt_add_layer(A_, dU, H_prev, b_.in(p.grads).col(0));
+    };
     if (dropped_) {
-      gemm_nt(dU_, A_, Hs_.leftCols(T_ * B));
+      add(dU_);
       U_.in(p.grads).array() += dU_.array() * weight_drop_.mask().array();
     } else {
-      gemm_nt_add(U_.in(p.grads), A_, Hs_.leftCols(T_ * B));
+      add(U_.in(p.grads));
     }
-    add_row_sums(b_.in(p.grads).col(0), A_);
   }
 
   static constexpr Index kMinSliceColumns = 8;  // narrower slices make GEMMs inefficient

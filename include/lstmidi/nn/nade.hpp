@@ -141,8 +141,8 @@ class Nade {
   void backward(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>& Y, Matrix<T>& dY) const {
     require_shape(S_, Nh_, Y.cols(), "Nade::backward (forward with gradients first)");
     require_shape(dY, H_, Y.cols(), "Nade::backward dY");
-    gemm_nt_add(Wc_.in(p.grads), S_, Y);
-    add_row_sums(bc_.in(p.grads).col(0), S_);
+    // dW_c += S Y^T, db_c += S 1
+    gemm_nt_add_layer(S_, Wc_.in(p.grads), Y, bc_.in(p.grads).col(0));
     W_.in(p.grads) += dW_;
     V_.in(p.grads) += dV_;
     gemm_packed_add(dY, Wc_.in(p.values).transpose(), S_);
