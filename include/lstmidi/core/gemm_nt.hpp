@@ -18,7 +18,7 @@
 /// region) in contiguous runs; each block is computed the same way whichever thread runs it,
 /// so the result is the same bits for any thread count, and Eigen's product to float rounding.
 ///
-/// gemm_nt_add_layer(A, dW, X, dU, H_prev, db) computes a layer's weight gradients together:
+/// gemm_nt_add_layer(A, dU, H_prev, dW, X, db) computes a layer's weight gradients together:
 /// each packed block of A serves both products and adds its columns to the bias gradient, so
 /// the step reads dA once for all three instead of three times (and a dense layer's variant,
 /// (A, dW, X, db), once for two).
