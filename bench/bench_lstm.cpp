@@ -5,6 +5,16 @@
 //     every-position loss. Counters: tokens/s (items_per_second) and GFLOP/s, counting
 //     2*4H*(D+H) FLOPs per token per layer forward, twice that backward, plus 2*V*H forward and
 //     twice that backward for the output layer (D = V for the one-hot first layer).
+//   BM_TrainPhase/<part>/...: the parts of BM_TrainStep/3x512 one at a time, for A/B runs of a
+//     change to one part (shorter, so less exposed to the host's noise, than the whole step):
+//     LayerForward / LayerBackward: one 512 -> 512 LSTM layer over the window as layers 2 and
+//     3 run (the input projection and the time loop; the sweep, the weight gradients and dX;
+//     each backward after an untimed forward); TokenLayerForward / TokenLayerBackward: layer 1
+//     on its one-hot input (gather, time loop; sweep, dU and the scatter into dW); Head: the
+//     output layer and the softmax loss, forward and backward; Dropout: one layer's mask drawn
+//     and applied, forward and backward; Optimizer: zero_grad, clipping and Adam over the
+//     model's 5.4M parameters. One step is about Token* + 2 x Layer* + Head + 3 x Dropout +
+//     Optimizer (the step's own copies and bookkeeping aside). GFLOP/s for the products' FLOPs.
 //   BM_GenerateStep/<L>x<H>: one new event with carried state (batch 1), the weights packed for
 //     generation as generate() does; /unpacked: the same reading the weights in place.
 //   BM_GenerateWindow/<L>x<H>/T100: one new event by re-running the whole 100-event window
@@ -171,6 +181,94 @@ void roll_train_step(benchmark::State& st, Shape s, FrameOutput output) {
   st.counters["threads"] = Eigen::nbThreads();
 }
 
+enum class Phase {
+  layer_forward,
+  layer_backward,
+  token_layer_forward,
+  token_layer_backward,
+  head,
+  dropout,
+  optimizer
+};
+
+// One part of the classic step (see the header comment), on the shapes of Shape s.
+void train_phase(benchmark::State& st, Shape s, Phase phase) {
+  bench::set_threads(bench::threads_from_env());
+  Rng rng(1);
+  const Index H = s.hidden, N = s.T * s.B;
+  const bool tokens = phase == Phase::token_layer_forward || phase == Phase::token_layer_backward;
+  const Matrix<float> X = Matrix<float>::Random(H, N), dY = Matrix<float>::Random(H, N) * 1e-3f;
+  const TokenBatch batch = random_batch(s, rng);
+  const Matrix<float> h0 = Matrix<float>::Zero(H, s.B), c0 = h0;
+  double flops = 0;  // per iteration
+  if (phase == Phase::head || phase == Phase::dropout) {
+    ParamAllocator alloc;
+    Dense<float> dense(alloc, H, s.V);
+    ParamBuffer<float> p(alloc.size());
+    dense.init(p, rng);
+    Dropout<float> drop(0.3);
+    Matrix<float> Z, dX;
+    for (auto _ : st) {
+      if (phase == Phase::head) {
+        dense.forward(p, X, Z);
+        benchmark::DoNotOptimize(softmax_cross_entropy<float>(Z, batch.targets, &Z).nll_sum);
+        dense.backward(p, X, Z, &dX);
+      } else {
+        drop.forward(X, Z, rng, true);
+        drop.backward(Z, dX);
+      }
+      benchmark::DoNotOptimize(dX.data());
+    }
+    if (phase == Phase::head) flops = 3.0 * 2 * double(s.V) * double(H) * double(N);
+  } else if (phase == Phase::optimizer) {
+    ParamBuffer<float> p(Model<float>(config_of(s)).num_params());
+    Adam<float> adam(p.size());
+    for (auto _ : st) {
+      p.zero_grad();
+      clip_global_norm(p.grads, 5.0);
+      adam.step(p.values, p.grads);
+      benchmark::DoNotOptimize(p.values.data());
+    }
+  } else {
+    const Index D = tokens ? s.V : H;
+    ParamAllocator alloc;
+    Lstm<float> layer(alloc, D, H);
+    ParamBuffer<float> p(alloc.size());
+    layer.init(p, rng);
+    Matrix<float> dX;
+    const bool backward = phase == Phase::layer_backward || phase == Phase::token_layer_backward;
+    auto forward = [&] {
+      if (tokens)
+        layer.forward_tokens(p, batch.inputs, s.B, h0, c0);
+      else
+        layer.forward(p, X, s.B, h0, c0);
+    };
+    for (auto _ : st) {
+      if (backward) {
+        st.PauseTiming();
+        forward();
+        st.ResumeTiming();
+        if (tokens)
+          layer.backward_tokens(p, batch.inputs, dY);
+        else
+          layer.backward(p, X, dY, &dX);
+      } else {
+        forward();
+      }
+      benchmark::DoNotOptimize(p.grads.data());
+    }
+    // Products per token: U h (forward), U^T da and dU (backward); with a dense input also
+    // W x (forward), W^T da and dW (backward).
+    const double per_product = 2.0 * 4 * double(H) * double(H) * double(N);
+    flops = (backward ? 2 : 1) * (tokens ? 1 : 2) * per_product;
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * N);
+  if (flops > 0)
+    st.counters["GFLOP/s"] =
+        benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["threads"] = Eigen::nbThreads();
+}
+
 void roll_generate_frame(benchmark::State& st, Shape s, FrameOutput output) {
   bench::set_threads(bench::threads_from_env());
   Model<float> model(roll_config_of(s, output));
@@ -210,6 +308,21 @@ BENCHMARK_CAPTURE(train_step, 2x256 / T64 / B32 / V128, kSmall)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(2);
+#define LSTMIDI_TRAIN_PHASE(name, phase)                    \
+  BENCHMARK_CAPTURE(train_phase, name, kClassic, phase)     \
+      ->Name("BM_TrainPhase/" #name "/3x512/T100/B64/V358") \
+      ->Unit(benchmark::kMillisecond)                       \
+      ->UseRealTime()                                       \
+      ->MinTime(2)
+LSTMIDI_TRAIN_PHASE(LayerForward, Phase::layer_forward);
+LSTMIDI_TRAIN_PHASE(LayerBackward, Phase::layer_backward);
+LSTMIDI_TRAIN_PHASE(TokenLayerForward, Phase::token_layer_forward);
+LSTMIDI_TRAIN_PHASE(TokenLayerBackward, Phase::token_layer_backward);
+LSTMIDI_TRAIN_PHASE(Head, Phase::head);
+LSTMIDI_TRAIN_PHASE(Dropout, Phase::dropout);
+LSTMIDI_TRAIN_PHASE(Optimizer, Phase::optimizer);
+#undef LSTMIDI_TRAIN_PHASE
+
 BENCHMARK_CAPTURE(generate_step, 3x512, kClassic, StepWeights::packed)
     ->Name("BM_GenerateStep/3x512")
     ->Unit(benchmark::kMicrosecond)
