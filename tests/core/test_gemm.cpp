@@ -10,6 +10,7 @@
 #include <lstmidi/core/gemm.hpp>
 #include <lstmidi/core/gemm_nt.hpp>
 #include <type_traits>
+#include <vector>
 
 #include "test_helpers.hpp"
 
@@ -340,6 +341,57 @@ TEST_CASE("gemm_nt_add_layer: a layer's gradients in one pass, the bits of the s
   CHECK_THROWS_AS(gemm_nt_add_layer(A, C1, B1, C2, B2, db.col(0)), std::invalid_argument);
   CHECK_THROWS_AS(gemm_nt_add_layer(A, C1, B1, short_db.col(0)), std::invalid_argument);
   CHECK(C1.isZero(0));
+  CHECK(db.isZero(0));
+  Eigen::setNbThreads(threads_before);
+}
+
+TEST_CASE("gemm_nt_add_token_layer: the scatter of a one-hot layer in the same pass, its bits") {
+  Rng rng(31);
+  const int threads_before = Eigen::nbThreads();
+  // (m, K) gradients, one product with n rows, and the scatter of A's K columns into a (m, V)
+  // matrix by ids that repeat (each column of S gets several of A's columns, in order).
+  struct Shape {
+    Index m, n, V, k;
+  };
+  for (const Shape s : {Shape{64, 12, 9, 1024}, Shape{130, 37, 50, 1100}, Shape{17, 5, 3, 1337},
+                        Shape{40, 8, 7, 100}}) {
+    CAPTURE(s.m);
+    CAPTURE(s.V);
+    CAPTURE(s.k);
+    const Matrix<float> A = random_matrix<float>(s.m, s.k, rng);
+    const Matrix<float> B = random_matrix<float>(s.n, s.k, rng);
+    const Matrix<float> C0 = random_matrix<float>(s.m, s.n, rng);
+    const Matrix<float> S0 = random_matrix<float>(s.m, s.V, rng);
+    const Matrix<float> db0 = random_matrix<float>(s.m, 1, rng);
+    std::vector<TokenId> ids(static_cast<size_t>(s.k));
+    for (TokenId& id : ids) id = static_cast<TokenId>(rng.below(static_cast<std::uint32_t>(s.V)));
+    for (const int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      Eigen::setNbThreads(threads);
+      Matrix<float> E = C0, ES = S0, edb = db0;
+      gemm_nt_add_layer(A, E, B, edb.col(0));
+      for (Index j = 0; j < s.k; ++j) ES.col(ids[static_cast<size_t>(j)]) += A.col(j);
+      Matrix<float> C = C0, S = S0, db = db0;
+      gemm_nt_add_token_layer(A, C, B, S, ids, db.col(0));
+      CHECK(C == E);
+      CHECK(S == ES);
+      CHECK(db == edb);
+    }
+  }
+  // An id outside S's columns, or one id too few, is an error before anything is written.
+  const Matrix<float> A = random_matrix<float>(20, 1100, rng);
+  const Matrix<float> B = random_matrix<float>(4, 1100, rng);
+  Matrix<float> C = Matrix<float>::Zero(20, 4), S = Matrix<float>::Zero(20, 6),
+                db = Matrix<float>::Zero(20, 1);
+  std::vector<TokenId> ids(1100, 2);
+  ids[700] = 6;
+  CHECK_THROWS_AS(gemm_nt_add_token_layer(A, C, B, S, ids, db.col(0)), std::invalid_argument);
+  ids[700] = -1;
+  CHECK_THROWS_AS(gemm_nt_add_token_layer(A, C, B, S, ids, db.col(0)), std::invalid_argument);
+  ids.assign(1099, 2);
+  CHECK_THROWS_AS(gemm_nt_add_token_layer(A, C, B, S, ids, db.col(0)), std::invalid_argument);
+  CHECK(C.isZero(0));
+  CHECK(S.isZero(0));
   CHECK(db.isZero(0));
   Eigen::setNbThreads(threads_before);
 }

@@ -21,7 +21,9 @@
 /// gemm_nt_add_layer(A, dU, H_prev, dW, X, db) computes a layer's weight gradients together:
 /// each packed block of A serves both products and adds its columns to the bias gradient, so
 /// the step reads dA once for all three instead of three times (and a dense layer's variant,
-/// (A, dW, X, db), once for two).
+/// (A, dW, X, db), once for two). gemm_nt_add_token_layer(A, dU, H_prev, dW, ids, db) is the
+/// one-hot layer's: its dW += dA X^T is a scatter of A's columns, dW[:, ids[j]] += A[:, j],
+/// which rides on the packing as the bias sums do.
 ///
 /// Where it runs: float, AVX-512 builds (the 512-bit kernel), depth at least 1,024, and the
 /// default build only. Otherwise it is gemm()/gemm_add() of A * B.transpose(): double, small
@@ -31,6 +33,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "lstmidi/core/config.hpp"
 #include "lstmidi/core/gemm.hpp"
@@ -55,12 +58,21 @@ struct NtProduct {
   Index n;
 };
 
-// Every product of `products` (count of them, all with the same A[0:m, 0:K]) and, where sums is
-// not null, sums[0:m] += A 1, in one pass over A: each block of A is packed once and serves
-// them all. The row sums add A's columns in order, one element at a time, as add_row_sums()
-// does, so they are its bits.
+// A scatter of A's columns: C[:, ids[j]] += A[:, j] for j = 0..K-1 (C column-major; every id
+// is a valid column of C).
+struct NtScatter {
+  float* c;
+  Index ldc;
+  const TokenId* ids;
+};
+
+// Every product of `products` (count of them, all with the same A[0:m, 0:K]), where sums is
+// not null sums[0:m] += A 1, and where scatter is not null its scatter, in one pass over A:
+// each block of A is packed once and serves them all. The row sums and the scatter add A's
+// columns in order, one element at a time, as add_row_sums() and a loop of
+// C.col(ids[j]) += A.col(j) do, so they are those bits.
 inline void gemm_nt_512(const float* a, Index lda, Index m, Index K, const NtProduct* products,
-                        int count, float* sums, int threads) {
+                        int count, float* sums, const NtScatter* scatter, int threads) {
   const Index blocks = (m + kNtRows - 1) / kNtRows;
   parallel_for(blocks, threads, [&](Index ib) {
     static thread_local PanelVector<float> buf;
@@ -85,6 +97,10 @@ inline void gemm_nt_512(const float* a, Index lda, Index m, Index K, const NtPro
           const __m512 v = _mm512_maskz_loadu_ps(mask, src);
           _mm512_store_ps(dst + kPackMr * kk, v);
           if (sums) s = _mm512_add_ps(s, v);
+          if (scatter) {
+            float* d = scatter->c + scatter->ids[k0 + kk] * scatter->ldc + i0 + p * kPackMr;
+            _mm512_mask_storeu_ps(d, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, d), v));
+          }
           src += lda;
         }
         sum[p] = s;
@@ -147,7 +163,7 @@ void gemm_nt_impl(Dst& C, const Lhs& A, const Rhs& B, bool accumulate) {
     if (nt_kernel_takes(A, B, C)) {
       if (!accumulate) C.setZero();
       const NtProduct product = nt_product(C, B);
-      gemm_nt_512(A.data(), A.outerStride(), A.rows(), A.cols(), &product, 1, nullptr,
+      gemm_nt_512(A.data(), A.outerStride(), A.rows(), A.cols(), &product, 1, nullptr, nullptr,
                   Eigen::nbThreads());
       return;
     }
@@ -176,20 +192,34 @@ void gemm_nt_add(Dst&& C, const Lhs& A, const Rhs& B) {
 
 namespace detail {
 
-template <typename Lhs, typename Dst1, typename Rhs1, typename Dst2, typename Rhs2, typename Db>
-void gemm_nt_layer_impl(const Lhs& A, Dst1& C1, const Rhs1& B1, Dst2* C2, const Rhs2* B2, Db& db) {
+// C2 += A B2^T when C2 is not null; S[:, ids[j]] += A[:, j] when S is not null (ids: A.cols()
+// ids, checked to be columns of S).
+template <typename Lhs, typename Dst1, typename Rhs1, typename Dst2, typename Rhs2, typename Db,
+          typename Dst3 = Dst1>
+void gemm_nt_layer_impl(const Lhs& A, Dst1& C1, const Rhs1& B1, Dst2* C2, const Rhs2* B2, Db& db,
+                        Dst3* S = nullptr, const std::vector<TokenId>* ids = nullptr) {
   require_nt_shapes(C1, A, B1, "gemm_nt_add_layer");
   if (C2) require_nt_shapes(*C2, A, *B2, "gemm_nt_add_layer");
   require(db.rows() == A.rows() && db.cols() == 1, "gemm_nt_add_layer: db is ", db.rows(), "x",
           db.cols(), ", expected ", A.rows(), "x1");
+  if (S) {
+    require(S->rows() == A.rows() && static_cast<Index>(ids->size()) == A.cols(),
+            "gemm_nt_add_token_layer: dW has ", S->rows(), " rows and there are ", ids->size(),
+            " ids, for A ", A.rows(), "x", A.cols());
+    for (TokenId id : *ids)
+      require(id >= 0 && id < S->cols(), "gemm_nt_add_token_layer: token id ", id, " outside [0, ",
+              S->cols(), ")");
+  }
 #if defined(LSTMIDI_PACKED_512) && !defined(LSTMIDI_DNNL_BACKEND)
   if constexpr (std::is_same_v<typename Lhs::Scalar, float>) {
     if (nt_kernel_takes(A, B1, C1) && (!C2 || nt_kernel_takes(A, *B2, *C2)) &&
-        db.innerStride() == 1) {
+        db.innerStride() == 1 && (!S || S->innerStride() == 1)) {
       NtProduct products[2] = {nt_product(C1, B1), {}};
       if (C2) products[1] = nt_product(*C2, *B2);
+      NtScatter scatter{};
+      if (S) scatter = NtScatter{S->data(), S->outerStride(), ids->data()};
       gemm_nt_512(A.data(), A.outerStride(), A.rows(), A.cols(), products, C2 ? 2 : 1, db.data(),
-                  Eigen::nbThreads());
+                  S ? &scatter : nullptr, Eigen::nbThreads());
       return;
     }
   }
@@ -197,6 +227,8 @@ void gemm_nt_layer_impl(const Lhs& A, Dst1& C1, const Rhs1& B1, Dst2* C2, const 
   gemm_nt_impl(C1, A, B1, /*accumulate=*/true);
   if (C2) gemm_nt_impl(*C2, A, *B2, /*accumulate=*/true);
   add_row_sums(db, A);
+  if (S)
+    for (Index j = 0; j < A.cols(); ++j) S->col((*ids)[static_cast<size_t>(j)]) += A.col(j);
 }
 
 }  // namespace detail
@@ -218,6 +250,20 @@ void gemm_nt_add_layer(const Lhs& A, Dst1&& C1, const Rhs1& B1, Db&& db) {
   using D = std::remove_reference_t<Dst1>;
   detail::gemm_nt_layer_impl(A, C1, B1, static_cast<D*>(nullptr), static_cast<const Rhs1*>(nullptr),
                              db);
+}
+
+/// A one-hot layer's weight gradients from A (m, K), in one pass over A:
+///   C1 += A B1^T     S[:, ids[j]] += A[:, j] for j = 0..K-1     db += A 1
+/// (an LSTM layer on token ids: dU += dA H_prev^T, dW += dA X^T for the one-hot columns X of
+/// ids, db += dA 1). The scatter adds in the order of j, as the loop above does, so its bits
+/// are that loop's; C1 and db are gemm_nt_add_layer()'s. Ids outside S's columns are errors.
+template <typename Lhs, typename Dst1, typename Rhs1, typename Dst3, typename Db>
+void gemm_nt_add_token_layer(const Lhs& A, Dst1&& C1, const Rhs1& B1, Dst3&& S,
+                             const std::vector<TokenId>& ids, Db&& db) {
+  using D = std::remove_reference_t<Dst1>;
+  using D3 = std::remove_reference_t<Dst3>;
+  detail::gemm_nt_layer_impl(A, C1, B1, static_cast<D*>(nullptr), static_cast<const Rhs1*>(nullptr),
+                             db, static_cast<D3*>(&S), &ids);
 }
 
 }  // namespace lstmidi

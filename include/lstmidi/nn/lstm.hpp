@@ -180,7 +180,7 @@ class Lstm {
                 const Eigen::Ref<const Matrix<T>>& dY, Matrix<T>* dX) {
     require_shape(X, D_, T_ * B_, "Lstm::backward X");
     sweep(p, dY);
-    weight_gradients(p, &X);
+    weight_gradients(p, &X, nullptr);
     if (dX) gemm_packed(*dX, W_.in(p.values).transpose(), A_);
   }
 
@@ -189,9 +189,7 @@ class Lstm {
                        const Eigen::Ref<const Matrix<T>>& dY) {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
     sweep(p, dY);
-    weight_gradients(p, nullptr);
-    MatrixMap<T> dW = W_.in(p.grads);
-    for (Index j = 0; j < T_ * B_; ++j) dW.col(ids[static_cast<size_t>(j)]) += A_.col(j);
+    weight_gradients(p, nullptr, &ids);
   }
 
   const Matrix<T>& dh0() const { return dh_next_; }
@@ -299,16 +297,18 @@ class Lstm {
   }
 
   // After the sweep, one pass over dA (core/gemm_nt.hpp) for
-  //   dU += dA H_prev^T     db += dA 1     dW += dA X^T (X: a dense input; null for one-hot)
-  // Under weight drop dU = M * (dA H_prev^T), through dU_.
-  void weight_gradients(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>* X) {
+  //   dU += dA H_prev^T     db += dA 1     dW += dA X^T
+  // X: a dense input, or (X null) the one-hot columns of ids, where dW += dA X^T is the
+  // scatter dW[:, ids[j]] += dA[:, j]. Under weight drop dU = M * (dA H_prev^T), through dU_.
+  void weight_gradients(ParamBuffer<T>& p, const Eigen::Ref<const Matrix<T>>* X,
+                        const std::vector<TokenId>* ids) {
     const auto H_prev = Hs_.leftCols(T_ * B_);
     if (dropped_) dU_.setZero(4 * H_, H_);
     auto add = [&](auto&& dU) {
       if (X)
         gemm_nt_add_layer(A_, dU, H_prev, W_.in(p.grads), *X, b_.in(p.grads).col(0));
       else
-        gemm_nt_add_layer(A_, dU, H_prev, b_.in(p.grads).col(0));
+        gemm_nt_add_token_layer(A_, dU, H_prev, W_.in(p.grads), *ids, b_.in(p.grads).col(0));
     };
     if (dropped_) {
       add(dU_);
