@@ -249,6 +249,41 @@ TEST_CASE("lstm: token input on 1 and 3 threads gives the same bits, forward and
   CHECK(g1.head(V * 4 * H).cwiseAbs().maxCoeff() > 0);  // dW received the scatter
 }
 
+TEST_CASE("lstm: a long token window's gradients, the scatter inside the weight-gradient pass") {
+  // T * B = 1152 columns: deep enough for the weight gradients' register kernel (AVX-512
+  // builds), where the scatter into dW rides on its pass over dA. The gradients equal the
+  // one-hot input's through the dense path to float rounding; where that kernel runs, they
+  // are also the same bits on 1 and 3 threads (elsewhere Eigen's products are used, whose
+  // bits may depend on the thread count).
+  const Index V = 40, H = 64, Tn = 24, B = 48;
+  ParamAllocator alloc;
+  Lstm<float> lstm(alloc, V, H);
+  ParamBuffer<float> p(alloc.size());
+  Rng rng(9);
+  lstm.init(p, rng);
+  const auto ids = random_ids(Tn * B, V, rng);
+  const Matrix<float> h0 = random_matrix<float>(H, B, rng), c0 = random_matrix<float>(H, B, rng);
+  const Matrix<float> dY = random_matrix<float>(H, Tn * B, rng);
+  const int threads_before = Eigen::nbThreads();
+  auto token_grads = [&](int threads) {
+    Eigen::setNbThreads(threads);
+    lstm.forward_tokens(p, ids, B, h0, c0);
+    p.zero_grad();
+    lstm.backward_tokens(p, ids, dY);
+    return Vector<float>(p.grads);
+  };
+  const Vector<float> g1 = token_grads(1), g3 = token_grads(3);
+  Matrix<float> onehot = Matrix<float>::Zero(V, Tn * B);
+  for (Index j = 0; j < Tn * B; ++j) onehot(ids[static_cast<size_t>(j)], j) = 1.0f;
+  lstm.forward(p, onehot, B, h0, c0);
+  p.zero_grad();
+  lstm.backward(p, onehot, dY, nullptr);
+  Eigen::setNbThreads(threads_before);
+  CHECK(g1.head(V * 4 * H).cwiseAbs().maxCoeff() > 0);
+  CHECK((p.grads - g1).norm() <= 1e-5f * p.grads.norm());
+  if (PackedMatrix<float>::kernel_bits() == 512) CHECK(g1 == g3);
+}
+
 TEST_CASE("lstm: a second backward without a new forward is refused") {
   LstmFixture f;
   f.lstm.forward(f.p, f.X, f.B, f.h0, f.c0);
