@@ -189,6 +189,34 @@ TEST_CASE("lstm: shape mismatches throw with a clear message") {
   CHECK_THROWS_AS(Lstm<float>(alloc, 0, 4), std::invalid_argument);
 }
 
+TEST_CASE("lstm: a bad token id in backward is refused before the cache is used") {
+  const Index V = 5, H = 4, Tn = 3, B = 2;
+  ParamAllocator alloc;
+  Lstm<float> lstm(alloc, V, H);
+  ParamBuffer<float> p(alloc.size());
+  Rng rng(12);
+  lstm.init(p, rng);
+  auto ids = random_ids(Tn * B, V, rng);
+  const Matrix<float> h0 = Matrix<float>::Zero(H, B);
+  const Matrix<float> dY = random_matrix<float>(H, Tn * B, rng);
+  lstm.forward_tokens(p, ids, B, h0, h0);
+  p.zero_grad();
+  lstm.backward_tokens(p, ids, dY);
+  const Vector<float> expect = p.grads;
+
+  lstm.forward_tokens(p, ids, B, h0, h0);
+  p.zero_grad();
+  auto bad = ids;
+  bad[4] = static_cast<TokenId>(V);
+  CHECK_THROWS_WITH_AS(lstm.backward_tokens(p, bad, dY), doctest::Contains("token id 5"),
+                       std::invalid_argument);
+  bad[4] = -1;
+  CHECK_THROWS_AS(lstm.backward_tokens(p, bad, dY), std::invalid_argument);
+  CHECK(p.grads.isZero(0));
+  lstm.backward_tokens(p, ids, dY);  // the forward's cache is still there
+  CHECK(p.grads == expect);
+}
+
 TEST_CASE("lstm: threads split the batch without changing results beyond rounding") {
   const Index D = 6, H = 5, Tn = 7, B = 32;
   ParamAllocator alloc;

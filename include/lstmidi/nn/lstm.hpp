@@ -188,6 +188,8 @@ class Lstm {
   void backward_tokens(ParamBuffer<T>& p, const std::vector<TokenId>& ids,
                        const Eigen::Ref<const Matrix<T>>& dY) {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
+    for (TokenId id : ids)  // checked before the sweep consumes the forward's cache
+      require(id >= 0 && id < D_, "Lstm::backward_tokens: token id ", id, " outside [0, ", D_, ")");
     sweep(p, dY);
     weight_gradients(p, nullptr, &ids);
   }
