@@ -144,8 +144,7 @@ class Lstm {
     const Index n = static_cast<Index>(ids.size());
     require(B > 0 && n % B == 0 && n > 0, "Lstm::forward_tokens: ", n,
             " ids is not a positive multiple of the batch size ", B);
-    for (TokenId id : ids)
-      require(id >= 0 && id < D_, "Lstm::forward_tokens: token id ", id, " outside [0, ", D_, ")");
+    require_token_ids(ids, "Lstm::forward_tokens");
     prepare(n / B, B, h0, c0);
     ConstMatrixMap<T> W = W_.in(p.values);
     const auto bias = b_.in(p.values).col(0);
@@ -188,8 +187,7 @@ class Lstm {
   void backward_tokens(ParamBuffer<T>& p, const std::vector<TokenId>& ids,
                        const Eigen::Ref<const Matrix<T>>& dY) {
     require(static_cast<Index>(ids.size()) == T_ * B_, "Lstm::backward_tokens: ids size mismatch");
-    for (TokenId id : ids)  // checked before the sweep consumes the forward's cache
-      require(id >= 0 && id < D_, "Lstm::backward_tokens: token id ", id, " outside [0, ", D_, ")");
+    require_token_ids(ids, "Lstm::backward_tokens");  // before the sweep uses up the cache
     sweep(p, dY);
     weight_gradients(p, nullptr, &ids);
   }
@@ -201,6 +199,12 @@ class Lstm {
   Index cache_size() const { return A_.size() + Hs_.size() + Cs_.size(); }
 
  private:
+  // Every id a column of W: a token of the vocabulary.
+  void require_token_ids(const std::vector<TokenId>& ids, const char* what) const {
+    for (TokenId id : ids)
+      require(id >= 0 && id < D_, what, ": token id ", id, " outside [0, ", D_, ")");
+  }
+
   void prepare(Index steps, Index B, const Eigen::Ref<const Matrix<T>>& h0,
                const Eigen::Ref<const Matrix<T>>& c0) {
     require_shape(h0, H_, B, "Lstm initial h0");
